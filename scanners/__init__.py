@@ -1,0 +1,1 @@
+"""Everything about a scan, with no Flask and no database: reading GTINs, GS1 data and codes."""

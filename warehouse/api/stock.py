@@ -1,0 +1,124 @@
+"""Stock: receipts, counts, moves, the stock of a SKU and its ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from warehouse import inventory
+from warehouse.models import Movement
+from warehouse.web import current_user, db, requires
+
+blp = Blueprint("stock", __name__, url_prefix="/api/stock", description="Stock and its ledger")
+
+Qty = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+Sku = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
+Code = ma.fields.String(required=True, validate=ma.validate.Length(1, 32))
+Lot = ma.fields.String(validate=ma.validate.Length(0, 40))
+Reference = ma.fields.String(load_default="", validate=ma.validate.Length(0, 100))
+
+
+class ReceiptIn(ma.Schema):
+    sku = Sku
+    location = Code
+    qty = Qty
+    lot = ma.fields.String(load_default="", validate=ma.validate.Length(0, 40))
+    expiry = ma.fields.Date(allow_none=True, load_default=None)
+    reference = Reference
+
+
+class CountIn(ma.Schema):
+    sku = Sku
+    location = Code
+    counted = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0))
+    lot = Lot
+    reference = Reference
+
+
+class MoveIn(ma.Schema):
+    sku = Sku
+    source = ma.fields.String(required=True, data_key="from", validate=ma.validate.Length(1, 32))
+    target = ma.fields.String(required=True, data_key="to", validate=ma.validate.Length(1, 32))
+    qty = Qty
+    lot = Lot
+    reference = Reference
+
+
+class MovementOut(ma.Schema):
+    id = ma.fields.Integer()
+    at = ma.fields.DateTime()
+    kind = ma.fields.String()
+    sku = ma.fields.Function(lambda m: m.product.sku)
+    location = ma.fields.Function(lambda m: m.location.code)
+    lot = ma.fields.String()
+    expiry = ma.fields.Date(allow_none=True)
+    qty = ma.fields.Integer(metadata={"description": "signed change of units on hand"})
+    user = ma.fields.Function(lambda m: m.user.name if m.user else None)
+    reason = ma.fields.String()
+    reference = ma.fields.String()
+
+
+class MovesOut(ma.Schema):
+    moves = ma.fields.List(ma.fields.Nested(MovementOut))
+
+
+class LocationStockOut(ma.Schema):
+    location = ma.fields.String()
+    on_hand = ma.fields.Integer()
+
+
+class StockOut(ma.Schema):
+    sku = ma.fields.String()
+    on_hand = ma.fields.Integer()
+    reserved = ma.fields.Integer()
+    available = ma.fields.Integer()
+    locations = ma.fields.List(ma.fields.Nested(LocationStockOut))
+
+
+class LedgerQuery(ma.Schema):
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(1, 1000))
+
+
+@blp.route("/receipts", methods=["POST"])
+@blp.arguments(ReceiptIn)
+@blp.response(201, MovementOut)
+@requires("stock.receive")
+def post_receipt(body: dict[str, Any]) -> Movement:
+    """Book received units at a location."""
+    return inventory.receive(db(), current_user(), **body)
+
+
+@blp.route("/counts", methods=["POST"])
+@blp.arguments(CountIn)
+@blp.response(201, MovementOut)
+@requires("stock.count")
+def post_count(body: dict[str, Any]) -> Movement:
+    """Book a count; the difference to the books is an adjustment movement."""
+    return inventory.count(db(), current_user(), **body)
+
+
+@blp.route("/moves", methods=["POST"])
+@blp.arguments(MoveIn)
+@blp.response(201, MovesOut)
+@requires("stock.move")
+def post_move(body: dict[str, Any]) -> dict[str, Any]:
+    """Move units from one location to another."""
+    return {"moves": inventory.move(db(), current_user(), **body)}
+
+
+@blp.route("/<sku>", methods=["GET"])
+@blp.response(200, StockOut)
+@requires("stock.read")
+def get_stock(sku: str) -> inventory.StockSummary:
+    """On hand, reserved, available and per-location units of a SKU."""
+    return inventory.stock_summary(db(), sku)
+
+
+@blp.route("/<sku>/movements", methods=["GET"])
+@blp.arguments(LedgerQuery, location="query")
+@blp.response(200, MovementOut(many=True))
+@requires("stock.read")
+def get_movements(query: dict[str, Any], sku: str) -> list[Movement]:
+    """The newest ledger movements of a SKU, newest first."""
+    return inventory.ledger(db(), sku, query["limit"])

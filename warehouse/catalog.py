@@ -1,0 +1,190 @@
+"""The catalog: products with their barcodes, and locations with their place in the layout."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from scanners.gtin import InvalidGtin, looks_like_gtin, normalize_gtin
+from warehouse.errors import BarcodeTaken, InvalidInput, NotFound, UnknownLocation, UnknownSku
+from warehouse.models import Barcode, Location, Product
+
+SKU_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+INTERNAL_CODE_PATTERN = re.compile(r"[\x21-\x7e]{1,64}")
+
+
+@dataclass(frozen=True)
+class BarcodeSpec:
+    """A barcode as entered: a GTIN or an internal code, counting `units` of the product."""
+
+    code: str
+    units: int = 1
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    name: str
+    barcodes: tuple[BarcodeSpec, ...] = ()
+    unit_price: Decimal | None = None
+    unit_cost: Decimal | None = None
+    weight_g: int | None = None
+
+
+def barcode_key(code: str) -> tuple[str, str]:
+    """The lookup key and kind of a barcode: GTIN-shaped codes must carry a valid check digit."""
+    if looks_like_gtin(code):
+        try:
+            return normalize_gtin(code), "gtin"
+        except InvalidGtin as exc:
+            raise InvalidInput(str(exc), field="barcodes", code="invalid_gtin") from None
+    if not INTERNAL_CODE_PATTERN.fullmatch(code):
+        raise InvalidInput(
+            f"{code!r} is not a barcode: use 1 to 64 printable ASCII characters, no spaces",
+            field="barcodes",
+        )
+    return code, "internal"
+
+
+def check_sku(sku: str) -> str:
+    """Refuse a SKU that a scanner, a URL or a label could not carry intact."""
+    if not SKU_PATTERN.fullmatch(sku):
+        raise InvalidInput(
+            f"{sku!r} is not a valid SKU: 1 to 64 letters, digits or . _ -, "
+            "starting with a letter or digit",
+            field="sku",
+        )
+    return sku
+
+
+def put_product(session: Session, sku: str, spec: ProductSpec) -> tuple[Product, bool]:
+    """Create or replace a product and its set of barcodes; returns (product, created)."""
+    check_sku(sku)
+    keyed: dict[str, tuple[str, BarcodeSpec]] = {}
+    for barcode in spec.barcodes:
+        key, kind = barcode_key(barcode.code)
+        earlier = keyed.get(key)
+        if earlier and earlier[1].units != barcode.units:
+            raise InvalidInput(f"{barcode.code!r} is given twice with different units", field="barcodes")
+        keyed.setdefault(key, (kind, barcode))
+    product = session.scalar(
+        select(Product).where(Product.sku == sku).options(selectinload(Product.barcodes))
+    )
+    if keyed:
+        taken = session.execute(
+            select(Barcode.entered, Product.sku)
+            .join(Barcode.product)
+            .where(Barcode.code.in_(keyed), Product.sku != sku)
+        ).first()
+        if taken:
+            raise BarcodeTaken(
+                f"Barcode {taken.entered} already belongs to product {taken.sku}.", field="barcodes"
+            )
+    created = product is None
+    if product is None:
+        product = Product(sku=sku, name=spec.name)
+        session.add(product)
+    product.name = spec.name
+    product.unit_price = spec.unit_price
+    product.unit_cost = spec.unit_cost
+    product.weight_g = spec.weight_g
+    kept = {b.code: b for b in product.barcodes if b.code in keyed}
+    product.barcodes = [
+        _updated(kept[key], barcode) if key in kept else Barcode(
+            code=key, entered=barcode.code, kind=kind, units=barcode.units
+        )
+        for key, (kind, barcode) in keyed.items()
+    ]
+    session.flush()
+    return product, created
+
+
+def _updated(row: Barcode, barcode: BarcodeSpec) -> Barcode:
+    row.entered = barcode.code
+    row.units = barcode.units
+    return row
+
+
+def get_product(session: Session, sku: str) -> Product:
+    """The product with this SKU, or NotFound."""
+    product = session.scalar(
+        select(Product).where(Product.sku == sku).options(selectinload(Product.barcodes))
+    )
+    if product is None:
+        raise NotFound(f"No product has SKU {sku!r}.", code="unknown_sku")
+    return product
+
+
+def product_for_sku(session: Session, sku: str) -> Product:
+    """The product named in a request body, or UnknownSku (422)."""
+    product = session.scalar(select(Product).where(Product.sku == sku))
+    if product is None:
+        raise UnknownSku(sku)
+    return product
+
+
+def find_barcode(session: Session, code: str) -> Barcode | None:
+    """The barcode row a scanned or typed code stands for, in any of its GTIN forms."""
+    try:
+        key, _ = barcode_key(code)
+    except InvalidInput:
+        return None
+    return session.scalar(select(Barcode).where(Barcode.code == key))
+
+
+@dataclass(frozen=True)
+class Place:
+    aisle: str | None
+    bay: str | None
+    level: str | None
+
+
+def place_of(code: str, pattern: str) -> Place:
+    """Aisle, bay and level of a location code read by the configured pattern."""
+    match = re.fullmatch(pattern, code)
+    if match is None:
+        raise InvalidInput(
+            f"{code!r} does not match the location code pattern of this warehouse",
+            field="code",
+            code="invalid_location_code",
+        )
+    return Place(match.group("aisle"), match.group("bay"), match.group("level"))
+
+
+def put_location(
+    session: Session, code: str, pattern: str, zone: str | None = None, pickable: bool | None = None
+) -> tuple[Location, bool]:
+    """Create or update a location; its place comes from its code. Returns (location, created)."""
+    place = place_of(code, pattern)
+    location = session.scalar(select(Location).where(Location.code == code))
+    created = location is None
+    if location is None:
+        # Places outside the aisles (docks, quarantine) are not picked from by default.
+        location = Location(code=code, pickable=place.aisle is not None, zone="")
+        session.add(location)
+    location.aisle, location.bay, location.level = place.aisle, place.bay, place.level
+    if zone is not None:
+        location.zone = zone
+    if pickable is not None:
+        location.pickable = pickable
+    session.flush()
+    return location, created
+
+
+def get_location(session: Session, code: str) -> Location:
+    """The location with this code, or NotFound."""
+    location = session.scalar(select(Location).where(Location.code == code))
+    if location is None:
+        raise NotFound(f"No location has code {code!r}.", code="unknown_location")
+    return location
+
+
+def location_for_code(session: Session, code: str, field: str = "location") -> Location:
+    """The location named in a request body, or UnknownLocation (422)."""
+    location = session.scalar(select(Location).where(Location.code == code))
+    if location is None:
+        raise UnknownLocation(code, field=field)
+    return location

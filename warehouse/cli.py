@@ -1,0 +1,190 @@
+"""The `warehouse` command: init, demo, serve, user add, token create, check."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from sqlalchemy import Engine, func, select
+
+from warehouse import accounts, demo, inventory, migrate
+from warehouse.config import Config, ConfigError, load_config
+from warehouse.db import make_engine, make_sessionmaker, writing
+from warehouse.errors import WarehouseError
+from warehouse.models import ROLES, Location, Movement, Product
+
+
+class Context:
+    """The configuration and engine, made once per command."""
+
+    def __init__(self, config_path: str | None):
+        try:
+            self.config: Config = load_config(config_path)
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration refused:\n{exc}") from None
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.config.database)
+        return self._engine
+
+    @property
+    def migrated_engine(self) -> Engine:
+        """The engine, once the database is known to be at the code's schema."""
+        try:
+            migrate.require_current(self.engine)
+        except migrate.NotMigrated as exc:
+            raise click.ClickException(str(exc)) from None
+        return self.engine
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def _refuse(error: WarehouseError) -> click.ClickException:
+    return click.ClickException(error.message)
+
+
+@click.group()
+@click.option("--config", "config_path", envvar="WAREHOUSE_CONFIG", help="config.toml to use.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Warehouse floor pick-pack-scan service."""
+    ctx.obj = Context(config_path)
+
+
+@main.command()
+@pass_context
+def init(ctx: Context) -> None:
+    """Create or migrate the database (safe to run twice)."""
+    migrate.upgrade(ctx.engine)
+    from warehouse.app import secret_key
+
+    secret_key(ctx.engine)
+    click.echo(f"Database ready at revision {migrate.current(ctx.engine)}.")
+
+
+@main.command("demo")
+@click.option("--base-url", default=None, help="Where the service will answer, for the login help.")
+@pass_context
+def demo_command(ctx: Context, base_url: str | None) -> None:
+    """Load the demo warehouse into an empty database."""
+    server = ctx.config.server
+    base_url = base_url or f"http://{server.host}:{server.port}"
+    with writing(make_sessionmaker(ctx.migrated_engine)) as session:
+        if demo.is_loaded(session):
+            click.echo("The database already holds data; the demo was not loaded again.")
+            token = None
+        else:
+            token = demo.load(session, ctx.config)
+            click.echo("Demo warehouse loaded.")
+    click.echo(demo.login_help(base_url))
+    if token:
+        click.echo(f"API token for shop-bot (shown once): {token}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (config: server.host).")
+@click.option("--port", type=int, default=None, help="Port (config: server.port).")
+@click.option("--workers", type=int, default=None, help="Worker processes (config: server.workers).")
+@pass_context
+def serve(ctx: Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the service under gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from warehouse.app import create_app
+
+    ctx.migrated_engine.dispose()
+    server = ctx.config.server
+    options = {
+        "bind": f"{host or server.host}:{port or server.port}",
+        "workers": workers or server.workers,
+        "accesslog": "-",
+        "timeout": 60,
+        "graceful_timeout": 10,
+    }
+    config = ctx.config
+
+    class Service(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            # Each worker builds its own app and engine after the fork.
+            return create_app(config)
+
+    click.echo(f"Serving on http://{options['bind']} with {options['workers']} workers")
+    Service().run()
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--password", default=None, help="Password login (8 characters or more).")
+@click.option("--badge", default=None, help="Badge barcode; one is made up when not given.")
+@click.option("--pin", default=None, help="Badge PIN; one is made up when not given.")
+@pass_context
+def user_add(
+    ctx: Context, name: str, role: str, password: str | None, badge: str | None, pin: str | None
+) -> None:
+    """Add a user NAME with a ROLE."""
+    try:
+        with writing(make_sessionmaker(ctx.migrated_engine)) as session:
+            created = accounts.add_user(
+                session, name, role, ctx.config.auth, password=password, badge=badge, pin=pin
+            )
+    except WarehouseError as error:
+        raise _refuse(error) from None
+    parts = [f"Added {name} ({role})"]
+    if created.badge:
+        parts.append(f"badge {created.badge}")
+    if created.pin:
+        parts.append(f"PIN {created.pin}")
+    click.echo(", ".join(parts))
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.argument("name")
+@pass_context
+def token_create(ctx: Context, name: str) -> None:
+    """Print a new API token for user NAME, alone on its line."""
+    try:
+        with writing(make_sessionmaker(ctx.migrated_engine)) as session:
+            new_token = accounts.create_token(session, name)
+    except WarehouseError as error:
+        raise _refuse(error) from None
+    click.echo(new_token)
+
+
+@main.command()
+@pass_context
+def check(ctx: Context) -> None:
+    """Verify the stock invariants; exit 1 with a line per violation."""
+    with make_sessionmaker(ctx.migrated_engine)() as session:
+        problems = inventory.check_invariants(session)
+        counts = [
+            session.scalar(select(func.count()).select_from(model))
+            for model in (Product, Location, Movement)
+        ]
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        click.echo(f"{len(problems)} violation(s) of the stock invariants.", err=True)
+        sys.exit(1)
+    click.echo(
+        "All stock invariants hold ({} products, {} locations, {} movements).".format(*counts)
+    )

@@ -1,0 +1,224 @@
+"""Loading and checking config.toml; environment variables override any key.
+
+An override is named WAREHOUSE_<SECTION>_<KEY>, for example
+WAREHOUSE_DATABASE_URL or WAREHOUSE_AUTH_IDLE_MINUTES. WAREHOUSE_CONFIG names
+the file itself (default: config.toml in the working directory).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(Exception):
+    """config.toml or an override is wrong; the message names the key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(4, ge=1, le=64)
+    # Signs session cookies. Empty: a random key is made once and kept in the database,
+    # so that every worker and every app server on that database shares it.
+    secret_key: str = ""
+
+
+class DatabaseConfig(Section):
+    url: str = "sqlite:///var/warehouse.sqlite3"
+    busy_timeout_ms: int = Field(10000, ge=0)
+    pool_size: int = Field(5, ge=1)
+
+
+class WarehouseConfig(Section):
+    name: str = "Warehouse"
+    # A location code must match this. The named groups aisle, bay and level place a bin
+    # in the layout; an alternative without them (docks, quarantine) has no place.
+    location_pattern: str = (
+        r"(?P<aisle>[A-Z][0-9]{2})-(?P<bay>[0-9]{2})-(?P<level>[0-9])|[A-Z]{2,8}-[0-9]{1,3}"
+    )
+
+    @field_validator("location_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        missing = {"aisle", "bay", "level"} - set(compiled.groupindex)
+        if missing:
+            raise ValueError(f"needs the named groups aisle, bay and level; missing {sorted(missing)}")
+        return value
+
+
+class AuthConfig(Section):
+    # A badge barcode is easy to copy with a phone camera, so by default it needs a PIN too.
+    badge_pin_required: bool = True
+    pin_length: int = Field(4, ge=4, le=8)
+    # Handhelds are shared: a session ends after this many minutes without a request.
+    idle_minutes: int = Field(15, ge=1)
+    # Failed logins beyond this many must wait 2, 4, 8, ... seconds before the next try.
+    free_attempts: int = Field(3, ge=1)
+    # After this many failed logins in a row the account is locked for lockout_minutes.
+    max_attempts: int = Field(8, ge=2)
+    lockout_minutes: int = Field(15, ge=1)
+
+    @model_validator(mode="after")
+    def _attempts_ordered(self) -> AuthConfig:
+        if self.max_attempts <= self.free_attempts:
+            raise ValueError("max_attempts must be greater than free_attempts")
+        return self
+
+
+class ScannersConfig(Section):
+    # What a scanner may add around each scan, stripped before the scan is read.
+    prefix: str = ""
+    suffix: str = ""
+    # Internal codes, recognized by pattern.
+    badge_pattern: str = r"U[0-9]{6}"
+    tote_pattern: str = r"T[0-9]{5}"
+    carton_pattern: str = r"C[0-9]{8}"
+    order_pattern: str = r"O[0-9]{8}"
+
+    @field_validator("badge_pattern", "tote_pattern", "carton_pattern", "order_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+
+class Address(Section):
+    name: str = "Warehouse"
+    street1: str = ""
+    street2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = "US"
+
+
+class LabelsConfig(Section):
+    dpi: Literal[203, 300] = 203
+    # GS1 company prefix for SSCC numbers: 7 to 10 digits.
+    company_prefix: str = Field("0614141", pattern=r"^[0-9]{7,10}$")
+    slip_paper: Literal["A4", "Letter"] = "Letter"
+    ship_from: Address = Address()
+
+
+class PrinterConfig(Section):
+    kind: Literal["tcp", "cups", "browser"]
+    host: str = ""
+    port: int = Field(9100, ge=1, le=65535)
+    queue: str = ""
+
+    @model_validator(mode="after")
+    def _target_named(self) -> PrinterConfig:
+        if self.kind == "tcp" and not self.host:
+            raise ValueError("a tcp printer needs host")
+        if self.kind == "cups" and not self.queue:
+            raise ValueError("a cups printer needs queue")
+        return self
+
+
+class StationConfig(Section):
+    printer: str
+
+
+class Config(Section):
+    server: ServerConfig = ServerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    warehouse: WarehouseConfig = WarehouseConfig()
+    auth: AuthConfig = AuthConfig()
+    scanners: ScannersConfig = ScannersConfig()
+    labels: LabelsConfig = LabelsConfig()
+    printers: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")], PrinterConfig] = {}
+    stations: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")], StationConfig] = {}
+
+    @model_validator(mode="after")
+    def _stations_name_printers(self) -> Config:
+        for name, station in self.stations.items():
+            if station.printer not in self.printers:
+                raise ValueError(f"stations.{name}.printer: no printer is named {station.printer!r}")
+        return self
+
+
+ENV_PREFIX = "WAREHOUSE_"
+# Sections with scalar keys, which environment variables can override.
+_ENV_SECTIONS = ("server", "database", "warehouse", "auth", "scanners", "labels")
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    overrides: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
+        if section not in _ENV_SECTIONS:
+            continue  # not a configuration key (WAREHOUSE_TEST_..., say)
+        if key not in Config.model_fields[section].annotation.model_fields:  # type: ignore[union-attr]
+            raise ConfigError(f"{name}: {section} has no key {key!r}")
+        overrides.setdefault(section, {})[key] = value
+    return overrides
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{origin}: {where}: {message}")
+    return "\n".join(lines)
+
+
+def _resolve_sqlite_path(url: str, base: Path) -> str:
+    """Make a relative SQLite file path relative to the config file, not the working directory."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith(prefix + "/") or url == prefix:
+        return url
+    path, sep, query = url[len(prefix) :].partition("?")
+    if path in ("", ":memory:"):
+        return url
+    return prefix + str((base / path).resolve()) + sep + query
+
+
+def load_config(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read config.toml (if present), apply environment overrides, and check every value."""
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get(ENV_PREFIX + "CONFIG") or "config.toml")
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    elif ENV_PREFIX + "CONFIG" in environ:
+        raise ConfigError(f"{path}: no such file")
+    try:
+        Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, str(path))) from None
+    for section, values in _env_overrides(environ).items():
+        data.setdefault(section, {}).update(values)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "environment")) from None
+    database = config.database.model_copy(
+        update={"url": _resolve_sqlite_path(config.database.url, path.resolve().parent)}
+    )
+    return config.model_copy(update={"database": database})

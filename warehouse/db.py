@@ -1,0 +1,78 @@
+"""Engines and sessions: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+from warehouse.config import DatabaseConfig
+
+# A Session whose transaction will write: on SQLite it starts with BEGIN IMMEDIATE, so it
+# takes the write lock up front and waits out the busy timeout instead of failing when
+# it upgrades a read lock that another writer also holds.
+WRITE = {"sqlite_begin": "BEGIN IMMEDIATE"}
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Pick psycopg 3 for a plain postgresql:// URL."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(config: DatabaseConfig) -> Engine:
+    """An engine for the configured URL, with SQLite set up for several worker processes."""
+    url = sqlalchemy_url(config.url)
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_size=config.pool_size, pool_pre_ping=True)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url[len("sqlite:///") :].partition("?")[0]).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": config.busy_timeout_ms / 1000})
+    busy_timeout = config.busy_timeout_ms
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit BEGIN is turned off; _on_begin emits ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (the view renders them)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def begin_write(session: Session) -> None:
+    """Declare, before its first statement, that the session's transaction will write."""
+    session.connection(execution_options=WRITE)
+
+
+@contextmanager
+def writing(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose one transaction writes; committed on success, rolled back on error."""
+    with factory() as session:
+        begin_write(session)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,0 +1,377 @@
+"""Stock on hand and its ledger: receipts, counts and moves, and the invariants that hold.
+
+Every change of units goes through `_book`, which changes the bin row and the product
+total with conditional UPDATEs (checked by row count) and appends the ledger movement,
+all in the caller's transaction. Quantities are never read, changed in Python and
+written back, so concurrent requests cannot lose each other's updates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from warehouse.catalog import find_barcode, get_product, location_for_code, product_for_sku
+from warehouse.errors import Conflict, InsufficientStock, InvalidInput
+from warehouse.models import Location, Movement, Product, Stock, User
+
+
+@dataclass(frozen=True)
+class LocationStock:
+    location: str
+    on_hand: int
+
+
+@dataclass(frozen=True)
+class StockSummary:
+    sku: str
+    on_hand: int
+    reserved: int
+    locations: tuple[LocationStock, ...]
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+def _positive(qty: int, field: str = "qty") -> int:
+    if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
+        raise InvalidInput(f"{field} must be a whole number of units, 1 or more", field=field)
+    return qty
+
+
+def _lot_filter(lot: str, expiry: date | None) -> ColumnElement[bool]:
+    return and_(Stock.lot == lot, Stock.expiry.is_(None) if expiry is None else Stock.expiry == expiry)
+
+
+def _book(
+    session: Session,
+    *,
+    kind: str,
+    product: Product,
+    location: Location,
+    delta: int,
+    user: User | None,
+    lot: str = "",
+    expiry: date | None = None,
+    reason: str = "",
+    reference: str = "",
+    expect: int | None = None,
+) -> Movement:
+    """Change units at one bin and the product total, and append the movement.
+
+    With `expect`, the bin must hold exactly that many units (compare-and-set), which
+    lets a count book its difference against the quantity it was computed from.
+    """
+    where = [Stock.product_id == product.id, Stock.location_id == location.id, _lot_filter(lot, expiry)]
+    if expect is not None:
+        where.append(Stock.qty == expect)
+    if delta < 0:
+        where.append(Stock.qty >= -delta)
+    changed = session.execute(
+        update(Stock).where(*where).values(qty=Stock.qty + delta),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if not changed:
+        if expect not in (None, 0) or delta < 0:
+            raise InsufficientStock(
+                f"{location.code} holds fewer than {-delta} of {product.sku}"
+                + (f" in lot {lot}" if lot else ""),
+                field="qty",
+            )
+        _insert_stock(session, product, location, lot, expiry, delta)
+    # The product total may never fall below what orders have reserved.
+    changed = session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.on_hand + delta >= Product.reserved)
+        .values(on_hand=Product.on_hand + delta),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if not changed:
+        raise Conflict(
+            f"That would leave less of {product.sku} on hand than orders have reserved.",
+            code="stock_reserved",
+        )
+    session.expire(product, ["on_hand", "reserved"])
+    movement = Movement(
+        kind=kind,
+        product_id=product.id,
+        location_id=location.id,
+        lot=lot,
+        expiry=expiry,
+        qty=delta,
+        user_id=user.id if user else None,
+        reason=reason,
+        reference=reference,
+    )
+    session.add(movement)
+    session.flush()
+    return movement
+
+
+def _insert_stock(
+    session: Session, product: Product, location: Location, lot: str, expiry: date | None, qty: int
+) -> None:
+    """Add the bin row; if a concurrent transaction added it first, add to that one instead."""
+    try:
+        with session.begin_nested():
+            session.add(
+                Stock(product_id=product.id, location_id=location.id, lot=lot, expiry=expiry, qty=qty)
+            )
+    except IntegrityError:
+        session.execute(
+            update(Stock)
+            .where(
+                Stock.product_id == product.id,
+                Stock.location_id == location.id,
+                _lot_filter(lot, expiry),
+            )
+            .values(qty=Stock.qty + qty),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def receive(
+    session: Session,
+    user: User | None,
+    sku: str,
+    location: str,
+    qty: int,
+    lot: str = "",
+    expiry: date | None = None,
+    reference: str = "",
+) -> Movement:
+    """Book units arriving at a location."""
+    _positive(qty)
+    return _book(
+        session,
+        kind="receive",
+        product=product_for_sku(session, sku),
+        location=location_for_code(session, location),
+        delta=qty,
+        user=user,
+        lot=lot,
+        expiry=expiry,
+        reason="receipt",
+        reference=reference,
+    )
+
+
+def _lot_at(session: Session, product: Product, location: Location, lot: str | None) -> tuple[str, date | None]:
+    """The one lot of a product at a location when the caller named none, else the named one."""
+    rows = session.execute(
+        select(Stock.lot, Stock.expiry).where(
+            Stock.product_id == product.id,
+            Stock.location_id == location.id,
+            *(() if lot is None else (Stock.lot == lot,)),
+        )
+    ).all()
+    if len(rows) > 1:
+        raise InvalidInput(
+            f"{location.code} holds {product.sku} in several lots or expiries; say which lot",
+            field="lot",
+            code="lot_required",
+        )
+    if rows:
+        return rows[0].lot, rows[0].expiry
+    return lot or "", None
+
+
+def count(
+    session: Session,
+    user: User | None,
+    sku: str,
+    location: str,
+    counted: int,
+    lot: str | None = None,
+    reference: str = "",
+) -> Movement:
+    """Book a counted quantity: the difference to the books is an adjustment movement."""
+    if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
+        raise InvalidInput("counted must be a whole number, 0 or more", field="counted")
+    product = product_for_sku(session, sku)
+    bin_ = location_for_code(session, location)
+    lot_, expiry = _lot_at(session, product, bin_, lot)
+    while True:
+        current = session.scalar(
+            select(Stock.qty).where(
+                Stock.product_id == product.id, Stock.location_id == bin_.id, _lot_filter(lot_, expiry)
+            )
+        ) or 0
+        try:
+            return _book(
+                session,
+                kind="adjust",
+                product=product,
+                location=bin_,
+                delta=counted - current,
+                user=user,
+                lot=lot_,
+                expiry=expiry,
+                reason=f"count: {counted} counted, {current} on the books",
+                reference=reference,
+                expect=current,
+            )
+        except InsufficientStock:
+            continue  # the bin changed since it was read: count against the new figure
+
+
+def move(
+    session: Session,
+    user: User | None,
+    sku: str,
+    source: str,
+    target: str,
+    qty: int,
+    lot: str | None = None,
+    reference: str = "",
+) -> tuple[Movement, Movement]:
+    """Move units between locations: one movement out, one in, sharing a reference."""
+    _positive(qty)
+    product = product_for_sku(session, sku)
+    src = location_for_code(session, source, field="from")
+    dst = location_for_code(session, target, field="to")
+    if src.id == dst.id:
+        raise InvalidInput("from and to are the same location", field="to")
+    lot_, expiry = _lot_at(session, product, src, lot)
+    reason = f"move {src.code} -> {dst.code}"
+    out = _book(
+        session, kind="move", product=product, location=src, delta=-qty, user=user,
+        lot=lot_, expiry=expiry, reason=reason, reference=reference,
+    )
+    into = _book(
+        session, kind="move", product=product, location=dst, delta=qty, user=user,
+        lot=lot_, expiry=expiry, reason=reason, reference=reference,
+    )
+    return out, into
+
+
+@dataclass(frozen=True)
+class BinLine:
+    sku: str
+    name: str
+    lot: str
+    expiry: date | None
+    qty: int
+
+
+@dataclass(frozen=True)
+class LocationContents:
+    location: str
+    lines: tuple[BinLine, ...]
+
+
+@dataclass(frozen=True)
+class ProductStock:
+    name: str
+    summary: StockSummary
+
+
+def look_up(session: Session, code: str) -> ProductStock | LocationContents | None:
+    """What a scanned or typed code is (a SKU, a product barcode or a location) and its stock."""
+    barcode = find_barcode(session, code)
+    sku = barcode.product.sku if barcode else code
+    product = session.scalar(select(Product).where(Product.sku == sku))
+    if product is not None:
+        return ProductStock(product.name, stock_summary(session, product.sku))
+    location = session.scalar(select(Location).where(Location.code == code))
+    if location is None:
+        return None
+    rows = session.execute(
+        select(Product.sku, Product.name, Stock.lot, Stock.expiry, Stock.qty)
+        .join(Stock.product)
+        .where(Stock.location_id == location.id, Stock.qty > 0)
+        .order_by(Product.sku, Stock.expiry, Stock.lot)
+    ).all()
+    return LocationContents(location.code, tuple(BinLine(*row) for row in rows))
+
+
+def ledger(session: Session, sku: str, limit: int = 100) -> list[Movement]:
+    """The newest movements of a product, newest first."""
+    product = get_product(session, sku)
+    return list(
+        session.scalars(
+            select(Movement)
+            .where(Movement.product_id == product.id)
+            .order_by(Movement.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def stock_summary(session: Session, sku: str) -> StockSummary:
+    """On hand, reserved and per-location units of one product."""
+    product = get_product(session, sku)
+    rows = session.execute(
+        select(Location.code, func.sum(Stock.qty))
+        .join(Stock.location)
+        .where(Stock.product_id == product.id, Stock.qty > 0)
+        .group_by(Location.code)
+        .order_by(Location.code)
+    ).all()
+    return StockSummary(
+        sku=product.sku,
+        on_hand=product.on_hand,
+        reserved=product.reserved,
+        locations=tuple(LocationStock(code, int(qty)) for code, qty in rows),
+    )
+
+
+def check_invariants(session: Session) -> list[str]:
+    """Every violation of DESIGN.md's stock invariants, one sentence each; empty when all hold."""
+    problems: list[str] = []
+    ledger = (
+        select(Movement.product_id, Movement.location_id, func.sum(Movement.qty).label("qty"))
+        .group_by(Movement.product_id, Movement.location_id)
+        .subquery()
+    )
+    bins = (
+        select(Stock.product_id, Stock.location_id, func.sum(Stock.qty).label("qty"))
+        .group_by(Stock.product_id, Stock.location_id)
+        .subquery()
+    )
+    # A full outer join, written as two left joins so SQLite runs it too.
+    for left, right in ((bins, ledger), (ledger, bins)):
+        rows = session.execute(
+            select(Product.sku, Location.code, left.c.qty, right.c.qty)
+            .select_from(left)
+            .outerjoin(
+                right,
+                and_(left.c.product_id == right.c.product_id, left.c.location_id == right.c.location_id),
+            )
+            .join(Product, Product.id == left.c.product_id)
+            .join(Location, Location.id == left.c.location_id)
+            .where(func.coalesce(right.c.qty, 0) != left.c.qty)
+        ).all()
+        for sku, code, left_qty, right_qty in rows:
+            on_hand, booked = (left_qty, right_qty) if left is bins else (right_qty, left_qty)
+            problem = (
+                f"{sku} at {code}: {on_hand or 0} on hand but the ledger sums to {booked or 0}"
+            )
+            if problem not in problems:
+                problems.append(problem)
+    totals = (
+        select(Stock.product_id, func.sum(Stock.qty).label("qty")).group_by(Stock.product_id).subquery()
+    )
+    for sku, on_hand, reserved, in_bins in session.execute(
+        select(Product.sku, Product.on_hand, Product.reserved, func.coalesce(totals.c.qty, 0))
+        .outerjoin(totals, totals.c.product_id == Product.id)
+        .order_by(Product.sku)
+    ):
+        if on_hand != in_bins:
+            problems.append(f"{sku}: product total {on_hand} on hand but its bins hold {in_bins}")
+        if reserved < 0 or reserved > on_hand:
+            problems.append(f"{sku}: {reserved} reserved is outside 0..{on_hand} on hand")
+    for sku, code, lot, qty in session.execute(
+        select(Product.sku, Location.code, Stock.lot, Stock.qty)
+        .join(Stock.product)
+        .join(Stock.location)
+        .where(Stock.qty < 0)
+    ):
+        problems.append(f"{sku} at {code}{' lot ' + lot if lot else ''}: negative quantity {qty}")
+    return problems

@@ -1,0 +1,236 @@
+"""Every table of the service, as SQLAlchemy 2.0 typed models."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES = ("admin", "supervisor", "receiver", "picker", "packer", "integration")
+
+MOVEMENT_KINDS = ("receive", "move", "adjust", "pick", "ship", "return")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+intpk = Annotated[int, mapped_column(primary_key=True)]
+created = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow)]
+money = Annotated[Decimal | None, mapped_column(Numeric(12, 2))]
+code64 = Annotated[str, mapped_column(String(64))]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime, date: Date}
+
+
+class Setting(Base):
+    """Values the service makes once and every worker shares (the session signing key)."""
+
+    __tablename__ = "setting"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(500))
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("role IN ({})".format(", ".join(f"'{r}'" for r in ROLES)), name="role"),
+        CheckConstraint("failed_logins >= 0", name="failed_logins"),
+    )
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # The badge's barcode is printed on the badge, so it is kept as is; the PIN is hashed.
+    badge: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[created]
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    # SHA-256 of the token: tokens are long and random, so a fast hash is enough.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[created]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class Product(Base):
+    __tablename__ = "product"
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="on_hand"),
+        CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="reserved"),
+    )
+
+    id: Mapped[intpk]
+    sku: Mapped[code64] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_price: Mapped[money]
+    unit_cost: Mapped[money]
+    weight_g: Mapped[int | None]
+    # Totals over all locations, kept in the same transaction as each stock change, so
+    # a reservation is one conditional UPDATE of this row.
+    on_hand: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[created]
+
+    barcodes: Mapped[list[Barcode]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="Barcode.id"
+    )
+
+
+class Barcode(Base):
+    __tablename__ = "barcode"
+    __table_args__ = (
+        CheckConstraint("units >= 1", name="units"),
+        CheckConstraint("kind IN ('gtin', 'internal')", name="kind"),
+    )
+
+    id: Mapped[intpk]
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    # The lookup key: GTINs as GTIN-14, internal codes as given.
+    code: Mapped[code64] = mapped_column(unique=True)
+    # As it was entered, to show back to whoever entered it.
+    entered: Mapped[code64]
+    kind: Mapped[str] = mapped_column(String(8))
+    # A case barcode counts as this many units of the product.
+    units: Mapped[int] = mapped_column(default=1)
+
+    product: Mapped[Product] = relationship(back_populates="barcodes")
+
+
+class Location(Base):
+    __tablename__ = "location"
+
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    zone: Mapped[str] = mapped_column(String(32), default="")
+    pickable: Mapped[bool] = mapped_column(default=True)
+    # From the configured location pattern; empty for places outside the aisles.
+    aisle: Mapped[str | None] = mapped_column(String(16))
+    bay: Mapped[str | None] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(16))
+
+
+class Stock(Base):
+    """Units of one product at one location, per lot and expiry."""
+
+    __tablename__ = "stock"
+    __table_args__ = (
+        CheckConstraint("qty >= 0", name="qty"),
+        # Two partial indexes, since NULL expiries never collide in a plain unique index.
+        Index(
+            "uq_stock_dated",
+            "product_id",
+            "location_id",
+            "lot",
+            "expiry",
+            unique=True,
+            sqlite_where=text("expiry IS NOT NULL"),
+            postgresql_where=text("expiry IS NOT NULL"),
+        ),
+        Index(
+            "uq_stock_undated",
+            "product_id",
+            "location_id",
+            "lot",
+            unique=True,
+            sqlite_where=text("expiry IS NULL"),
+            postgresql_where=text("expiry IS NULL"),
+        ),
+        Index("ix_stock_location_id", "location_id"),
+    )
+
+    id: Mapped[intpk]
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    lot: Mapped[str] = mapped_column(String(40), default="")
+    expiry: Mapped[date | None]
+    qty: Mapped[int] = mapped_column(default=0)
+
+    product: Mapped[Product] = relationship()
+    location: Mapped[Location] = relationship()
+
+
+class Movement(Base):
+    """One line of the append-only stock ledger: a signed change of units on hand."""
+
+    __tablename__ = "movement"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ({})".format(", ".join(f"'{k}'" for k in MOVEMENT_KINDS)), name="kind"
+        ),
+        Index("ix_movement_product_id_location_id", "product_id", "location_id"),
+    )
+
+    id: Mapped[intpk]
+    at: Mapped[created]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    lot: Mapped[str] = mapped_column(String(40), default="")
+    expiry: Mapped[date | None]
+    qty: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    reference: Mapped[str] = mapped_column(String(100), default="")
+
+    product: Mapped[Product] = relationship()
+    location: Mapped[Location] = relationship()
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,109 @@
+"""The handheld pages: login (badge and PIN, or name and password), home, stock lookup."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from warehouse import accounts, inventory
+from warehouse.errors import LoginRefused, LoginThrottled
+from warehouse.roles import allowed
+from warehouse.web import config, current_user, db, public, requires, sign_in
+
+bp = Blueprint("pages", __name__, template_folder="templates")
+
+
+@dataclass(frozen=True)
+class Task:
+    title: str
+    endpoint: str
+    permission: str
+    hint: str
+
+
+# What the home page offers, each shown only to roles whose permission allows it.
+TASKS = (
+    Task("Stock lookup", "pages.lookup", "stock.read", "Scan a product or a bin"),
+)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site, so a login link cannot send people elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("pages.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> str | BaseResponse | tuple[str, int]:
+    """Step 1: scan a badge or type a name. Step 2: the PIN or the password."""
+    auth = config().auth
+    if request.method == "GET":
+        notice = "Signed out after being idle." if g.get("signed_out_idle") else None
+        return render_template("login.html", step="who", notice=notice, next=request.args.get("next"))
+    code = request.form.get("code", "").strip()
+    is_badge = bool(re.fullmatch(config().scanners.badge_pattern, code))
+    pin, password = request.form.get("pin"), request.form.get("password")
+    next_ = request.form.get("next")
+    if not code:
+        return render_template("login.html", step="who", error="Scan your badge or type your name."), 400
+    if is_badge and pin is None and auth.badge_pin_required:
+        return render_template("login.html", step="pin", code=code, next=next_, pin_length=auth.pin_length)
+    if not is_badge and password is None:
+        return render_template("login.html", step="password", code=code, next=next_)
+    try:
+        if is_badge:
+            user = accounts.login_with_badge(db(), code, pin, auth)
+        else:
+            user = accounts.login_with_password(db(), code, password or "", auth)
+    except (LoginRefused, LoginThrottled) as refused:
+        # Failed attempts are counted even though the login is refused.
+        db().commit()
+        status = 429 if isinstance(refused, LoginThrottled) else 401
+        return render_template("login.html", step="who", error=refused.message, next=next_), status
+    sign_in(user)
+    return redirect(_safe_next(next_))
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout() -> BaseResponse:
+    """End the session (handhelds are shared: sign out at the end of a task)."""
+    session.clear()
+    return redirect(url_for("pages.login"))
+
+
+@bp.route("/")
+@requires("home")
+def home() -> str:
+    """The tasks this user's role allows."""
+    user = current_user()
+    assert user is not None
+    tasks = [task for task in TASKS if allowed(user.role, task.permission)]
+    return render_template("home.html", tasks=tasks)
+
+
+@bp.route("/lookup")
+@requires("stock.read")
+def lookup() -> str | tuple[str, int]:
+    """Scan a product (SKU or any barcode) or a location: where its stock is."""
+    code = request.args.get("code", "").strip()
+    if not code:
+        return render_template("lookup.html", code="", found=None)
+    found = inventory.look_up(db(), code)
+    if found is None:
+        return render_template("lookup.html", code=code, found=None, error=f"Nothing is known as {code}."), 404
+    return render_template("lookup.html", code=code, found=found)
+
+
+def _no_store(response: Response) -> Response:
+    # Pages show stock and who is signed in: a shared handheld must not show them from cache.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+bp.after_request(_no_store)

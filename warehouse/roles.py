@@ -1,0 +1,26 @@
+"""The one role matrix: which role may do what. Every endpoint names one permission here."""
+
+from __future__ import annotations
+
+from warehouse.models import ROLES
+
+EVERYONE = frozenset(ROLES)
+PEOPLE = EVERYONE - {"integration"}
+LEADS = frozenset({"admin", "supervisor"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # Pages every signed-in person sees.
+    "home": PEOPLE,
+    "catalog.read": EVERYONE,
+    "catalog.write": LEADS | {"integration"},
+    "locations.write": LEADS,
+    "stock.read": EVERYONE,
+    "stock.receive": LEADS | {"receiver", "integration"},
+    "stock.count": LEADS | {"receiver"},
+    "stock.move": LEADS | {"receiver", "picker"},
+}
+
+
+def allowed(role: str, permission: str) -> bool:
+    """True when the role holds the permission; an unknown permission is allowed to no one."""
+    return role in PERMISSIONS.get(permission, frozenset())

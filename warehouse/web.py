@@ -1,0 +1,248 @@
+"""What every request shares: its database session, who is asking, the role check, errors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from warehouse.accounts import user_for_token
+from warehouse.config import Config
+from warehouse.db import begin_write
+from warehouse.errors import WarehouseError
+from warehouse.models import User
+from warehouse.roles import PERMISSIONS, allowed
+
+F = TypeVar("F", bound=Callable[..., Any])
+csrf = CSRFProtect()
+
+# Endpoints anyone may call: static files and the OpenAPI document.
+PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def requires(permission: str) -> Callable[[F], F]:
+    """Mark a view with the one permission of the role matrix that it needs."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"{permission!r} is not in the role matrix")
+
+    def mark(view: F) -> F:
+        view._permission = permission  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def public(view: F) -> F:
+    """Mark a view that needs no user (health, login)."""
+    view._public = True  # type: ignore[attr-defined]
+    return view
+
+
+def config() -> Config:
+    """The checked configuration of the running app."""
+    return current_app.extensions["warehouse.config"]  # type: ignore[no-any-return]
+
+
+def db() -> Session:
+    """The request's session; a request that may write starts a write transaction."""
+    if "db" not in g:
+        g.db = current_app.extensions["warehouse.sessions"]()
+        if request.method not in READ_METHODS:
+            begin_write(g.db)
+    return g.db  # type: ignore[no-any-return]
+
+
+def current_user() -> User | None:
+    return g.get("user")
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    """API.md's error envelope."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+def _view_of(endpoint: str | None) -> Callable[..., Any] | None:
+    return current_app.view_functions.get(endpoint) if endpoint else None
+
+
+def check_every_endpoint(app: Flask) -> None:
+    """Refuse to start when an endpoint is neither public nor named in the role matrix."""
+    for endpoint, view in app.view_functions.items():
+        if endpoint in PUBLIC_ENDPOINTS or getattr(view, "_public", False):
+            continue
+        if getattr(view, "_permission", None) not in PERMISSIONS:
+            raise RuntimeError(f"endpoint {endpoint} names no permission of the role matrix")
+
+
+def _idle_expired() -> bool:
+    seen = session.get("seen", 0)
+    return time.time() - seen > config().auth.idle_minutes * 60
+
+
+def sign_in(user: User) -> None:
+    """Start a fresh session cookie for a person who has just logged in."""
+    session.clear()
+    session["uid"] = user.id
+    session["seen"] = time.time()
+    session.permanent = False
+
+
+def _identify() -> Response | None:
+    g.user = None
+    g.via_token = False
+    header = request.headers.get("Authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        user = user_for_token(db(), token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            return error_response(401, "invalid_token", "The bearer token is not valid.")
+        g.user, g.via_token = user, True
+        return None
+    if "uid" in session:
+        if _idle_expired():
+            session.clear()
+            g.signed_out_idle = True
+            return None
+        user = db().get(User, session["uid"])
+        if user is None or not user.active:
+            session.clear()
+            return None
+        g.user = user
+        session["seen"] = time.time()
+    return None
+
+
+def _authorize() -> Response | None:
+    """Before every request: who is asking, CSRF for cookie sessions, and the role check."""
+    view = _view_of(request.endpoint)
+    if view is None or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    refused = _identify()
+    if refused is not None:
+        return refused
+    # Cookies ride along on cross-site requests, bearer tokens do not: only cookie
+    # sessions (and the login form) need a CSRF token.
+    if not g.via_token and request.method not in READ_METHODS:
+        csrf.protect()
+    if getattr(view, "_public", False):
+        return None
+    user = current_user()
+    if user is None:
+        if wants_json():
+            return error_response(401, "unauthorized", "Log in or send a bearer token.")
+        return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+    if not allowed(user.role, view._permission):  # type: ignore[attr-defined]
+        message = f"A {user.role} may not do this."
+        if wants_json():
+            return error_response(403, "forbidden", message)
+        return Response(render_template("error.html", message=message), status=403)
+    return None
+
+
+def _finish(response: Response) -> Response:
+    if "db" in g and response.status_code < 400:
+        g.db.commit()
+    return response
+
+
+def _close(_exc: BaseException | None) -> None:
+    db_session = g.pop("db", None)
+    if db_session is not None:
+        db_session.close()
+
+
+def _handle_warehouse_error(error: WarehouseError) -> Response:
+    if "db" in g:
+        g.db.rollback()
+    response = error_response(error.status, error.code, error.message, error.field)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _validation_message(messages: Any, path: str = "") -> tuple[str, str]:
+    """The first (field, message) of a webargs/marshmallow error tree."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key in ("json", "query", "form", "files", "path", "view_args"):
+                return _validation_message(value, path)
+            name = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+            if key == "_schema":
+                name = path
+            return _validation_message(value, name)
+    if isinstance(messages, list) and messages:
+        return _validation_message(messages[0], path)
+    return path, str(messages)
+
+
+def handle_http_exception(error: HTTPException) -> Response | HTTPException:
+    """API errors as JSON envelopes; pages keep Flask's own error pages."""
+    if not wants_json():
+        return error
+    status = error.code or 500
+    data = getattr(error, "data", None)
+    if status == 422 and data and "messages" in data:
+        field, message = _validation_message(data["messages"])
+        text = f"{field}: {message}" if field else message
+        return error_response(422, "invalid_input", text, field or None)
+    if status == 400 and request.mimetype == "application/json":
+        return error_response(400, "invalid_json", "The request body is not valid JSON.")
+    code = (error.name or "error").lower().replace(" ", "_")
+    return error_response(status, code, error.description or error.name)
+
+
+def _handle_csrf(error: CSRFError) -> Response:
+    if wants_json():
+        return error_response(400, "csrf_failed", f"{error.description} Send the X-CSRFToken header.")
+    return Response(
+        render_template("error.html", message="The page was out of date. Go back and try again."),
+        status=400,
+    )
+
+
+def _handle_integrity(error: IntegrityError) -> Response:
+    # Constraints back up the domain's own checks; a concurrent request can still trip them.
+    if "db" in g:
+        g.db.rollback()
+    return error_response(409, "conflict", "A concurrent change got there first; try again.")
+
+
+def _handle_database_down(error: OperationalError) -> Response:
+    if "db" in g:
+        g.db.rollback()
+    return error_response(503, "database_unavailable", "The database does not answer.")
+
+
+def _template_globals() -> dict[str, Any]:
+    return {"current_user": current_user(), "warehouse_name": config().warehouse.name}
+
+
+def install(app: Flask) -> None:
+    """Hook sessions, identification, CSRF and error handlers into the app."""
+    csrf.init_app(app)
+    app.context_processor(_template_globals)
+    app.before_request(_authorize)
+    app.after_request(_finish)
+    app.teardown_request(_close)
+    app.register_error_handler(WarehouseError, _handle_warehouse_error)
+    app.register_error_handler(CSRFError, _handle_csrf)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(IntegrityError, _handle_integrity)
+    app.register_error_handler(OperationalError, _handle_database_down)
