@@ -49,7 +49,8 @@ def create_app(config: Config | None = None) -> Flask:
         SECRET_KEY=config.server.secret_key or secret_key(engine),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(minutes=config.auth.idle_minutes),
+        # The signed cookie's own age limit, a backstop behind the idle check of warehouse.web.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         # The handler in warehouse.web checks CSRF only where a cookie session is used.
         WTF_CSRF_CHECK_DEFAULT=False,
         # A handheld may sit on a form all shift; the idle timeout ends stale sessions.

@@ -174,12 +174,15 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return overrides
 
 
-def _describe(error: ValidationError, origin: str) -> str:
+def _describe(error: ValidationError, origin: str | None) -> str:
+    """One line per problem, naming the key (or, for overrides, the variable)."""
     lines = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if origin is None:
+            where = ENV_PREFIX + "_".join(str(part) for part in item["loc"]).upper()
         message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
-        lines.append(f"{origin}: {where}: {message}")
+        lines.append(f"{origin or 'environment'}: {where}: {message}")
     return "\n".join(lines)
 
 
@@ -217,7 +220,7 @@ def load_config(
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, "environment")) from None
+        raise ConfigError(_describe(exc, None)) from None
     database = config.database.model_copy(
         update={"url": _resolve_sqlite_path(config.database.url, path.resolve().parent)}
     )

@@ -1,9 +1,11 @@
 """Stock on hand and its ledger: receipts, counts and moves, and the invariants that hold.
 
-Every change of units goes through `_book`, which changes the bin row and the product
-total with conditional UPDATEs (checked by row count) and appends the ledger movement,
-all in the caller's transaction. Quantities are never read, changed in Python and
-written back, so concurrent requests cannot lose each other's updates.
+Concurrency: every stock change first locks its product's row (`_lock_product`: FOR
+UPDATE on PostgreSQL; on SQLite, BEGIN IMMEDIATE already serializes writers). Changes to
+one product's stock therefore run one after another and cannot deadlock; a transaction
+over several products locks them in id order. Units themselves change only by
+conditional UPDATEs checked by row count, in the caller's transaction, together with
+the ledger movement that records them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -49,43 +50,14 @@ def _lot_filter(lot: str, expiry: date | None) -> ColumnElement[bool]:
     return and_(Stock.lot == lot, Stock.expiry.is_(None) if expiry is None else Stock.expiry == expiry)
 
 
-def _book(
-    session: Session,
-    *,
-    kind: str,
-    product: Product,
-    location: Location,
-    delta: int,
-    user: User | None,
-    lot: str = "",
-    expiry: date | None = None,
-    reason: str = "",
-    reference: str = "",
-    expect: int | None = None,
-) -> Movement:
-    """Change units at one bin and the product total, and append the movement.
+def lock_products(session: Session, product_ids: list[int]) -> None:
+    """Lock product rows in id order, so that transactions over several products never deadlock."""
+    ids = sorted(set(product_ids))
+    session.execute(select(Product.id).where(Product.id.in_(ids)).order_by(Product.id).with_for_update())
 
-    With `expect`, the bin must hold exactly that many units (compare-and-set), which
-    lets a count book its difference against the quantity it was computed from.
-    """
-    where = [Stock.product_id == product.id, Stock.location_id == location.id, _lot_filter(lot, expiry)]
-    if expect is not None:
-        where.append(Stock.qty == expect)
-    if delta < 0:
-        where.append(Stock.qty >= -delta)
-    changed = session.execute(
-        update(Stock).where(*where).values(qty=Stock.qty + delta),
-        execution_options={"synchronize_session": False},
-    ).rowcount
-    if not changed:
-        if expect not in (None, 0) or delta < 0:
-            raise InsufficientStock(
-                f"{location.code} holds fewer than {-delta} of {product.sku}"
-                + (f" in lot {lot}" if lot else ""),
-                field="qty",
-            )
-        _insert_stock(session, product, location, lot, expiry, delta)
-    # The product total may never fall below what orders have reserved.
+
+def _change_total(session: Session, product: Product, delta: int) -> None:
+    """Change the product's units on hand; it may never fall below what orders have reserved."""
     changed = session.execute(
         update(Product)
         .where(Product.id == product.id, Product.on_hand + delta >= Product.reserved)
@@ -98,6 +70,40 @@ def _book(
             code="stock_reserved",
         )
     session.expire(product, ["on_hand", "reserved"])
+
+
+def _book(
+    session: Session,
+    *,
+    kind: str,
+    product: Product,
+    location: Location,
+    delta: int,
+    user: User | None,
+    lot: str = "",
+    expiry: date | None = None,
+    reason: str = "",
+    reference: str = "",
+) -> Movement:
+    """Change units at one bin (refusing to go below zero) and append the movement.
+
+    The caller holds the product's lock and changes the product total where it changes.
+    """
+    where = [Stock.product_id == product.id, Stock.location_id == location.id, _lot_filter(lot, expiry)]
+    if delta < 0:
+        where.append(Stock.qty >= -delta)
+    changed = session.execute(
+        update(Stock).where(*where).values(qty=Stock.qty + delta),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if not changed:
+        if delta < 0:
+            raise InsufficientStock(
+                f"{location.code} holds fewer than {-delta} of {product.sku}"
+                + (f" in lot {lot}" if lot else ""),
+                field="qty",
+            )
+        _insert_stock(session, product, location, lot, expiry, delta)
     movement = Movement(
         kind=kind,
         product_id=product.id,
@@ -117,23 +123,9 @@ def _book(
 def _insert_stock(
     session: Session, product: Product, location: Location, lot: str, expiry: date | None, qty: int
 ) -> None:
-    """Add the bin row; if a concurrent transaction added it first, add to that one instead."""
-    try:
-        with session.begin_nested():
-            session.add(
-                Stock(product_id=product.id, location_id=location.id, lot=lot, expiry=expiry, qty=qty)
-            )
-    except IntegrityError:
-        session.execute(
-            update(Stock)
-            .where(
-                Stock.product_id == product.id,
-                Stock.location_id == location.id,
-                _lot_filter(lot, expiry),
-            )
-            .values(qty=Stock.qty + qty),
-            execution_options={"synchronize_session": False},
-        )
+    """Add the bin row for a lot not yet at this location."""
+    session.add(Stock(product_id=product.id, location_id=location.id, lot=lot, expiry=expiry, qty=qty))
+    session.flush()
 
 
 def receive(
@@ -148,11 +140,15 @@ def receive(
 ) -> Movement:
     """Book units arriving at a location."""
     _positive(qty)
+    product = product_for_sku(session, sku)
+    bin_ = location_for_code(session, location)
+    lock_products(session, [product.id])
+    _change_total(session, product, qty)
     return _book(
         session,
         kind="receive",
-        product=product_for_sku(session, sku),
-        location=location_for_code(session, location),
+        product=product,
+        location=bin_,
         delta=qty,
         user=user,
         lot=lot,
@@ -196,29 +192,27 @@ def count(
         raise InvalidInput("counted must be a whole number, 0 or more", field="counted")
     product = product_for_sku(session, sku)
     bin_ = location_for_code(session, location)
+    lock_products(session, [product.id])
     lot_, expiry = _lot_at(session, product, bin_, lot)
-    while True:
-        current = session.scalar(
-            select(Stock.qty).where(
-                Stock.product_id == product.id, Stock.location_id == bin_.id, _lot_filter(lot_, expiry)
-            )
-        ) or 0
-        try:
-            return _book(
-                session,
-                kind="adjust",
-                product=product,
-                location=bin_,
-                delta=counted - current,
-                user=user,
-                lot=lot_,
-                expiry=expiry,
-                reason=f"count: {counted} counted, {current} on the books",
-                reference=reference,
-                expect=current,
-            )
-        except InsufficientStock:
-            continue  # the bin changed since it was read: count against the new figure
+    # Under the product's lock no one else changes this bin, so the figure read stays true.
+    current = session.scalar(
+        select(Stock.qty).where(
+            Stock.product_id == product.id, Stock.location_id == bin_.id, _lot_filter(lot_, expiry)
+        )
+    ) or 0
+    _change_total(session, product, counted - current)
+    return _book(
+        session,
+        kind="adjust",
+        product=product,
+        location=bin_,
+        delta=counted - current,
+        user=user,
+        lot=lot_,
+        expiry=expiry,
+        reason=f"count: {counted} counted, {current} on the books",
+        reference=reference,
+    )
 
 
 def move(
@@ -238,6 +232,8 @@ def move(
     dst = location_for_code(session, target, field="to")
     if src.id == dst.id:
         raise InvalidInput("from and to are the same location", field="to")
+    # The product total does not change: only the two bins do.
+    lock_products(session, [product.id])
     lot_, expiry = _lot_at(session, product, src, lot)
     reason = f"move {src.code} -> {dst.code}"
     out = _book(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from warehouse import accounts, inventory
@@ -43,7 +43,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
     """Step 1: scan a badge or type a name. Step 2: the PIN or the password."""
     auth = config().auth
     if request.method == "GET":
-        notice = "Signed out after being idle." if g.get("signed_out_idle") else None
+        notice = "Signed out after being idle." if request.args.get("idle") else None
         return render_template("login.html", step="who", notice=notice, next=request.args.get("next"))
     code = request.form.get("code", "").strip()
     is_badge = bool(re.fullmatch(config().scanners.badge_pattern, code))

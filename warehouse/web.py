@@ -146,7 +146,8 @@ def _authorize() -> Response | None:
     if user is None:
         if wants_json():
             return error_response(401, "unauthorized", "Log in or send a bearer token.")
-        return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+        idle = 1 if g.get("signed_out_idle") else None
+        return redirect(url_for("pages.login", next=request.full_path.rstrip("?"), idle=idle))
     if not allowed(user.role, view._permission):  # type: ignore[attr-defined]
         message = f"A {user.role} may not do this."
         if wants_json():

@@ -1,0 +1,181 @@
+"""People sign in by password or by badge and PIN; failures are slowed, then locked."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from tests.conftest import PASSWORD, Person, ref
+from warehouse import accounts
+from warehouse.app import create_app
+from warehouse.config import AuthConfig, Config
+from warehouse.db import make_sessionmaker, writing
+from warehouse.models import User, utcnow
+
+
+def csrf_of(client: FlaskClient, path: str = "/login") -> str:
+    match = re.search(r'name="csrf-token" content="([^"]+)"', client.get(path).text)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def post_login(client: FlaskClient, **form: str) -> TestResponse:
+    return client.post("/login", data={"csrf_token": csrf_of(client), **form})
+
+
+def signed_in_as(client: FlaskClient) -> str | None:
+    page = client.get("/")
+    if page.status_code != 200:
+        return None
+    match = re.search(r'data-testid="who">([^ <]+)', page.text)
+    return match.group(1) if match else None
+
+
+@pytest.fixture
+def person(engine: Engine, config: Config) -> Person:
+    """A fresh picker, so failed-login counts start at zero."""
+    with writing(make_sessionmaker(engine)) as session:
+        new = accounts.add_user(session, ref("picker"), "picker", config.auth, password=PASSWORD)
+    assert new.badge and new.pin
+    return Person(new.user.name, "picker", new.badge, new.pin)
+
+
+def test_pages_send_strangers_to_the_login(client: FlaskClient) -> None:
+    response = client.get("/lookup?code=X")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=/lookup")
+
+
+def test_password_login_in_two_steps(client: FlaskClient, person: Person) -> None:
+    step_two = post_login(client, code=person.name)
+    assert step_two.status_code == 200 and 'name="password"' in step_two.text
+    done = post_login(client, code=person.name, password=PASSWORD, next="/lookup")
+    assert done.status_code == 302 and done.headers["Location"] == "/lookup"
+    assert signed_in_as(client) == person.name
+
+
+def test_badge_then_pin(client: FlaskClient, person: Person) -> None:
+    step_two = post_login(client, code=person.badge)
+    assert 'name="pin"' in step_two.text
+    assert signed_in_as(client) is None
+    done = post_login(client, code=person.badge, pin=person.pin)
+    assert done.status_code == 302
+    assert signed_in_as(client) == person.name
+
+
+def test_home_lists_the_tasks_of_the_role(client: FlaskClient, person: Person) -> None:
+    post_login(client, code=person.badge, pin=person.pin)
+    home = client.get("/")
+    assert "Stock lookup" in home.text
+    assert home.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"code": "U999999", "pin": "1234"},  # a badge nobody has
+        {"code": "nobody-at-all", "password": PASSWORD},
+    ],
+)
+def test_unknown_badges_and_names_are_refused(client: FlaskClient, form: dict[str, str]) -> None:
+    response = post_login(client, **form)
+    assert response.status_code == 401
+    assert "Unknown user or wrong password." in response.text
+    assert signed_in_as(client) is None
+
+
+def test_a_wrong_pin_is_refused_and_counted(client: FlaskClient, person: Person, db: Session) -> None:
+    wrong = "0000" if person.pin != "0000" else "1111"
+    response = post_login(client, code=person.badge, pin=wrong)
+    assert response.status_code == 401
+    assert signed_in_as(client) is None
+    assert db.scalars(select(User.failed_logins).where(User.name == person.name)).one() == 1
+
+
+def test_repeated_failures_are_slowed_then_locked(
+    client: FlaskClient, person: Person, engine: Engine, config: Config
+) -> None:
+    auth = config.auth
+    for _ in range(auth.free_attempts):
+        assert post_login(client, code=person.name, password="wrong-password").status_code == 401
+    # One more failure, and the next try must wait.
+    assert post_login(client, code=person.name, password="wrong-password").status_code == 401
+    slowed = post_login(client, code=person.name, password=PASSWORD)
+    assert slowed.status_code == 429
+    assert "try again in" in slowed.text
+    assert signed_in_as(client) is None
+
+    def age_last_failure() -> None:
+        with writing(make_sessionmaker(engine)) as session:
+            session.execute(
+                update(User)
+                .where(User.name == person.name)
+                .values(last_failed_at=utcnow() - timedelta(hours=1))
+            )
+
+    for _ in range(auth.max_attempts - auth.free_attempts - 1):
+        age_last_failure()
+        assert post_login(client, code=person.name, password="wrong-password").status_code == 401
+    age_last_failure()
+    locked = post_login(client, code=person.name, password=PASSWORD)
+    assert locked.status_code == 429
+    assert "locked" in locked.text
+    # When the lock has run out, the right password works and the count starts over.
+    with writing(make_sessionmaker(engine)) as session:
+        session.execute(
+            update(User).where(User.name == person.name).values(locked_until=utcnow() - timedelta(seconds=1))
+        )
+    assert post_login(client, code=person.name, password=PASSWORD).status_code == 302
+    assert signed_in_as(client) == person.name
+
+
+def test_the_session_ends_when_idle(
+    client: FlaskClient, person: Person, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time as real_time
+
+    post_login(client, code=person.badge, pin=person.pin)
+    assert signed_in_as(client) == person.name
+    later = real_time.time() + config.auth.idle_minutes * 60 + 5
+    monkeypatch.setattr("warehouse.web.time.time", lambda: later)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "Signed out after being idle." in client.get(response.headers["Location"]).text
+    assert signed_in_as(client) is None
+
+
+def test_logout(client: FlaskClient, person: Person) -> None:
+    post_login(client, code=person.badge, pin=person.pin)
+    response = client.post("/logout", data={"csrf_token": csrf_of(client, "/")})
+    assert response.status_code == 302
+    assert signed_in_as(client) is None
+
+
+def test_a_login_never_redirects_off_site(client: FlaskClient, person: Person) -> None:
+    done = post_login(client, code=person.badge, pin=person.pin, next="//evil.example/")
+    assert done.headers["Location"] == "/"
+
+
+def test_badge_alone_when_pins_are_off(config: Config, engine: Engine) -> None:
+    no_pins = config.model_copy(update={"auth": AuthConfig(badge_pin_required=False)})
+    app: Flask = create_app(no_pins)
+    with writing(make_sessionmaker(engine)) as session:
+        new = accounts.add_user(session, ref("packer"), "packer", no_pins.auth)
+    assert new.badge and new.pin is None
+    client = app.test_client()
+    response = post_login(client, code=new.badge)
+    assert response.status_code == 302
+    assert signed_in_as(client) == new.user.name
+
+
+def test_a_role_without_the_page_gets_403_html(client: FlaskClient, tokens: dict[str, str]) -> None:
+    response = client.get("/", headers={"Authorization": f"Bearer {tokens['integration']}"})
+    assert response.status_code == 403
+    assert "text/html" in response.content_type

@@ -1,0 +1,182 @@
+"""Fixtures shared by the suites: an app on a migrated database, API clients per role, builders.
+
+The database is SQLite unless a suite's conftest overrides `database_url` (tests/pg does).
+Builders make rows with random references, so tests never depend on each other's data.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from scanners.gtin import with_check_digit
+from warehouse import accounts, migrate
+from warehouse.app import create_app
+from warehouse.config import Config, DatabaseConfig
+from warehouse.db import make_engine, make_sessionmaker, writing
+from warehouse.models import ROLES
+
+
+def ref(prefix: str = "T") -> str:
+    """A reference no other test uses."""
+    return f"{prefix}-{secrets.token_hex(5).upper()}"
+
+
+def random_gtin13() -> str:
+    return with_check_digit("2" + "".join(random.choices("0123456789", k=11)))
+
+
+def random_bin() -> str:
+    """A bin code in the default location pattern (aisle-bay-level)."""
+    letter = random.choice("BCDEFGHJKLMNPRSTVWXY")
+    return f"{letter}{random.randrange(100):02d}-{random.randrange(100):02d}-{random.randrange(10)}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "warehouse.sqlite3")
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> str:
+    """A database of its own with nothing in it, not even tables."""
+    return "sqlite:///" + str(tmp_path / "empty.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def config(database_url: str) -> Config:
+    return Config(database=DatabaseConfig(url=database_url))
+
+
+@pytest.fixture(scope="session")
+def engine(config: Config) -> Iterator[Engine]:
+    engine = make_engine(config.database)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(config: Config, engine: Engine) -> Flask:
+    app = create_app(config)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session for reading what the requests did."""
+    with make_sessionmaker(engine)() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def tokens(engine: Engine, config: Config) -> dict[str, str]:
+    """One user and API token per role."""
+    out = {}
+    with writing(make_sessionmaker(engine)) as session:
+        for role in ROLES:
+            name = ref(role)
+            accounts.add_user(session, name, role, config.auth)
+            out[role] = accounts.create_token(session, name)
+    return out
+
+
+PASSWORD = "correct-horse-1"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    role: str
+    badge: str
+    pin: str
+
+
+@pytest.fixture(scope="session")
+def staff(engine: Engine, config: Config) -> dict[str, Person]:
+    """One person per role but integration, with the password PASSWORD, a badge and a PIN."""
+    out = {}
+    with writing(make_sessionmaker(engine)) as session:
+        for role in ROLES:
+            if role != "integration":
+                new = accounts.add_user(session, ref(role), role, config.auth, password=PASSWORD)
+                assert new.badge and new.pin
+                out[role] = Person(new.user.name, role, new.badge, new.pin)
+    return out
+
+
+class ApiClient:
+    """The Flask test client speaking JSON with a role's bearer token."""
+
+    def __init__(self, client: FlaskClient, tokens: dict[str, str], role: str = "admin"):
+        self.client, self.tokens, self.role = client, tokens, role
+
+    def as_role(self, role: str) -> ApiClient:
+        return ApiClient(self.client, self.tokens, role)
+
+    def request(self, method: str, url: str, json: Any = None, **kwargs: Any) -> TestResponse:
+        headers = {"Authorization": f"Bearer {self.tokens[self.role]}"}
+        return self.client.open(url, method=method, json=json, headers=headers, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("GET", url, **kwargs)
+
+    def put(self, url: str, json: Any = None) -> TestResponse:
+        return self.request("PUT", url, json)
+
+    def post(self, url: str, json: Any = None) -> TestResponse:
+        return self.request("POST", url, json)
+
+
+@pytest.fixture
+def api(client: FlaskClient, tokens: dict[str, str]) -> ApiClient:
+    return ApiClient(client, tokens)
+
+
+def make_product(api: ApiClient, **fields: Any) -> dict[str, Any]:
+    """A new product with a random SKU and GTIN; returns its JSON."""
+    sku = fields.pop("sku", ref("SKU"))
+    body = {"name": f"Test product {sku}", "barcodes": [random_gtin13()], **fields}
+    response = api.put(f"/api/products/{sku}", body)
+    assert response.status_code == 201, response.json
+    return response.json  # type: ignore[no-any-return]
+
+
+def make_location(api: ApiClient, code: str | None = None, **fields: Any) -> str:
+    """A new bin; returns its code."""
+    while code is None:
+        candidate = random_bin()
+        if api.get(f"/api/locations/{candidate}").status_code == 404:
+            code = candidate
+    response = api.put(f"/api/locations/{code}", fields)
+    assert response.status_code == 201, response.json
+    return code
+
+
+def receive(api: ApiClient, sku: str, location: str, qty: int, **fields: Any) -> dict[str, Any]:
+    response = api.post("/api/stock/receipts", {"sku": sku, "location": location, "qty": qty, **fields})
+    assert response.status_code == 201, response.json
+    return response.json  # type: ignore[no-any-return]
+
+
+def stock_of(api: ApiClient, sku: str) -> dict[str, Any]:
+    response = api.get(f"/api/stock/{sku}")
+    assert response.status_code == 200, response.json
+    return response.json  # type: ignore[no-any-return]

@@ -1,0 +1,9 @@
+"""Every database test of tests/api, collected again here so tests/pg/conftest.py points it at PostgreSQL."""
+
+from tests.api.test_catalog import *  # noqa: F403
+from tests.api.test_concurrency import *  # noqa: F403
+from tests.api.test_database import *  # noqa: F403
+from tests.api.test_demo import *  # noqa: F403
+from tests.api.test_login import *  # noqa: F403
+from tests.api.test_security import *  # noqa: F403
+from tests.api.test_stock import *  # noqa: F403
