@@ -171,7 +171,9 @@ def make_location(api: ApiClient, code: str | None = None, **fields: Any) -> str
 
 
 def receive(api: ApiClient, sku: str, location: str, qty: int, **fields: Any) -> dict[str, Any]:
-    response = api.post("/api/stock/receipts", {"sku": sku, "location": location, "qty": qty, **fields})
+    response = api.post(
+        "/api/stock/receipts", {"sku": sku, "location": location, "qty": qty, **fields}
+    )
     assert response.status_code == 201, response.json
     return response.json  # type: ignore[no-any-return]
 

@@ -93,7 +93,9 @@ def _throttle(user: User, auth: AuthConfig, now: datetime) -> None:
         ready = user.last_failed_at + timedelta(seconds=2**beyond)
         if now < ready:
             wait = int((ready - now).total_seconds()) + 1
-            raise LoginThrottled(f"Too many failed logins: try again in {wait} s.", retry_after=wait)
+            raise LoginThrottled(
+                f"Too many failed logins: try again in {wait} s.", retry_after=wait
+            )
 
 
 def _record_failure(session: Session, user: User, auth: AuthConfig, now: datetime) -> None:

@@ -68,7 +68,9 @@ def put_product(session: Session, sku: str, spec: ProductSpec) -> tuple[Product,
         key, kind = barcode_key(barcode.code)
         earlier = keyed.get(key)
         if earlier and earlier[1].units != barcode.units:
-            raise InvalidInput(f"{barcode.code!r} is given twice with different units", field="barcodes")
+            raise InvalidInput(
+                f"{barcode.code!r} is given twice with different units", field="barcodes"
+            )
         keyed.setdefault(key, (kind, barcode))
     product = session.scalar(
         select(Product).where(Product.sku == sku).options(selectinload(Product.barcodes))
@@ -93,9 +95,9 @@ def put_product(session: Session, sku: str, spec: ProductSpec) -> tuple[Product,
     product.weight_g = spec.weight_g
     kept = {b.code: b for b in product.barcodes if b.code in keyed}
     product.barcodes = [
-        _updated(kept[key], barcode) if key in kept else Barcode(
-            code=key, entered=barcode.code, kind=kind, units=barcode.units
-        )
+        _updated(kept[key], barcode)
+        if key in kept
+        else Barcode(code=key, entered=barcode.code, kind=kind, units=barcode.units)
         for key, (kind, barcode) in keyed.items()
     ]
     session.flush()

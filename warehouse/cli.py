@@ -89,7 +89,9 @@ def demo_command(ctx: Context, base_url: str | None) -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (config: server.host).")
 @click.option("--port", type=int, default=None, help="Port (config: server.port).")
-@click.option("--workers", type=int, default=None, help="Worker processes (config: server.workers).")
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes (config: server.workers)."
+)
 @pass_context
 def serve(ctx: Context, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the service under gunicorn."""
@@ -108,7 +110,7 @@ def serve(ctx: Context, host: str | None, port: int | None, workers: int | None)
     }
     config = ctx.config
 
-    class Service(BaseApplication):  # type: ignore[misc]
+    class Service(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)

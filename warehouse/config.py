@@ -57,7 +57,9 @@ class WarehouseConfig(Section):
             raise ValueError(f"not a regular expression: {exc}") from exc
         missing = {"aisle", "bay", "level"} - set(compiled.groupindex)
         if missing:
-            raise ValueError(f"needs the named groups aisle, bay and level; missing {sorted(missing)}")
+            raise ValueError(
+                f"needs the named groups aisle, bay and level; missing {sorted(missing)}"
+            )
         return value
 
 
@@ -151,7 +153,9 @@ class Config(Section):
     def _stations_name_printers(self) -> Config:
         for name, station in self.stations.items():
             if station.printer not in self.printers:
-                raise ValueError(f"stations.{name}.printer: no printer is named {station.printer!r}")
+                raise ValueError(
+                    f"stations.{name}.printer: no printer is named {station.printer!r}"
+                )
         return self
 
 
@@ -197,9 +201,7 @@ def _resolve_sqlite_path(url: str, base: Path) -> str:
     return prefix + str((base / path).resolve()) + sep + query
 
 
-def load_config(
-    path: str | Path | None = None, environ: Mapping[str, str] | None = None
-) -> Config:
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Read config.toml (if present), apply environment overrides, and check every value."""
     environ = os.environ if environ is None else environ
     path = Path(path or environ.get(ENV_PREFIX + "CONFIG") or "config.toml")

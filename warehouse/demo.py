@@ -40,8 +40,20 @@ USERS = (
     DemoUser("shop-bot", "integration", None, None, None),
 )
 
-_KINDS = ("Mug", "Notebook", "Water bottle", "Tea tin", "Candle", "Scarf", "Phone case",
-          "Coffee beans", "Chocolate bar", "Sock pair", "Pencil set", "Tote bag")
+_KINDS = (
+    "Mug",
+    "Notebook",
+    "Water bottle",
+    "Tea tin",
+    "Candle",
+    "Scarf",
+    "Phone case",
+    "Coffee beans",
+    "Chocolate bar",
+    "Sock pair",
+    "Pencil set",
+    "Tote bag",
+)
 _STYLES = ("Blue", "Red", "Forest", "Sand", "Charcoal")
 _PERISHABLE = ("Tea tin", "Coffee beans", "Chocolate bar")
 
@@ -55,8 +67,12 @@ def load(session: Session, config: Config, seed: int = 2026) -> str | None:
     """Fill an empty database; returns the integration user's new API token."""
     rng = random.Random(seed)
     pattern = config.warehouse.location_pattern
-    bins = [f"{aisle}-{bay:02d}-{level}" for aisle in AISLES for bay in range(1, BAYS + 1)
-            for level in range(1, LEVELS + 1)]
+    bins = [
+        f"{aisle}-{bay:02d}-{level}"
+        for aisle in AISLES
+        for bay in range(1, BAYS + 1)
+        for level in range(1, LEVELS + 1)
+    ]
     for code in bins:
         catalog.put_location(session, code, pattern, zone="pick")
     for code in OTHER_PLACES:
@@ -64,8 +80,13 @@ def load(session: Session, config: Config, seed: int = 2026) -> str | None:
     admin = None
     for spec in USERS:
         created = accounts.add_user(
-            session, spec.name, spec.role, config.auth,
-            password=spec.password, badge=spec.badge, pin=spec.pin,
+            session,
+            spec.name,
+            spec.role,
+            config.auth,
+            password=spec.password,
+            badge=spec.badge,
+            pin=spec.pin,
         )
         admin = admin or created.user
     number = 0
@@ -73,7 +94,7 @@ def load(session: Session, config: Config, seed: int = 2026) -> str | None:
         for style in _STYLES:
             number += 1
             ean13 = with_check_digit(f"{COMPANY_PREFIX}{number:05d}")
-            cases = ()
+            cases: tuple[catalog.BarcodeSpec, ...] = ()
             if number % 4 == 0:
                 # A case of 12: the GTIN-14 with packaging indicator 1.
                 cases = (catalog.BarcodeSpec(with_check_digit("1" + ean13[:12]), 12),)
@@ -95,8 +116,14 @@ def load(session: Session, config: Config, seed: int = 2026) -> str | None:
                     lot = f"L{rng.randrange(1000, 9999)}"
                     expiry = date(2027, 1, 1) + timedelta(days=rng.randrange(0, 400))
                 inventory.receive(
-                    session, admin, product.sku, code, rng.randint(6, 120),
-                    lot=lot, expiry=expiry, reference="demo opening stock",
+                    session,
+                    admin,
+                    product.sku,
+                    code,
+                    rng.randint(6, 120),
+                    lot=lot,
+                    expiry=expiry,
+                    reference="demo opening stock",
                 )
     return accounts.create_token(session, "shop-bot")
 

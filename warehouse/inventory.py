@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import CursorResult, Update, and_, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -47,23 +48,33 @@ def _positive(qty: int, field: str = "qty") -> int:
 
 
 def _lot_filter(lot: str, expiry: date | None) -> ColumnElement[bool]:
-    return and_(Stock.lot == lot, Stock.expiry.is_(None) if expiry is None else Stock.expiry == expiry)
+    return and_(
+        Stock.lot == lot, Stock.expiry.is_(None) if expiry is None else Stock.expiry == expiry
+    )
+
+
+def rows_changed(session: Session, statement: Update) -> int:
+    """Run a conditional UPDATE; the row count says whether its condition held."""
+    result = session.execute(statement, execution_options={"synchronize_session": False})
+    return cast(CursorResult[Any], result).rowcount
 
 
 def lock_products(session: Session, product_ids: list[int]) -> None:
     """Lock product rows in id order, so that transactions over several products never deadlock."""
     ids = sorted(set(product_ids))
-    session.execute(select(Product.id).where(Product.id.in_(ids)).order_by(Product.id).with_for_update())
+    session.execute(
+        select(Product.id).where(Product.id.in_(ids)).order_by(Product.id).with_for_update()
+    )
 
 
 def _change_total(session: Session, product: Product, delta: int) -> None:
     """Change the product's units on hand; it may never fall below what orders have reserved."""
-    changed = session.execute(
+    changed = rows_changed(
+        session,
         update(Product)
         .where(Product.id == product.id, Product.on_hand + delta >= Product.reserved)
         .values(on_hand=Product.on_hand + delta),
-        execution_options={"synchronize_session": False},
-    ).rowcount
+    )
     if not changed:
         raise Conflict(
             f"That would leave less of {product.sku} on hand than orders have reserved.",
@@ -89,13 +100,14 @@ def _book(
 
     The caller holds the product's lock and changes the product total where it changes.
     """
-    where = [Stock.product_id == product.id, Stock.location_id == location.id, _lot_filter(lot, expiry)]
+    where = [
+        Stock.product_id == product.id,
+        Stock.location_id == location.id,
+        _lot_filter(lot, expiry),
+    ]
     if delta < 0:
         where.append(Stock.qty >= -delta)
-    changed = session.execute(
-        update(Stock).where(*where).values(qty=Stock.qty + delta),
-        execution_options={"synchronize_session": False},
-    ).rowcount
+    changed = rows_changed(session, update(Stock).where(*where).values(qty=Stock.qty + delta))
     if not changed:
         if delta < 0:
             raise InsufficientStock(
@@ -124,7 +136,9 @@ def _insert_stock(
     session: Session, product: Product, location: Location, lot: str, expiry: date | None, qty: int
 ) -> None:
     """Add the bin row for a lot not yet at this location."""
-    session.add(Stock(product_id=product.id, location_id=location.id, lot=lot, expiry=expiry, qty=qty))
+    session.add(
+        Stock(product_id=product.id, location_id=location.id, lot=lot, expiry=expiry, qty=qty)
+    )
     session.flush()
 
 
@@ -158,7 +172,9 @@ def receive(
     )
 
 
-def _lot_at(session: Session, product: Product, location: Location, lot: str | None) -> tuple[str, date | None]:
+def _lot_at(
+    session: Session, product: Product, location: Location, lot: str | None
+) -> tuple[str, date | None]:
     """The one lot of a product at a location when the caller named none, else the named one."""
     rows = session.execute(
         select(Stock.lot, Stock.expiry).where(
@@ -195,11 +211,16 @@ def count(
     lock_products(session, [product.id])
     lot_, expiry = _lot_at(session, product, bin_, lot)
     # Under the product's lock no one else changes this bin, so the figure read stays true.
-    current = session.scalar(
-        select(Stock.qty).where(
-            Stock.product_id == product.id, Stock.location_id == bin_.id, _lot_filter(lot_, expiry)
+    current = (
+        session.scalar(
+            select(Stock.qty).where(
+                Stock.product_id == product.id,
+                Stock.location_id == bin_.id,
+                _lot_filter(lot_, expiry),
+            )
         )
-    ) or 0
+        or 0
+    )
     _change_total(session, product, counted - current)
     return _book(
         session,
@@ -237,12 +258,28 @@ def move(
     lot_, expiry = _lot_at(session, product, src, lot)
     reason = f"move {src.code} -> {dst.code}"
     out = _book(
-        session, kind="move", product=product, location=src, delta=-qty, user=user,
-        lot=lot_, expiry=expiry, reason=reason, reference=reference,
+        session,
+        kind="move",
+        product=product,
+        location=src,
+        delta=-qty,
+        user=user,
+        lot=lot_,
+        expiry=expiry,
+        reason=reason,
+        reference=reference,
     )
     into = _book(
-        session, kind="move", product=product, location=dst, delta=qty, user=user,
-        lot=lot_, expiry=expiry, reason=reason, reference=reference,
+        session,
+        kind="move",
+        product=product,
+        location=dst,
+        delta=qty,
+        user=user,
+        lot=lot_,
+        expiry=expiry,
+        reason=reason,
+        reference=reference,
     )
     return out, into
 
@@ -338,7 +375,10 @@ def check_invariants(session: Session) -> list[str]:
             .select_from(left)
             .outerjoin(
                 right,
-                and_(left.c.product_id == right.c.product_id, left.c.location_id == right.c.location_id),
+                and_(
+                    left.c.product_id == right.c.product_id,
+                    left.c.location_id == right.c.location_id,
+                ),
             )
             .join(Product, Product.id == left.c.product_id)
             .join(Location, Location.id == left.c.location_id)
@@ -352,7 +392,9 @@ def check_invariants(session: Session) -> list[str]:
             if problem not in problems:
                 problems.append(problem)
     totals = (
-        select(Stock.product_id, func.sum(Stock.qty).label("qty")).group_by(Stock.product_id).subquery()
+        select(Stock.product_id, func.sum(Stock.qty).label("qty"))
+        .group_by(Stock.product_id)
+        .subquery()
     )
     for sku, on_hand, reserved, in_bins in session.execute(
         select(Product.sku, Product.on_hand, Product.reserved, func.coalesce(totals.c.qty, 0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import (
     CheckConstraint,
@@ -66,7 +66,7 @@ class Base(DeclarativeBase):
             "pk": "pk_%(table_name)s",
         }
     )
-    type_annotation_map = {datetime: UTCDateTime, date: Date}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, date: Date}
 
 
 class Setting(Base):
@@ -143,7 +143,9 @@ class Barcode(Base):
     )
 
     id: Mapped[intpk]
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), index=True
+    )
     # The lookup key: GTINs as GTIN-14, internal codes as given.
     code: Mapped[code64] = mapped_column(unique=True)
     # As it was entered, to show back to whoever entered it.

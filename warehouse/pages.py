@@ -25,9 +25,7 @@ class Task:
 
 
 # What the home page offers, each shown only to roles whose permission allows it.
-TASKS = (
-    Task("Stock lookup", "pages.lookup", "stock.read", "Scan a product or a bin"),
-)
+TASKS = (Task("Stock lookup", "pages.lookup", "stock.read", "Scan a product or a bin"),)
 
 
 def _safe_next(target: str | None) -> str:
@@ -44,15 +42,21 @@ def login() -> str | BaseResponse | tuple[str, int]:
     auth = config().auth
     if request.method == "GET":
         notice = "Signed out after being idle." if request.args.get("idle") else None
-        return render_template("login.html", step="who", notice=notice, next=request.args.get("next"))
+        return render_template(
+            "login.html", step="who", notice=notice, next=request.args.get("next")
+        )
     code = request.form.get("code", "").strip()
     is_badge = bool(re.fullmatch(config().scanners.badge_pattern, code))
     pin, password = request.form.get("pin"), request.form.get("password")
     next_ = request.form.get("next")
     if not code:
-        return render_template("login.html", step="who", error="Scan your badge or type your name."), 400
+        return render_template(
+            "login.html", step="who", error="Scan your badge or type your name."
+        ), 400
     if is_badge and pin is None and auth.badge_pin_required:
-        return render_template("login.html", step="pin", code=code, next=next_, pin_length=auth.pin_length)
+        return render_template(
+            "login.html", step="pin", code=code, next=next_, pin_length=auth.pin_length
+        )
     if not is_badge and password is None:
         return render_template("login.html", step="password", code=code, next=next_)
     try:
@@ -96,7 +100,9 @@ def lookup() -> str | tuple[str, int]:
         return render_template("lookup.html", code="", found=None)
     found = inventory.look_up(db(), code)
     if found is None:
-        return render_template("lookup.html", code=code, found=None, error=f"Nothing is known as {code}."), 404
+        return render_template(
+            "lookup.html", code=code, found=None, error=f"Nothing is known as {code}."
+        ), 404
     return render_template("lookup.html", code=code, found=found)
 
 

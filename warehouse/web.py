@@ -6,11 +6,23 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from warehouse.accounts import user_for_token
 from warehouse.config import Config
@@ -47,7 +59,8 @@ def public(view: F) -> F:
 
 def config() -> Config:
     """The checked configuration of the running app."""
-    return current_app.extensions["warehouse.config"]  # type: ignore[no-any-return]
+    config: Config = current_app.extensions["warehouse.config"]
+    return config
 
 
 def db() -> Session:
@@ -56,7 +69,8 @@ def db() -> Session:
         g.db = current_app.extensions["warehouse.sessions"]()
         if request.method not in READ_METHODS:
             begin_write(g.db)
-    return g.db  # type: ignore[no-any-return]
+    session: Session = g.db
+    return session
 
 
 def current_user() -> User | None:
@@ -128,7 +142,7 @@ def _identify() -> Response | None:
     return None
 
 
-def _authorize() -> Response | None:
+def _authorize() -> BaseResponse | None:
     """Before every request: who is asking, CSRF for cookie sessions, and the role check."""
     view = _view_of(request.endpoint)
     if view is None or request.endpoint in PUBLIC_ENDPOINTS:
@@ -184,7 +198,11 @@ def _validation_message(messages: Any, path: str = "") -> tuple[str, str]:
         for key, value in messages.items():
             if key in ("json", "query", "form", "files", "path", "view_args"):
                 return _validation_message(value, path)
-            name = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+            name = (
+                f"{path}[{key}]"
+                if isinstance(key, int)
+                else (f"{path}.{key}" if path else str(key))
+            )
             if key == "_schema":
                 name = path
             return _validation_message(value, name)
@@ -211,7 +229,9 @@ def handle_http_exception(error: HTTPException) -> Response | HTTPException:
 
 def _handle_csrf(error: CSRFError) -> Response:
     if wants_json():
-        return error_response(400, "csrf_failed", f"{error.description} Send the X-CSRFToken header.")
+        return error_response(
+            400, "csrf_failed", f"{error.description} Send the X-CSRFToken header."
+        )
     return Response(
         render_template("error.html", message="The page was out of date. Go back and try again."),
         status=400,

@@ -13,12 +13,23 @@ from tests.conftest import ApiClient, make_product, random_gtin13, ref
 def test_put_creates_then_updates_a_product(api: ApiClient) -> None:
     sku = ref("SKU")
     gtin = random_gtin13()
-    body = {"name": "Blue mug", "barcodes": [gtin], "unit_price": 9.5, "unit_cost": 4, "weight_g": 350}
+    body = {
+        "name": "Blue mug",
+        "barcodes": [gtin],
+        "unit_price": 9.5,
+        "unit_cost": 4,
+        "weight_g": 350,
+    }
     created = api.put(f"/api/products/{sku}", body)
     assert created.status_code == 201
     assert created.json == {
-        "sku": sku, "name": "Blue mug", "barcodes": [gtin], "cases": [],
-        "unit_price": 9.5, "unit_cost": 4.0, "weight_g": 350,
+        "sku": sku,
+        "name": "Blue mug",
+        "barcodes": [gtin],
+        "cases": [],
+        "unit_price": 9.5,
+        "unit_cost": 4.0,
+        "weight_g": 350,
     }
     updated = api.put(f"/api/products/{sku}", {"name": "Navy mug", "barcodes": [gtin]})
     assert updated.status_code == 200
@@ -52,7 +63,9 @@ def test_a_gtin_with_a_wrong_check_digit_is_refused(api: ApiClient, barcode: str
     response = api.put(f"/api/products/{sku}", {"name": "Bad", "barcodes": [barcode]})
     assert response.status_code == 422
     assert response.json["error"] == {
-        "code": "invalid_gtin", "field": "barcodes", "message": response.json["error"]["message"]
+        "code": "invalid_gtin",
+        "field": "barcodes",
+        "message": response.json["error"]["message"],
     }
     assert "check digit" in response.json["error"]["message"]
     assert api.get(f"/api/products/{sku}").status_code == 404
@@ -117,7 +130,12 @@ def test_location_place_comes_from_its_code(api: ApiClient) -> None:
     created = api.put("/api/locations/Q07-12-3", {"zone": "pick"})
     assert created.status_code in (200, 201)
     assert created.json == {
-        "code": "Q07-12-3", "zone": "pick", "pickable": True, "aisle": "Q07", "bay": "12", "level": "3"
+        "code": "Q07-12-3",
+        "zone": "pick",
+        "pickable": True,
+        "aisle": "Q07",
+        "bay": "12",
+        "level": "3",
     }
     again = api.put("/api/locations/Q07-12-3", {"pickable": False})
     assert again.status_code == 200

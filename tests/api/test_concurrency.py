@@ -47,7 +47,9 @@ def test_concurrent_receipts_and_moves_lose_nothing(
     bins = [make_location(api) for _ in range(3)]
     context = multiprocessing.get_context("spawn")
     with context.Pool(PROCESSES) as pool:
-        received = pool.starmap(_worker, [(database_url, skus, bins, seed) for seed in range(PROCESSES)])
+        received = pool.starmap(
+            _worker, [(database_url, skus, bins, seed) for seed in range(PROCESSES)]
+        )
     on_hand = sum(api.get(f"/api/stock/{sku}").json["on_hand"] for sku in skus)
     assert on_hand == sum(received)
     db.rollback()

@@ -29,7 +29,9 @@ def test_init_is_idempotent(engine: Engine) -> None:
 
 
 def _cli(config: Config, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args), env={"WAREHOUSE_DATABASE_URL": config.database.url})
+    result = CliRunner().invoke(
+        main, list(args), env={"WAREHOUSE_DATABASE_URL": config.database.url}
+    )
     return result.exit_code, result.output
 
 

@@ -6,10 +6,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from scanners.gtin import normalize_gtin
+from warehouse.cli import main
 from warehouse.config import Config, DatabaseConfig
 from warehouse.db import make_engine, make_sessionmaker
 from warehouse.models import ROLES, Barcode, Location, Product, Stock, User
-from warehouse.cli import main
 
 
 def run(url: str, *args: str) -> str:
@@ -39,7 +39,9 @@ def test_demo_loads_a_small_warehouse_once(empty_database_url: str) -> None:
         assert sorted(session.scalars(select(User.role))) == sorted(ROLES)
         for code in session.scalars(select(Barcode.entered)):
             normalize_gtin(code)  # every demo barcode is a valid GTIN
-        assert session.scalar(select(func.count()).select_from(Stock).where(Stock.expiry.is_not(None)))
+        assert session.scalar(
+            select(func.count()).select_from(Stock).where(Stock.expiry.is_not(None))
+        )
 
     again = run(url, "demo")
     assert "already holds data" in again

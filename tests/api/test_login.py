@@ -91,7 +91,9 @@ def test_unknown_badges_and_names_are_refused(client: FlaskClient, form: dict[st
     assert signed_in_as(client) is None
 
 
-def test_a_wrong_pin_is_refused_and_counted(client: FlaskClient, person: Person, db: Session) -> None:
+def test_a_wrong_pin_is_refused_and_counted(
+    client: FlaskClient, person: Person, db: Session
+) -> None:
     wrong = "0000" if person.pin != "0000" else "1111"
     response = post_login(client, code=person.badge, pin=wrong)
     assert response.status_code == 401
@@ -130,7 +132,9 @@ def test_repeated_failures_are_slowed_then_locked(
     # When the lock has run out, the right password works and the count starts over.
     with writing(make_sessionmaker(engine)) as session:
         session.execute(
-            update(User).where(User.name == person.name).values(locked_until=utcnow() - timedelta(seconds=1))
+            update(User)
+            .where(User.name == person.name)
+            .values(locked_until=utcnow() - timedelta(seconds=1))
         )
     assert post_login(client, code=person.name, password=PASSWORD).status_code == 302
     assert signed_in_as(client) == person.name

@@ -21,7 +21,9 @@ from warehouse.web import check_every_endpoint
 def test_no_credentials_is_401_json(client: FlaskClient) -> None:
     response = client.get("/api/products/ANY")
     assert response.status_code == 401
-    assert response.json == {"error": {"code": "unauthorized", "message": "Log in or send a bearer token."}}
+    assert response.json == {
+        "error": {"code": "unauthorized", "message": "Log in or send a bearer token."}
+    }
 
 
 def test_a_bad_token_is_401(client: FlaskClient) -> None:
@@ -41,27 +43,41 @@ def test_health_and_openapi_need_no_user(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(
     ("role", "status"),
-    [("picker", 403), ("packer", 403), ("receiver", 403), ("supervisor", 201), ("integration", 201)],
+    [
+        ("picker", 403),
+        ("packer", 403),
+        ("receiver", 403),
+        ("supervisor", 201),
+        ("integration", 201),
+    ],
 )
-def test_the_role_matrix_decides_who_edits_the_catalog(api: ApiClient, role: str, status: int) -> None:
+def test_the_role_matrix_decides_who_edits_the_catalog(
+    api: ApiClient, role: str, status: int
+) -> None:
     response = api.as_role(role).put(f"/api/products/{ref('ROLE')}", {"name": "x"})
     assert response.status_code == status
     if status == 403:
         assert response.json["error"]["code"] == "forbidden"
 
 
-@pytest.mark.parametrize(("role", "allowed"), [("receiver", True), ("picker", False), ("integration", True)])
+@pytest.mark.parametrize(
+    ("role", "allowed"), [("receiver", True), ("picker", False), ("integration", True)]
+)
 def test_receiving_by_role(api: ApiClient, role: str, allowed: bool) -> None:
     sku, bin_ = make_product(api)["sku"], make_location(api)
-    response = api.as_role(role).post("/api/stock/receipts", {"sku": sku, "location": bin_, "qty": 1})
+    response = api.as_role(role).post(
+        "/api/stock/receipts", {"sku": sku, "location": bin_, "qty": 1}
+    )
     assert response.status_code == (201 if allowed else 403)
 
 
 def test_every_endpoint_names_a_permission(app: Flask) -> None:
     for endpoint, view in app.view_functions.items():
         permission = getattr(view, "_permission", None)
-        assert permission in PERMISSIONS or getattr(view, "_public", False) or endpoint in (
-            "static", "api-docs.openapi_json"
+        assert (
+            permission in PERMISSIONS
+            or getattr(view, "_public", False)
+            or endpoint in ("static", "api-docs.openapi_json")
         ), endpoint
 
 
@@ -111,7 +127,9 @@ def test_a_cookie_session_needs_a_csrf_header_to_write(
     assert client.get(f"/api/stock/{sku}").json["on_hand"] == 2
 
 
-def test_a_login_form_without_csrf_is_refused(client: FlaskClient, staff: dict[str, Person]) -> None:
+def test_a_login_form_without_csrf_is_refused(
+    client: FlaskClient, staff: dict[str, Person]
+) -> None:
     response = client.post("/login", data={"code": staff["picker"].name, "password": PASSWORD})
     assert response.status_code == 400
     assert client.get("/").status_code == 302

@@ -29,10 +29,15 @@ def test_receipt_adds_stock_and_one_movement(api: ApiClient, sku: str, db: Sessi
     movement = receive(api, sku, bin_a, 7, reference="PO-1")
     receive(api, sku, bin_b, 3)
     receive(api, sku, bin_a, 2)
-    assert movement["qty"] == 7 and movement["kind"] == "receive" and movement["reference"] == "PO-1"
+    assert (
+        movement["qty"] == 7 and movement["kind"] == "receive" and movement["reference"] == "PO-1"
+    )
     assert movement["user"].startswith("admin")
     assert stock_of(api, sku) == {
-        "sku": sku, "on_hand": 12, "reserved": 0, "available": 12,
+        "sku": sku,
+        "on_hand": 12,
+        "reserved": 0,
+        "available": 12,
         "locations": sorted(
             [{"location": bin_a, "on_hand": 9}, {"location": bin_b, "on_hand": 3}],
             key=lambda line: line["location"],
@@ -49,13 +54,18 @@ def test_lots_and_expiries_are_kept_apart(api: ApiClient, sku: str) -> None:
     receive(api, sku, bin_, 1, lot="L2")
     movements = api.get(f"/api/stock/{sku}/movements").json
     assert [(m["lot"], m["expiry"], m["qty"]) for m in movements] == [
-        ("L2", None, 1), ("L2", None, 6), ("L1", "2027-06-01", 5), ("L1", "2027-03-01", 4)
+        ("L2", None, 1),
+        ("L2", None, 6),
+        ("L1", "2027-06-01", 5),
+        ("L1", "2027-03-01", 4),
     ]
     assert stock_of(api, sku)["on_hand"] == 16
     # A count must say which lot when a bin holds several.
     refused = api.post("/api/stock/counts", {"sku": sku, "location": bin_, "counted": 3})
     assert refused.status_code == 422 and refused.json["error"]["code"] == "lot_required"
-    counted = api.post("/api/stock/counts", {"sku": sku, "location": bin_, "counted": 3, "lot": "L2"})
+    counted = api.post(
+        "/api/stock/counts", {"sku": sku, "location": bin_, "counted": 3, "lot": "L2"}
+    )
     assert counted.status_code == 201 and counted.json["qty"] == -4
 
 
@@ -92,7 +102,9 @@ def test_unknown_sku_or_location_is_refused(api: ApiClient, sku: str, db: Sessio
     unknown_bin = api.post("/api/stock/receipts", {"sku": sku, "location": "Z98-98-8", "qty": 1})
     assert unknown_bin.status_code == 422
     assert unknown_bin.json["error"] == {
-        "code": "unknown_location", "field": "location", "message": "No location has code 'Z98-98-8'."
+        "code": "unknown_location",
+        "field": "location",
+        "message": "No location has code 'Z98-98-8'.",
     }
     assert api.get(f"/api/stock/{ref('NOPE')}").status_code == 404
     assert ledger_size(db) == before
@@ -157,7 +169,9 @@ def test_moving_more_than_is_there_changes_nothing(api: ApiClient, sku: str, db:
     assert ledger_size(db) == before
 
 
-def test_the_invariants_hold_after_every_kind_of_change(api: ApiClient, sku: str, db: Session) -> None:
+def test_the_invariants_hold_after_every_kind_of_change(
+    api: ApiClient, sku: str, db: Session
+) -> None:
     src, dst = make_location(api), make_location(api)
     receive(api, sku, src, 8)
     api.post("/api/stock/moves", {"sku": sku, "from": src, "to": dst, "qty": 5})

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 # Fixtures built on the database, declared again here so that this suite gets its own
 # instances on PostgreSQL rather than the SQLite ones of a run that includes tests/api.
-from tests.conftest import app, config, engine, staff, tokens  # noqa: E402, F401
+from tests.conftest import app, config, engine, staff, tokens  # noqa: F401
 
 ADMIN_URL = os.environ.get(
     "WAREHOUSE_TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
@@ -49,7 +49,9 @@ def _create() -> str:
 
 def _drop(name: str) -> None:
     with _admin() as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 @pytest.fixture(scope="session")
@@ -67,5 +69,5 @@ def empty_database_url() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _on_postgresql(engine: Engine) -> None:
+def _on_postgresql(engine: Engine) -> None:  # noqa: F811
     assert engine.dialect.name == "postgresql", "the PostgreSQL suite is not on PostgreSQL"

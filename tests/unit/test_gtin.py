@@ -31,7 +31,14 @@ def test_a_wrong_check_digit_is_refused(code: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "code", ["", "12345", "ABCDEFGHIJKL", "\u0660\u0663\u0666\u0660\u0660\u0660\u0662\u0669", "1234567890123456"]
+    "code",
+    [
+        "",
+        "12345",
+        "ABCDEFGHIJKL",
+        "\u0660\u0663\u0666\u0660\u0660\u0660\u0662\u0669",
+        "1234567890123456",
+    ],
 )
 def test_what_is_not_gtin_shaped_is_refused(code: str) -> None:
     assert not looks_like_gtin(code)
@@ -39,7 +46,11 @@ def test_what_is_not_gtin_shaped_is_refused(code: str) -> None:
         normalize_gtin(code)
 
 
-@given(st.sampled_from([7, 11, 12, 13]).flatmap(lambda n: st.text("0123456789", min_size=n, max_size=n)))
+@given(
+    st.sampled_from([7, 11, 12, 13]).flatmap(
+        lambda n: st.text("0123456789", min_size=n, max_size=n)
+    )
+)
 def test_a_made_check_digit_always_validates(payload: str) -> None:
     code = with_check_digit(payload)
     assert normalize_gtin(code) == code.zfill(14)

@@ -19,7 +19,7 @@ class ErrorEnvelope(ma.Schema):
     error = ma.fields.Nested(ErrorBody, required=True)
 
 
-class WarehouseApi(Api):  # type: ignore[misc]
+class WarehouseApi(Api):
     """flask-smorest's Api, documenting and using API.md's error envelope."""
 
     ERROR_SCHEMA = ErrorEnvelope

@@ -6,6 +6,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask_smorest import Blueprint
+
 from warehouse import inventory
 from warehouse.models import Movement
 from warehouse.web import current_user, db, requires

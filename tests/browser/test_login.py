@@ -1,0 +1,50 @@
+"""Signing in on a handheld by scanning a badge and typing the PIN, in Chromium at 360x640."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import scan
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-results"
+
+
+def test_badge_scan_and_pin_reach_the_home_page(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/")
+    expect(page).to_have_url(f"{live_server}/login?next=/")
+    scan_input = page.locator("[data-scan]")
+    expect(scan_input).to_be_focused()
+    scan(page, "U000004")  # the demo picker's badge
+    expect(page.get_by_label("PIN for badge U000004")).to_be_focused()
+    scan(page, "4444")
+    expect(page).to_have_url(live_server + "/")
+    expect(page.get_by_test_id("who")).to_have_text("pete · picker")
+    expect(page.get_by_test_id("tasks")).to_contain_text("Stock lookup")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, "the home page scrolls sideways on a handheld"
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "home-360x640.png"))
+
+
+def test_a_wrong_pin_is_refused(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/login")
+    scan(page, "U000005")
+    expect(page.get_by_label("PIN for badge U000005")).to_be_focused()
+    scan(page, "0000")
+    expect(page.get_by_role("alert")).to_have_text("Unknown user or wrong password.")
+    expect(page.locator("[data-scan]")).to_be_focused()
+
+
+def test_the_scan_input_keeps_the_focus_and_looks_up_a_scan(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/login")
+    scan(page, "U000003")
+    expect(page.get_by_label("PIN for badge U000003")).to_be_focused()
+    scan(page, "3333")
+    expect(page.get_by_test_id("who")).to_contain_text("receiver")
+    page.mouse.click(180, 500)  # a tap on empty space must not take the focus from the scan input
+    expect(page.locator("[data-scan]")).to_be_focused()
+    scan(page, "0614141000012")  # the demo's first EAN-13
+    expect(page.locator("h1")).to_have_text("SKU-0001")
+    expect(page.locator("main")).to_contain_text("On hand")
