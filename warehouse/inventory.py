@@ -256,30 +256,20 @@ def move(
     # The product total does not change: only the two bins do.
     lock_products(session, [product.id])
     lot_, expiry = _lot_at(session, product, src, lot)
-    reason = f"move {src.code} -> {dst.code}"
-    out = _book(
-        session,
-        kind="move",
-        product=product,
-        location=src,
-        delta=-qty,
-        user=user,
-        lot=lot_,
-        expiry=expiry,
-        reason=reason,
-        reference=reference,
-    )
-    into = _book(
-        session,
-        kind="move",
-        product=product,
-        location=dst,
-        delta=qty,
-        user=user,
-        lot=lot_,
-        expiry=expiry,
-        reason=reason,
-        reference=reference,
+    out, into = (
+        _book(
+            session,
+            kind="move",
+            product=product,
+            location=bin_,
+            delta=delta,
+            user=user,
+            lot=lot_,
+            expiry=expiry,
+            reason=f"move {src.code} -> {dst.code}",
+            reference=reference,
+        )
+        for bin_, delta in ((src, -qty), (dst, qty))
     )
     return out, into
 

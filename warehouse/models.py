@@ -106,7 +106,6 @@ class ApiToken(Base):
     # SHA-256 of the token: tokens are long and random, so a fast hash is enough.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[created]
-    last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
 

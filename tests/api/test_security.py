@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import PASSWORD, ApiClient, Person, make_location, make_product, ref
 from warehouse.app import create_app
-from warehouse.config import Config
+from warehouse.config import Config, DatabaseConfig, ServerConfig
 from warehouse.models import ApiToken, User
 from warehouse.roles import PERMISSIONS
 from warehouse.web import check_every_endpoint
@@ -39,6 +39,18 @@ def test_health_and_openapi_need_no_user(client: FlaskClient) -> None:
     assert "/api/stock/receipts" in spec["paths"]
     receipt = spec["paths"]["/api/stock/receipts"]["post"]
     assert receipt["requestBody"]["content"]["application/json"]["schema"]
+
+
+def test_health_says_when_the_database_is_down(config: Config) -> None:
+    down = config.model_copy(
+        update={
+            "database": DatabaseConfig(url="postgresql://nobody@127.0.0.1:1/none"),
+            "server": ServerConfig(secret_key="x" * 32),
+        }
+    )
+    response = create_app(down).test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "database_unavailable"
 
 
 @pytest.mark.parametrize(
