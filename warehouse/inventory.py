@@ -1,6 +1,6 @@
 """Stock on hand and its ledger: receipts, counts and moves, and the invariants that hold.
 
-Concurrency: every stock change first locks its product's row (`_lock_product`: FOR
+Concurrency: every stock change first locks its product's row (`reservations.lock_products`: FOR
 UPDATE on PostgreSQL; on SQLite, BEGIN IMMEDIATE already serializes writers). Changes to
 one product's stock therefore run one after another and cannot deadlock; a transaction
 over several products locks them in id order. Units themselves change only by
@@ -12,15 +12,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from warehouse.catalog import find_barcode, get_product, location_for_code, product_for_sku
 from warehouse.errors import Conflict, InsufficientStock, InvalidInput
-from warehouse.models import Location, Movement, Product, Stock, User
+from warehouse.models import (
+    OPEN_STATUSES,
+    Location,
+    Movement,
+    Order,
+    OrderLine,
+    Product,
+    Stock,
+    User,
+)
+from warehouse.reservations import (
+    Figures,
+    fill_backorders,
+    lock_products,
+    release_excess,
+    rows_changed,
+)
 
 
 @dataclass(frozen=True)
@@ -53,22 +68,14 @@ def _lot_filter(lot: str, expiry: date | None) -> ColumnElement[bool]:
     )
 
 
-def rows_changed(session: Session, statement: Update) -> int:
-    """Run a conditional UPDATE; the row count says whether its condition held."""
-    result = session.execute(statement, execution_options={"synchronize_session": False})
-    return cast(CursorResult[Any], result).rowcount
+def _change_total(session: Session, product: Product, figures: Figures, delta: int) -> None:
+    """Change the product's units on hand, under its lock, and settle reservations with it.
 
-
-def lock_products(session: Session, product_ids: list[int]) -> None:
-    """Lock product rows in id order, so that transactions over several products never deadlock."""
-    ids = sorted(set(product_ids))
-    session.execute(
-        select(Product.id).where(Product.id.in_(ids)).order_by(Product.id).with_for_update()
-    )
-
-
-def _change_total(session: Session, product: Product, delta: int) -> None:
-    """Change the product's units on hand; it may never fall below what orders have reserved."""
+    Units that arrive go to waiting backorders at once; when a count finds fewer units
+    than orders hold, the newest reservations are taken back first.
+    """
+    if delta < 0:
+        release_excess(session, product.id, figures.on_hand + delta)
     changed = rows_changed(
         session,
         update(Product)
@@ -81,6 +88,8 @@ def _change_total(session: Session, product: Product, delta: int) -> None:
             code="stock_reserved",
         )
     session.expire(product, ["on_hand", "reserved"])
+    if delta > 0:
+        fill_backorders(session, [product.id])
 
 
 def _book(
@@ -156,8 +165,8 @@ def receive(
     _positive(qty)
     product = product_for_sku(session, sku)
     bin_ = location_for_code(session, location)
-    lock_products(session, [product.id])
-    _change_total(session, product, qty)
+    figures = lock_products(session, [product.id])[product.id]
+    _change_total(session, product, figures, qty)
     return _book(
         session,
         kind="receive",
@@ -208,7 +217,7 @@ def count(
         raise InvalidInput("counted must be a whole number, 0 or more", field="counted")
     product = product_for_sku(session, sku)
     bin_ = location_for_code(session, location)
-    lock_products(session, [product.id])
+    figures = lock_products(session, [product.id])[product.id]
     lot_, expiry = _lot_at(session, product, bin_, lot)
     # Under the product's lock no one else changes this bin, so the figure read stays true.
     current = (
@@ -221,7 +230,7 @@ def count(
         )
         or 0
     )
-    _change_total(session, product, counted - current)
+    _change_total(session, product, figures, counted - current)
     return _book(
         session,
         kind="adjust",
@@ -402,4 +411,60 @@ def check_invariants(session: Session) -> list[str]:
         .where(Stock.qty < 0)
     ):
         problems.append(f"{sku} at {code}{' lot ' + lot if lot else ''}: negative quantity {qty}")
+    return problems + _reservation_problems(session)
+
+
+def _reservation_problems(session: Session) -> list[str]:
+    """Reserved units agree with what open order lines hold, and no order waits for free stock."""
+    problems = []
+    is_open = Order.status.in_(OPEN_STATUSES)
+    held = (
+        select(OrderLine.product_id, func.sum(OrderLine.reserved).label("qty"))
+        .join(OrderLine.order)
+        .where(is_open)
+        .group_by(OrderLine.product_id)
+        .subquery()
+    )
+    for sku, reserved, in_orders in session.execute(
+        select(Product.sku, Product.reserved, func.coalesce(held.c.qty, 0))
+        .outerjoin(held, held.c.product_id == Product.id)
+        .where(Product.reserved != func.coalesce(held.c.qty, 0))
+    ):
+        problems.append(f"{sku}: {reserved} reserved but open order lines hold {in_orders}")
+    for order_id, status, sku, reserved, qty, flagged in session.execute(
+        select(
+            Order.id,
+            Order.status,
+            Product.sku,
+            OrderLine.reserved,
+            OrderLine.qty,
+            OrderLine.backordered,
+        )
+        .join(OrderLine.order)
+        .join(OrderLine.product)
+        .where(
+            or_(
+                and_(~is_open, OrderLine.reserved > 0),
+                OrderLine.backordered != and_(is_open, OrderLine.reserved < OrderLine.qty),
+            )
+        )
+    ):
+        if reserved and status not in OPEN_STATUSES:
+            problems.append(f"order {order_id} is {status} but still holds {reserved} of {sku}")
+        else:
+            state = "marked" if flagged else "not marked"
+            problems.append(
+                f"order {order_id}, {sku}: {reserved} of {qty} held, {state} backordered"
+            )
+    waiting = (
+        select(OrderLine.id)
+        .join(OrderLine.order)
+        .where(OrderLine.product_id == Product.id, OrderLine.backordered.is_(True), is_open)
+    )
+    for sku, available in session.execute(
+        select(Product.sku, Product.on_hand - Product.reserved).where(
+            Product.on_hand > Product.reserved, waiting.exists()
+        )
+    ):
+        problems.append(f"{sku}: {available} available while backorders wait for it")
     return problems

@@ -18,6 +18,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stock.receive": LEADS | {"receiver", "integration"},
     "stock.count": LEADS | {"receiver"},
     "stock.move": LEADS | {"receiver", "picker"},
+    "channels.write": LEADS,
+    "channels.feed": LEADS | {"integration"},
+    "orders.create": LEADS | {"integration"},
+    "orders.read": EVERYONE,
+    "orders.cancel": LEADS | {"integration"},
+    # The supervisor's order pages.
+    "orders.supervise": LEADS,
 }
 
 

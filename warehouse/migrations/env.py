@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
 
-from warehouse.models import Base
+from warehouse.models import Base, UTCDateTime
+
+
+def _render_item(kind: str, obj: Any, _context: Any) -> str | Literal[False]:
+    # Migrations stay free of model code: the UTC wrapper is a plain DateTime in the schema.
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -13,6 +23,7 @@ context.configure(
     # SQLite alters a table by copying it; batch mode does that for later migrations.
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    render_item=_render_item,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,251 @@
+"""Channels and orders: intake by API and signed webhook, cancel, available-to-sell feeds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, request, stream_with_context
+from flask_smorest import Blueprint
+
+from warehouse import orders
+from warehouse.models import Channel, Order
+from warehouse.web import db, requires, signed_webhook
+
+blp = Blueprint("orders", __name__, url_prefix="/api", description="Channels and orders")
+
+SIGNATURE_HEADER = "X-Webhook-Signature"
+TIMESTAMP_HEADER = "X-Webhook-Timestamp"
+
+
+class ChannelIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 100))
+    priority = ma.fields.Integer(
+        strict=True, load_default=100, metadata={"description": "lower is served first"}
+    )
+    buffer = ma.fields.Integer(strict=True, load_default=0, validate=ma.validate.Range(min=0))
+    share = ma.fields.Decimal(
+        load_default=Decimal(1), validate=ma.validate.Range(min=0, max=1, min_inclusive=False)
+    )
+
+
+class ChannelOut(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    priority = ma.fields.Integer()
+    buffer = ma.fields.Integer()
+    share = ma.fields.Float()
+
+
+class NewChannelOut(ChannelOut):
+    webhook_secret = ma.fields.String(
+        metadata={"description": "signs webhook deliveries; shown when the channel is created"}
+    )
+
+
+class ShipToIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    street1 = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    street2 = ma.fields.String(load_default="", validate=ma.validate.Length(0, 200))
+    city = ma.fields.String(required=True, validate=ma.validate.Length(1, 100))
+    region = ma.fields.String(load_default="", validate=ma.validate.Length(0, 100))
+    postal_code = ma.fields.String(required=True, validate=ma.validate.Length(1, 20))
+    country = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^[A-Z]{2}$", error="an ISO 3166 alpha-2 code, such as US"),
+    )
+
+    @ma.post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> orders.ShipTo:
+        return orders.ShipTo(**data)
+
+
+class LineIn(ma.Schema):
+    sku = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
+    qty = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    unit_price = ma.fields.Decimal(places=2, validate=ma.validate.Range(min=0))
+
+    @ma.post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> orders.LineInput:
+        return orders.LineInput(**data)
+
+
+class OrderIn(ma.Schema):
+    external_id = ma.fields.String(required=True, validate=ma.validate.Length(1, 100))
+    lines = ma.fields.List(
+        ma.fields.Nested(LineIn),
+        required=True,
+        validate=ma.validate.Length(min=1, error="an order needs at least one line"),
+        metadata={"description": "one line per SKU; a SKU on two lines is refused"},
+    )
+    ship_to = ma.fields.Nested(ShipToIn, required=True)
+    ship_by = ma.fields.AwareDateTime(default_timezone=None, load_default=None, allow_none=True)
+
+    @ma.post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> orders.OrderInput:
+        return orders.OrderInput(
+            external_id=data["external_id"],
+            lines=tuple(data["lines"]),
+            ship_to=data["ship_to"],
+            ship_by=data["ship_by"],
+        )
+
+
+class LineOut(ma.Schema):
+    sku = ma.fields.Function(lambda line: line.product.sku)
+    qty = ma.fields.Integer()
+    reserved = ma.fields.Integer()
+    backordered = ma.fields.Function(
+        lambda line: line.qty - line.reserved if line.backordered else 0
+    )
+    unit_price = ma.fields.Float(allow_none=True)
+
+
+class ShipToOut(ma.Schema):
+    name = ma.fields.String(attribute="ship_name")
+    street1 = ma.fields.String(attribute="ship_street1")
+    street2 = ma.fields.String(attribute="ship_street2")
+    city = ma.fields.String(attribute="ship_city")
+    region = ma.fields.String(attribute="ship_region")
+    postal_code = ma.fields.String(attribute="ship_postal_code")
+    country = ma.fields.String(attribute="ship_country")
+
+
+class OrderOut(ma.Schema):
+    id = ma.fields.Integer()
+    channel = ma.fields.Function(lambda order: order.channel.code)
+    external_id = ma.fields.String()
+    status = ma.fields.String(
+        metadata={
+            "enum": [
+                "reserved",
+                "partial",
+                "backordered",
+                "picking",
+                "packed",
+                "shipped",
+                "cancelled",
+            ]
+        }
+    )
+    lines = ma.fields.List(ma.fields.Nested(LineOut))
+    ship_to = ma.fields.Function(lambda order: ShipToOut().dump(order))
+    ship_by = ma.fields.DateTime(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class InventoryItem(ma.Schema):
+    sku = ma.fields.String()
+    available = ma.fields.Integer()
+
+
+class InventoryOut(ma.Schema):
+    channel = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(InventoryItem))
+
+
+class FeedQuery(ma.Schema):
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+
+
+@blp.route("/channels/<code>", methods=["PUT"])
+@blp.arguments(ChannelIn)
+@blp.response(200, ChannelOut, description="updated")
+@blp.alt_response(201, schema=NewChannelOut, description="created, with its webhook secret")
+@requires("channels.write")
+def put_channel(body: dict[str, Any], code: str) -> tuple[dict[str, Any], int]:
+    """Create or update a sales channel."""
+    channel, created = orders.put_channel(db(), code, **body)
+    if created:
+        return NewChannelOut().dump(channel), 201
+    return ChannelOut().dump(channel), 200
+
+
+@blp.route("/channels/<code>/webhook-secret", methods=["POST"])
+@blp.response(200, NewChannelOut)
+@requires("channels.write")
+def rotate_secret(code: str) -> Channel:
+    """Give the channel a new webhook secret (the old one stops working at once)."""
+    return orders.rotate_webhook_secret(db(), code)
+
+
+@blp.route("/channels/<code>/orders", methods=["POST"])
+@blp.arguments(OrderIn)
+@blp.response(201, OrderOut, description="stored and reserved")
+@blp.alt_response(200, schema=OrderOut, description="the same order again: nothing changed")
+@requires("orders.create")
+def post_order(order: orders.OrderInput, code: str) -> tuple[Order, int]:
+    """Take a channel order and reserve its lines at once; idempotent on (channel, external_id)."""
+    row, created = orders.take_order(db(), code, order)
+    return row, 201 if created else 200
+
+
+@blp.route("/channels/<code>/webhook", methods=["POST"])
+@blp.doc(
+    description=(
+        f"The order JSON of POST /api/channels/{{code}}/orders, signed by the channel: "
+        f"{TIMESTAMP_HEADER} is the Unix time in seconds, {SIGNATURE_HEADER} is "
+        "`sha256=` and the hex HMAC-SHA256 of `<timestamp>.<raw body>` keyed with the "
+        "channel's webhook secret. Deliveries more than 5 minutes off are refused; a "
+        "replayed delivery is applied once."
+    ),
+    requestBody={"content": {"application/json": {"schema": "OrderIn"}}},
+    security=[],
+)
+@blp.response(201, OrderOut, description="stored and reserved")
+@blp.alt_response(200, schema=OrderOut, description="the same order again: nothing changed")
+@signed_webhook
+def post_webhook(code: str) -> tuple[Order, int]:
+    """A channel's signed order delivery."""
+    body = request.get_data(cache=True)
+    orders.verify_webhook(
+        db(),
+        code,
+        request.headers.get(TIMESTAMP_HEADER, ""),
+        request.headers.get(SIGNATURE_HEADER, ""),
+        body,
+        time.time(),
+    )
+    order = OrderIn().load(request.get_json(force=True))
+    row, created = orders.take_order(db(), code, order)
+    return row, 201 if created else 200
+
+
+@blp.route("/orders/<int:order_id>", methods=["GET"])
+@blp.response(200, OrderOut)
+@requires("orders.read")
+def get_order(order_id: int) -> Order:
+    """The order, with what each line holds."""
+    return orders.get_order(db(), order_id)
+
+
+@blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@blp.response(200, OrderOut)
+@requires("orders.cancel")
+def cancel_order(order_id: int) -> Order:
+    """Cancel the order and release what it reserved (409 already_shipped once shipped)."""
+    return orders.cancel_order(db(), order_id)
+
+
+@blp.route("/channels/<code>/inventory", methods=["GET"])
+@blp.arguments(FeedQuery, location="query")
+@blp.response(200, InventoryOut)
+@requires("channels.feed")
+def get_inventory(query: dict[str, str], code: str) -> Response | dict[str, Any]:
+    """Units the channel may still sell, per SKU; ?format=csv for `sku,available` CSV."""
+    items = orders.available_to_sell(db(), code)
+    if query["format"] == "csv":
+        first = next(items, None)  # an unknown channel fails here, before the stream starts
+
+        def rows() -> Iterator[str]:
+            yield "sku,available\r\n"
+            if first is not None:
+                yield f"{first[0]},{first[1]}\r\n"
+            for sku, available in items:
+                yield f"{sku},{available}\r\n"
+
+        return Response(stream_with_context(rows()), mimetype="text/csv")
+    return {"channel": code, "items": [{"sku": sku, "available": n} for sku, n in items]}
