@@ -165,7 +165,8 @@ def create_token(session: Session, name: str) -> str:
 
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user an API token belongs to, or None."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or not row.user.active:
-        return None
-    return row.user
+    return session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _token_hash(token), User.active.is_(True))
+    )

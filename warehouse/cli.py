@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import Engine, func, select
 
-from warehouse import accounts, demo, inventory, migrate
+from warehouse import accounts, demo, importer, inventory, migrate
 from warehouse.config import Config, ConfigError, load_config
 from warehouse.db import make_engine, make_sessionmaker, writing
 from warehouse.errors import WarehouseError
@@ -170,6 +171,51 @@ def token_create(ctx: Context, name: str) -> None:
     except WarehouseError as error:
         raise _refuse(error) from None
     click.echo(new_token)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import data from files."""
+
+
+@import_group.command("orders")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--channel", "channel_code", required=True, help="Code of the channel the orders came from."
+)
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@pass_context
+def import_orders(ctx: Context, path: Path, channel_code: str, batch_size: int) -> None:
+    """Import channel orders from a CSV file, one row per order line.
+
+    Columns: external_id, sku, qty, ship_to_name, ship_to_street1, ship_to_city,
+    ship_to_postal_code, ship_to_country, and optionally unit_price, ship_to_street2,
+    ship_to_region, ship_by. The rows of one order follow each other. Running the same
+    file again adds nothing; exit 1 when any order was refused.
+    """
+    factory = make_sessionmaker(ctx.migrated_engine)
+    try:
+        with (
+            path.open("rb") as stream,
+            click.progressbar(
+                length=path.stat().st_size, label="Importing orders", file=sys.stderr
+            ) as bar,
+        ):
+            report = importer.import_orders(factory, channel_code, stream, batch_size, bar.update)
+    except importer.BadFile as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    except WarehouseError as error:
+        raise _refuse(error) from None
+    for rejected in report.rejected:
+        click.echo(
+            f"{path}:{rejected.line}: order {rejected.external_id or '?'}: {rejected.reason}"
+        )
+    click.echo(
+        f"{report.created} orders ({report.lines} lines) imported, "
+        f"{report.already_there} already there, {len(report.rejected)} refused."
+    )
+    if report.rejected:
+        sys.exit(1)
 
 
 @main.command()

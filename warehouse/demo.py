@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scanners.gtin import with_check_digit
-from warehouse import accounts, catalog, inventory
+from warehouse import accounts, catalog, inventory, orders
 from warehouse.config import Config
 from warehouse.models import Product
 
@@ -125,7 +125,46 @@ def load(session: Session, config: Config, seed: int = 2026) -> str | None:
                     expiry=expiry,
                     reference="demo opening stock",
                 )
+    _load_orders(session, rng)
     return accounts.create_token(session, "shop-bot")
+
+
+CHANNELS = (
+    # code, name, priority, buffer, share
+    ("web", "Own web shop", 10, 0, Decimal(1)),
+    ("amazon", "Amazon marketplace", 20, 2, Decimal("0.8")),
+    ("wholesale", "Wholesale partners", 50, 5, Decimal("0.5")),
+)
+_NAMES = ("Ann Lee", "Bo Chen", "Carla Diaz", "Dev Patel", "Eve Moreau", "Femi Ade")
+
+
+def _load_orders(session: Session, rng: random.Random) -> None:
+    for code, name, priority, buffer, share in CHANNELS:
+        orders.put_channel(session, code, name, priority, buffer, share)
+    skus = list(session.scalars(select(Product.sku).order_by(Product.sku)))
+    for number in range(1, 25):
+        code = CHANNELS[number % len(CHANNELS)][0]
+        big = code == "wholesale"
+        lines = tuple(
+            orders.LineInput(sku, rng.randint(20, 90) if big else rng.randint(1, 3))
+            for sku in rng.sample(skus, rng.randint(1, 3))
+        )
+        orders.take_order(
+            session,
+            code,
+            orders.OrderInput(
+                external_id=f"{code.upper()}-{1000 + number}",
+                lines=lines,
+                ship_to=orders.ShipTo(
+                    name=rng.choice(_NAMES),
+                    street1=f"{rng.randint(1, 200)} Market Street",
+                    city="Springfield",
+                    region="IL",
+                    postal_code="62701",
+                    country="US",
+                ),
+            ),
+        )
 
 
 def login_help(base_url: str) -> str:

@@ -319,3 +319,8 @@ class OrderLine(Base):
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
+
+    @property
+    def waiting(self) -> int:
+        """Units the line still waits for (its backorder)."""
+        return self.qty - self.reserved if self.backordered else 0

@@ -11,18 +11,26 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from warehouse.errors import Conflict, InvalidInput, NotFound, UnknownSku, WarehouseError
-from warehouse.models import Channel, Order, OrderLine, Product
-from warehouse.reservations import fill_backorders, release_order, reserve_order
+from warehouse.models import Channel, Order, OrderLine, Product, utcnow
+from warehouse.reservations import (
+    Figures,
+    fill_backorders,
+    lock_products,
+    plan_order,
+    release_order,
+    store_reserved,
+)
 
 CHANNEL_CODE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 # How far a webhook's timestamp may be from the warehouse's clock.
@@ -122,7 +130,9 @@ def get_channel(session: Session, code: str) -> Channel:
     return channel
 
 
-def _products_for(session: Session, lines: tuple[LineInput, ...]) -> dict[str, int]:
+def _check_lines(lines: tuple[LineInput, ...]) -> None:
+    if not lines:
+        raise InvalidInput("an order needs at least one line", field="lines")
     seen: set[str] = set()
     for index, line in enumerate(lines):
         if isinstance(line.qty, bool) or not isinstance(line.qty, int) or line.qty < 1:
@@ -136,50 +146,26 @@ def _products_for(session: Session, lines: tuple[LineInput, ...]) -> dict[str, i
                 code="duplicate_line",
             )
         seen.add(line.sku)
-    if not lines:
-        raise InvalidInput("an order needs at least one line", field="lines")
-    ids = dict(
-        session.execute(select(Product.sku, Product.id).where(Product.sku.in_(seen))).tuples()
-    )
-    for index, line in enumerate(lines):
-        if line.sku not in ids:
-            raise UnknownSku(line.sku, field=f"lines[{index}].sku")
-    return ids
 
 
-def _existing(session: Session, channel: Channel, order: OrderInput) -> Order | None:
-    found = session.scalar(
-        select(Order)
-        .where(Order.channel_id == channel.id, Order.external_id == order.external_id)
-        .options(selectinload(Order.lines).selectinload(OrderLine.product))
-    )
-    if found is not None and found.fingerprint != order.fingerprint():
-        raise DuplicateExternalId(
-            f"Order {order.external_id} of channel {channel.code} was received before "
-            "with other content.",
-            field="external_id",
-        )
-    return found
+@dataclass
+class Taken:
+    """The outcome of one order of a batch: stored now, or found stored before."""
+
+    order_id: int
+    created: bool
+    # The order as written, outside the session, when it was created now.
+    order: Order | None = None
 
 
-def take_order(session: Session, channel_code: str, order: OrderInput) -> tuple[Order, bool]:
-    """Store and reserve a channel order; the same order again returns the stored one.
-
-    Returns (order, created). Concurrent deliveries of one order meet at the unique
-    (channel, external id) index: the loser's insert waits for the winner and then fails,
-    and it answers with the winner's order.
-    """
-    channel = get_channel(session, channel_code)
-    found = _existing(session, channel, order)
-    if found is not None:
-        return found, False
-    product_ids = _products_for(session, order.lines)
+def _row_for(
+    channel: Channel, order: OrderInput, fingerprint: str, figures: dict[str, Figures]
+) -> Order:
     ship = order.ship_to
     row = Order(
         channel_id=channel.id,
         external_id=order.external_id,
-        status="backordered",
-        fingerprint=order.fingerprint(),
+        fingerprint=fingerprint,
         ship_name=ship.name,
         ship_street1=ship.street1,
         ship_street2=ship.street2,
@@ -188,24 +174,163 @@ def take_order(session: Session, channel_code: str, order: OrderInput) -> tuple[
         ship_postal_code=ship.postal_code,
         ship_country=ship.country,
         ship_by=order.ship_by,
+        created_at=utcnow(),
         lines=[
-            OrderLine(product_id=product_ids[line.sku], qty=line.qty, unit_price=line.unit_price)
+            OrderLine(
+                product=figures[line.sku].product,
+                product_id=figures[line.sku].product.id,
+                qty=line.qty,
+                unit_price=line.unit_price,
+            )
             for line in order.lines
         ],
     )
     row.channel = channel
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        found = _existing(session, channel, order)
-        if found is None:
-            raise
-        return found, False
-    reserve_order(session, row)
-    session.flush()
-    return row, True
+    return row
+
+
+def _insert_orders(session: Session, rows: list[Order]) -> dict[str, int]:
+    """INSERT the order rows whose (channel, external id) is free; external id -> new id."""
+    table = cast(Table, Order.__table__)
+    dialect_insert = (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    statement = (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=["channel_id", "external_id"])
+        .returning(table.c.id, table.c.external_id)
+    )
+    # In external id order, so that two batches that share orders wait on each other in
+    # the same order and cannot deadlock.
+    rows = sorted(rows, key=lambda row: row.external_id)
+    values = [{c.key: getattr(row, c.key) for c in table.columns if c.key != "id"} for row in rows]
+    result = session.connection().execute(statement, values)
+    return {external_id: order_id for order_id, external_id in result}
+
+
+def take_orders(
+    session: Session, channel_code: str, inputs: Sequence[OrderInput]
+) -> list[Taken | WarehouseError]:
+    """Store and reserve a batch of one channel's orders; for each, what became of it.
+
+    Each item is a Taken, or the error that refused that order, which left no trace.
+    The same order again (same external id and content) is Taken as stored before.
+    The products are locked first (in id order) and every line's reservation is decided
+    from their figures, so each order is written once, already reserved, with a few
+    statements for the whole batch rather than the ORM's unit of work per order.
+    Concurrent deliveries of one order meet at the unique (channel, external id) index:
+    the later insert waits for the first to commit and then does nothing, and that
+    delivery is answered with the first one's order.
+    """
+    channel = get_channel(session, channel_code)
+    prints = [order.fingerprint() for order in inputs]
+    stored = _stored_orders(session, channel, {order.external_id for order in inputs})
+    outcome: list[Taken | WarehouseError | None] = [None] * len(inputs)
+    fresh: dict[str, int] = {}  # external id -> index of the batch's first delivery of it
+    for index, (order, fingerprint) in enumerate(zip(inputs, prints, strict=True)):
+        earlier = stored.get(order.external_id)
+        if earlier is None and order.external_id in fresh:
+            earlier = (-1, prints[fresh[order.external_id]])
+        if earlier is not None:
+            outcome[index] = (
+                Taken(earlier[0], False)
+                if earlier[1] == fingerprint
+                else DuplicateExternalId(
+                    f"Order {order.external_id} of channel {channel.code} was received "
+                    "before with other content.",
+                    field="external_id",
+                )
+            )
+            continue
+        try:
+            _check_lines(order.lines)
+        except WarehouseError as error:
+            outcome[index] = error
+            continue
+        fresh[order.external_id] = index
+    figures = {
+        units.product.sku: units
+        for units in lock_products(
+            session, skus={line.sku for i in fresh.values() for line in inputs[i].lines}
+        ).values()
+    }
+    rows: dict[int, tuple[Order, dict[int, int]]] = {}
+    for index in fresh.values():
+        order = inputs[index]
+        unknown = next((i for i, line in enumerate(order.lines) if line.sku not in figures), None)
+        if unknown is not None:
+            outcome[index] = UnknownSku(order.lines[unknown].sku, field=f"lines[{unknown}].sku")
+            continue
+        row = _row_for(channel, order, prints[index], figures)
+        by_id = {units.product.id: units for units in figures.values()}
+        rows[index] = (row, plan_order(row, by_id))
+    written = _insert_orders(session, [row for row, _ in rows.values()]) if rows else {}
+    totals: dict[int, int] = {}
+    lines: list[dict[str, Any]] = []
+    for index, (row, grants) in rows.items():
+        order_id = written.get(row.external_id)
+        if order_id is None:
+            # Another delivery of this order was stored since we looked; its units go
+            # back to whoever waits for them below.
+            outcome[index] = None
+            continue
+        row.id = order_id
+        outcome[index] = Taken(order_id, True, row)
+        for product_id, units in grants.items():
+            totals[product_id] = totals.get(product_id, 0) + units
+        lines.extend(
+            {
+                "order_id": order_id,
+                "product_id": line.product_id,
+                "qty": line.qty,
+                "unit_price": line.unit_price,
+                "reserved": line.reserved,
+                "backordered": line.backordered,
+            }
+            for line in row.lines
+        )
+    if lines:
+        session.connection().execute(insert(OrderLine), lines)
+    store_reserved(session, totals)
+    late = [i for i, item in enumerate(outcome) if item is None]
+    if late:
+        fill_backorders(session, {line.product_id for i in late for line in rows[i][0].lines})
+        stored = _stored_orders(session, channel, {inputs[i].external_id for i in late})
+        for i in late:
+            found = stored.get(inputs[i].external_id)
+            outcome[i] = (
+                Taken(found[0], False)
+                if found and found[1] == prints[i]
+                else Conflict("The same order arrived twice at once with other content; try again.")
+            )
+    # Deliveries repeated within the batch point at the order their first one made.
+    for index, item in enumerate(outcome):
+        if isinstance(item, Taken) and item.order_id == -1:
+            first = outcome[fresh[inputs[index].external_id]]
+            outcome[index] = Taken(first.order_id, False) if isinstance(first, Taken) else first
+    return [item for item in outcome if item is not None]
+
+
+def _stored_orders(
+    session: Session, channel: Channel, external_ids: set[str]
+) -> dict[str, tuple[int, str]]:
+    """external id -> (id, fingerprint) of the channel's stored orders among these."""
+    found = session.execute(
+        select(Order.external_id, Order.id, Order.fingerprint).where(
+            Order.channel_id == channel.id, Order.external_id.in_(external_ids)
+        )
+    )
+    return {external_id: (order_id, fingerprint) for external_id, order_id, fingerprint in found}
+
+
+def take_order(session: Session, channel_code: str, order: OrderInput) -> tuple[Order, bool]:
+    """Store and reserve one channel order (see take_orders); returns (order, created)."""
+    (taken,) = take_orders(session, channel_code, [order])
+    if isinstance(taken, WarehouseError):
+        raise taken
+    if taken.order is not None:
+        return taken.order, True
+    return get_order(session, taken.order_id), False
 
 
 def get_order(session: Session, order_id: int) -> Order:
@@ -275,3 +400,33 @@ def verify_webhook(
             "The timestamp is more than 5 minutes from the warehouse's clock.",
             code="stale_signature",
         )
+
+
+def find_orders(
+    session: Session,
+    channel_code: str | None = None,
+    status: str | None = None,
+    external_id: str | None = None,
+    limit: int = 100,
+) -> list[Order]:
+    """The newest orders matching the filters; external_id matches from its start."""
+    query = (
+        select(Order)
+        .join(Order.channel)
+        .options(selectinload(Order.lines), selectinload(Order.channel))
+        .order_by(Order.id.desc())
+        .limit(limit)
+    )
+    if channel_code:
+        query = query.where(Channel.code == channel_code)
+    if status:
+        query = query.where(Order.status == status)
+    if external_id:
+        escaped = external_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Order.external_id.like(escaped + "%", escape="\\"))
+    return list(session.scalars(query))
+
+
+def list_channels(session: Session) -> list[Channel]:
+    """Every channel, served-first first."""
+    return list(session.scalars(select(Channel).order_by(Channel.priority, Channel.code)))

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from warehouse import accounts, inventory
+from warehouse import accounts, inventory, orders
 from warehouse.errors import LoginRefused, LoginThrottled
+from warehouse.models import ORDER_STATUSES
 from warehouse.roles import allowed
 from warehouse.web import config, current_user, db, public, requires, sign_in
 
@@ -104,6 +105,30 @@ def lookup() -> str | tuple[str, int]:
             "lookup.html", code=code, found=None, error=f"Nothing is known as {code}."
         ), 404
     return render_template("lookup.html", code=code, found=found)
+
+
+@bp.route("/orders")
+@requires("orders.supervise")
+def order_list() -> str:
+    """Orders by channel and status, with a search by external id."""
+    channel = request.args.get("channel") or None
+    status = request.args.get("status") or None
+    search = request.args.get("q", "").strip() or None
+    found = orders.find_orders(db(), channel, status, search)
+    return render_template(
+        "orders.html",
+        orders=found,
+        channels=orders.list_channels(db()),
+        statuses=ORDER_STATUSES,
+        chosen={"channel": channel, "status": status, "q": search or ""},
+    )
+
+
+@bp.route("/orders/<int:order_id>")
+@requires("orders.supervise")
+def order_detail(order_id: int) -> str:
+    """One order: ship-to, and each line with what it holds and what it waits for."""
+    return render_template("order.html", order=orders.get_order(db(), order_id))
 
 
 def _no_store(response: Response) -> Response:

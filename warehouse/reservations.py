@@ -2,7 +2,7 @@
 
 Every function here runs inside the caller's transaction and starts by locking the
 product rows it touches, in id order (`lock_products`): on PostgreSQL that is SELECT ...
-FOR UPDATE, on SQLite the writer lock of BEGIN IMMEDIATE already serializes writers.
+FOR NO KEY UPDATE, on SQLite the writer lock of BEGIN IMMEDIATE already serializes writers.
 Under the lock the figures read stay true until commit; every change of a product's
 reserved units is still a conditional UPDATE, checked by its row count, so that a broken
 lock shows as an error rather than as overselling.
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import CursorResult, Update, bindparam, select, update
 from sqlalchemy.orm import Session, contains_eager
 
 from warehouse.models import OPEN_STATUSES, Channel, Order, OrderLine, Product
@@ -25,8 +25,9 @@ RESERVING_STATUSES = ("reserved", "partial", "backordered")
 
 @dataclass
 class Figures:
-    """Units of a product as read under its lock."""
+    """A product and its units as read under its lock (the object's own fields may go stale)."""
 
+    product: Product
     on_hand: int
     reserved: int
 
@@ -45,35 +46,42 @@ def rows_changed(session: Session, statement: Update) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-def lock_products(session: Session, product_ids: Iterable[int]) -> dict[int, Figures]:
-    """Lock product rows in id order (so that no two transactions deadlock) and read their units."""
-    ids = sorted(set(product_ids))
-    rows = session.execute(
-        select(Product.id, Product.on_hand, Product.reserved)
-        .where(Product.id.in_(ids))
+def lock_products(
+    session: Session, product_ids: Iterable[int] = (), *, skus: Iterable[str] = ()
+) -> dict[int, Figures]:
+    """Lock product rows (by id or SKU) in id order, so that no two transactions deadlock,
+    and read their units."""
+    ids, codes = sorted(set(product_ids)), sorted(set(skus))
+    products = session.scalars(
+        select(Product)
+        .where(Product.sku.in_(codes) if codes else Product.id.in_(ids))
         .order_by(Product.id)
-        .with_for_update()
+        # NO KEY UPDATE: the changes leave the key alone, and this lock does not wait for
+        # the KEY SHARE locks that inserting order lines (foreign keys) takes on products.
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
-    return {row.id: Figures(row.on_hand, row.reserved) for row in rows}
+    return {p.id: Figures(p, p.on_hand, p.reserved) for p in products}
 
 
-def _add_reserved(session: Session, product_id: int, figures: Figures, units: int) -> None:
-    """Reserve (units > 0) or release (units < 0) units of a locked product."""
-    if units == 0:
+def store_reserved(session: Session, units: dict[int, int]) -> None:
+    """Reserve (units > 0) or release (units < 0) units of locked products, in one statement."""
+    changes = [{"pid": pid, "units": n} for pid, n in units.items() if n]
+    if not changes:
         return
-    changed = rows_changed(
-        session,
+    # Run on the connection: a plain executemany, not the ORM's bulk update by key.
+    statement = (
         update(Product)
         .where(
-            Product.id == product_id,
-            Product.reserved + units >= 0,
-            Product.reserved + units <= Product.on_hand,
+            Product.id == bindparam("pid"),
+            Product.reserved + bindparam("units") >= 0,
+            Product.reserved + bindparam("units") <= Product.on_hand,
         )
-        .values(reserved=Product.reserved + units),
+        .values(reserved=Product.reserved + bindparam("units"))
     )
-    if not changed:
-        raise LockBroken(f"product {product_id}: reserving {units} would leave 0..on hand")
-    figures.reserved += units
+    result = session.connection().execute(statement, changes)
+    if result.rowcount != len(changes):
+        raise LockBroken(f"reserving {units} would leave 0..on hand for some product")
 
 
 def _set_reserved(line: OrderLine, reserved: int) -> None:
@@ -94,28 +102,31 @@ def settle_status(order: Order) -> None:
         order.status = "partial"
 
 
-def reserve_order(session: Session, order: Order) -> None:
-    """Reserve each line of a new order in full, in part, or not at all, and set its status."""
-    figures = lock_products(session, (line.product_id for line in order.lines))
+def plan_order(order: Order, figures: dict[int, Figures]) -> dict[int, int]:
+    """Decide, from the locked figures, what each line of a new order holds and the order's
+    status, and count those units as reserved in the figures; returns the units per
+    product, for `store_reserved` once the order is stored."""
     order.status = "backordered"
+    grants: dict[int, int] = {}
     for line in order.lines:
         units = figures[line.product_id]
         grant = max(0, min(line.qty, units.available))
-        _add_reserved(session, line.product_id, units, grant)
+        units.reserved += grant
+        grants[line.product_id] = grants.get(line.product_id, 0) + grant
         _set_reserved(line, grant)
     settle_status(order)
+    return grants
 
 
 def release_order(session: Session, order: Order) -> set[int]:
     """Give back everything the order's lines hold; returns the products that got units back."""
-    freed = {line.product_id for line in order.lines if line.reserved}
-    figures = lock_products(session, freed)
+    held = {line.product_id: -line.reserved for line in order.lines if line.reserved}
+    lock_products(session, held)
+    store_reserved(session, held)
     for line in order.lines:
-        if line.reserved:
-            _add_reserved(session, line.product_id, figures[line.product_id], -line.reserved)
         line.reserved = 0
         line.backordered = False
-    return freed
+    return set(held)
 
 
 def _waiting_lines(
@@ -140,16 +151,21 @@ def _waiting_lines(
 def fill_backorders(session: Session, product_ids: Iterable[int]) -> list[Order]:
     """Hand available units to waiting lines, by channel priority and then order time."""
     touched: dict[int, Order] = {}
-    for product_id, units in lock_products(session, product_ids).items():
-        if units.available <= 0:
+    figures = lock_products(session, product_ids)
+    granted: dict[int, int] = {}
+    for product_id, units in figures.items():
+        available = units.available
+        if available <= 0:
             continue
         for line in _waiting_lines(session, product_id):
-            grant = min(line.qty - line.reserved, units.available)
-            _add_reserved(session, product_id, units, grant)
+            grant = min(line.qty - line.reserved, available)
+            available -= grant
             _set_reserved(line, line.reserved + grant)
             touched[line.order_id] = line.order
-            if units.available == 0:
+            if available == 0:
                 break
+        granted[product_id] = units.available - available
+    store_reserved(session, granted)
     for order in touched.values():
         settle_status(order)
     return list(touched.values())
@@ -158,14 +174,14 @@ def fill_backorders(session: Session, product_ids: Iterable[int]) -> list[Order]
 def release_excess(session: Session, product_id: int, on_hand: int) -> list[Order]:
     """Before on hand falls to `on_hand`, take back reservations beyond it, newest and
     lowest-priority orders first; their lines become backordered again."""
-    units = lock_products(session, [product_id])[product_id]
-    excess = units.reserved - max(on_hand, 0)
+    figures = lock_products(session, [product_id])
+    excess = figures[product_id].reserved - max(on_hand, 0)
     touched: dict[int, Order] = {}
     if excess <= 0:
         return []
+    store_reserved(session, {product_id: -excess})
     for line in _waiting_lines(session, product_id, newest_first=True):
         taken = min(line.reserved, excess)
-        _add_reserved(session, product_id, units, -taken)
         _set_reserved(line, line.reserved - taken)
         touched[line.order_id] = line.order
         excess -= taken

@@ -8,26 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-REPO = Path(__file__).resolve().parents[2]
-WAREHOUSE = Path(sys.executable).parent / "warehouse"
+from tests.conftest import running_service, warehouse_command
+
 HANDHELD = {"width": 360, "height": 640}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def chromium_path() -> str:
@@ -42,37 +30,11 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service under gunicorn with the demo warehouse; yields its base URL."""
-    home = tmp_path_factory.mktemp("live")
-    env = {
-        **os.environ,
-        "WAREHOUSE_CONFIG": str(REPO / "config.toml"),
-        "WAREHOUSE_DATABASE_URL": f"sqlite:///{home}/warehouse.sqlite3",
-    }
-    for command in (["init"], ["demo"]):
-        subprocess.run([str(WAREHOUSE), *command], env=env, check=True, capture_output=True)
-    port = free_port()
-    log = (home / "serve.log").open("w")
-    server = subprocess.Popen(
-        [str(WAREHOUSE), "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"the service did not start:\n{(home / 'serve.log').read_text()}")
-            time.sleep(0.2)
-    yield base
-    server.terminate()
-    server.wait(timeout=15)
+    url = f"sqlite:///{tmp_path_factory.mktemp('live')}/warehouse.sqlite3"
+    warehouse_command(url, "init")
+    warehouse_command(url, "demo")
+    with running_service(url) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, request, stream_with_context
+from flask import Response, jsonify, request, stream_with_context
 from flask_smorest import Blueprint
 
 from warehouse import orders
@@ -98,9 +98,7 @@ class LineOut(ma.Schema):
     sku = ma.fields.Function(lambda line: line.product.sku)
     qty = ma.fields.Integer()
     reserved = ma.fields.Integer()
-    backordered = ma.fields.Function(
-        lambda line: line.qty - line.reserved if line.backordered else 0
-    )
+    backordered = ma.fields.Integer(attribute="waiting")
     unit_price = ma.fields.Float(allow_none=True)
 
 
@@ -156,12 +154,13 @@ class FeedQuery(ma.Schema):
 @blp.response(200, ChannelOut, description="updated")
 @blp.alt_response(201, schema=NewChannelOut, description="created, with its webhook secret")
 @requires("channels.write")
-def put_channel(body: dict[str, Any], code: str) -> tuple[dict[str, Any], int]:
-    """Create or update a sales channel."""
+def put_channel(body: dict[str, Any], code: str) -> Channel | tuple[Response, int]:
+    """Create or update a sales channel; a new one comes with its webhook secret."""
     channel, created = orders.put_channel(db(), code, **body)
     if created:
-        return NewChannelOut().dump(channel), 201
-    return ChannelOut().dump(channel), 200
+        # A Response passes the 200 schema untouched, so the secret is shown this once.
+        return jsonify(NewChannelOut().dump(channel)), 201
+    return channel
 
 
 @blp.route("/channels/<code>/webhook-secret", methods=["POST"])
