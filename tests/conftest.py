@@ -66,7 +66,11 @@ def running_service(url: str, workers: int = 2, port: int | None = None) -> Iter
         "WAREHOUSE_CONFIG": str(REPO / "config.toml"),
         "WAREHOUSE_DATABASE_URL": url,
     }
-    with open(os.environ.get("WAREHOUSE_TEST_SERVE_LOG", os.devnull), "w+") if os.environ.get("WAREHOUSE_TEST_SERVE_LOG") else tempfile.TemporaryFile("w+") as log:
+    with (
+        open(os.environ.get("WAREHOUSE_TEST_SERVE_LOG", os.devnull), "w+")
+        if os.environ.get("WAREHOUSE_TEST_SERVE_LOG")
+        else tempfile.TemporaryFile("w+") as log
+    ):
         server = subprocess.Popen(
             [str(WAREHOUSE), "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
@@ -274,7 +278,9 @@ SHIP_TO = {
 }
 
 
-def order_body(lines: dict[str, int], external_id: str | None = None, **fields: Any) -> dict[str, Any]:
+def order_body(
+    lines: dict[str, int], external_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
     """An order for {sku: qty} with a fresh external id."""
     return {
         "external_id": external_id or ref("EXT"),

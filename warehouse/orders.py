@@ -12,12 +12,12 @@ import hmac
 import json
 import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,8 +27,9 @@ from warehouse.reservations import (
     Figures,
     fill_backorders,
     lock_products,
-    plan_order,
+    plan_lines,
     release_order,
+    reserving_status,
     store_reserved,
 )
 
@@ -66,7 +67,17 @@ class OrderInput:
 
     def fingerprint(self) -> str:
         """Equal for two deliveries of the same order, whatever their key order or spacing."""
-        canonical = json.dumps(asdict(self), sort_keys=True, default=str, separators=(",", ":"))
+        ship = self.ship_to
+        canonical = json.dumps(
+            [
+                self.external_id,
+                [[line.sku, line.qty, str(line.unit_price)] for line in self.lines],
+                [ship.name, ship.street1, ship.street2, ship.city, ship.region,
+                 ship.postal_code, ship.country],
+                self.ship_by.isoformat() if self.ship_by else None,
+            ],
+            separators=(",", ":"),
+        )  # fmt: skip
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -149,62 +160,71 @@ def _check_lines(lines: tuple[LineInput, ...]) -> None:
 
 
 @dataclass
+class _Planned:
+    """A new order of a batch, as it will be written: its row, its lines, their units."""
+
+    row: dict[str, Any]
+    lines: list[dict[str, Any]]
+
+
+@dataclass
 class Taken:
     """The outcome of one order of a batch: stored now, or found stored before."""
 
     order_id: int
     created: bool
-    # The order as written, outside the session, when it was created now.
-    order: Order | None = None
+    # What was written, when the order was created now.
+    planned: _Planned | None = None
 
 
-def _row_for(
-    channel: Channel, order: OrderInput, fingerprint: str, figures: dict[str, Figures]
-) -> Order:
+def _plan(
+    channel: Channel,
+    order: OrderInput,
+    fingerprint: str,
+    figures: dict[str, Figures],
+    by_id: dict[int, Figures],
+) -> _Planned:
+    """Decide what each line holds and the order's status, from the locked figures."""
+    wanted = [(figures[line.sku].product.id, line.qty) for line in order.lines]
+    grants = plan_lines(wanted, by_id)
     ship = order.ship_to
-    row = Order(
-        channel_id=channel.id,
-        external_id=order.external_id,
-        fingerprint=fingerprint,
-        ship_name=ship.name,
-        ship_street1=ship.street1,
-        ship_street2=ship.street2,
-        ship_city=ship.city,
-        ship_region=ship.region,
-        ship_postal_code=ship.postal_code,
-        ship_country=ship.country,
-        ship_by=order.ship_by,
-        created_at=utcnow(),
-        lines=[
-            OrderLine(
-                product=figures[line.sku].product,
-                product_id=figures[line.sku].product.id,
-                qty=line.qty,
-                unit_price=line.unit_price,
-            )
-            for line in order.lines
-        ],
-    )
-    row.channel = channel
-    return row
+    row = {
+        "channel_id": channel.id,
+        "external_id": order.external_id,
+        "status": reserving_status(zip((qty for _, qty in wanted), grants, strict=True)),
+        "fingerprint": fingerprint,
+        "ship_name": ship.name,
+        "ship_street1": ship.street1,
+        "ship_street2": ship.street2,
+        "ship_city": ship.city,
+        "ship_region": ship.region,
+        "ship_postal_code": ship.postal_code,
+        "ship_country": ship.country,
+        "ship_by": order.ship_by,
+        "created_at": utcnow(),
+    }
+    lines = [
+        {"product_id": product_id, "qty": qty, "unit_price": line.unit_price,
+         "reserved": grant, "backordered": grant < qty}
+        for (product_id, qty), line, grant in zip(wanted, order.lines, grants, strict=True)
+    ]  # fmt: skip
+    return _Planned(row, lines)
 
 
-def _insert_orders(session: Session, rows: list[Order]) -> dict[str, int]:
+def _insert_orders(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     """INSERT the order rows whose (channel, external id) is free; external id -> new id."""
-    table = cast(Table, Order.__table__)
     dialect_insert = (
         postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
     statement = (
-        dialect_insert(table)
+        dialect_insert(Order)
         .on_conflict_do_nothing(index_elements=["channel_id", "external_id"])
-        .returning(table.c.id, table.c.external_id)
+        .returning(Order.id, Order.external_id)
     )
     # In external id order, so that two batches that share orders wait on each other in
     # the same order and cannot deadlock.
-    rows = sorted(rows, key=lambda row: row.external_id)
-    values = [{c.key: getattr(row, c.key) for c in table.columns if c.key != "id"} for row in rows]
-    result = session.connection().execute(statement, values)
+    rows = sorted(rows, key=lambda row: row["external_id"])
+    result = session.connection().execute(statement, rows)
     return {external_id: order_id for order_id, external_id in result}
 
 
@@ -254,47 +274,35 @@ def take_orders(
             session, skus={line.sku for i in fresh.values() for line in inputs[i].lines}
         ).values()
     }
-    rows: dict[int, tuple[Order, dict[int, int]]] = {}
+    by_id = {units.product.id: units for units in figures.values()}
+    planned: dict[int, _Planned] = {}
     for index in fresh.values():
         order = inputs[index]
         unknown = next((i for i, line in enumerate(order.lines) if line.sku not in figures), None)
         if unknown is not None:
             outcome[index] = UnknownSku(order.lines[unknown].sku, field=f"lines[{unknown}].sku")
             continue
-        row = _row_for(channel, order, prints[index], figures)
-        by_id = {units.product.id: units for units in figures.values()}
-        rows[index] = (row, plan_order(row, by_id))
-    written = _insert_orders(session, [row for row, _ in rows.values()]) if rows else {}
+        planned[index] = _plan(channel, order, prints[index], figures, by_id)
+    written = _insert_orders(session, [plan.row for plan in planned.values()]) if planned else {}
     totals: dict[int, int] = {}
     lines: list[dict[str, Any]] = []
-    for index, (row, grants) in rows.items():
-        order_id = written.get(row.external_id)
+    for index, plan in planned.items():
+        order_id = written.get(plan.row["external_id"])
         if order_id is None:
             # Another delivery of this order was stored since we looked; its units go
             # back to whoever waits for them below.
-            outcome[index] = None
             continue
-        row.id = order_id
-        outcome[index] = Taken(order_id, True, row)
-        for product_id, units in grants.items():
-            totals[product_id] = totals.get(product_id, 0) + units
-        lines.extend(
-            {
-                "order_id": order_id,
-                "product_id": line.product_id,
-                "qty": line.qty,
-                "unit_price": line.unit_price,
-                "reserved": line.reserved,
-                "backordered": line.backordered,
-            }
-            for line in row.lines
-        )
+        outcome[index] = Taken(order_id, True, plan)
+        for line in plan.lines:
+            line["order_id"] = order_id
+            totals[line["product_id"]] = totals.get(line["product_id"], 0) + line["reserved"]
+        lines.extend(plan.lines)
     if lines:
         session.connection().execute(insert(OrderLine), lines)
     store_reserved(session, totals)
     late = [i for i, item in enumerate(outcome) if item is None]
     if late:
-        fill_backorders(session, {line.product_id for i in late for line in rows[i][0].lines})
+        fill_backorders(session, {line["product_id"] for i in late for line in planned[i].lines})
         stored = _stored_orders(session, channel, {inputs[i].external_id for i in late})
         for i in late:
             found = stored.get(inputs[i].external_id)
@@ -303,12 +311,14 @@ def take_orders(
                 if found and found[1] == prints[i]
                 else Conflict("The same order arrived twice at once with other content; try again.")
             )
-    # Deliveries repeated within the batch point at the order their first one made.
+    # Deliveries repeated within the batch (order_id -1 so far) point at the order their
+    # first delivery made.
     for index, item in enumerate(outcome):
         if isinstance(item, Taken) and item.order_id == -1:
             first = outcome[fresh[inputs[index].external_id]]
             outcome[index] = Taken(first.order_id, False) if isinstance(first, Taken) else first
-    return [item for item in outcome if item is not None]
+    assert None not in outcome
+    return cast(list[Taken | WarehouseError], outcome)
 
 
 def _stored_orders(
@@ -328,9 +338,18 @@ def take_order(session: Session, channel_code: str, order: OrderInput) -> tuple[
     (taken,) = take_orders(session, channel_code, [order])
     if isinstance(taken, WarehouseError):
         raise taken
-    if taken.order is not None:
-        return taken.order, True
-    return get_order(session, taken.order_id), False
+    if taken.planned is None:
+        return get_order(session, taken.order_id), False
+    # Answer with what was written, without reading it back.
+    products = {
+        line["product_id"]: session.get(Product, line["product_id"]) for line in taken.planned.lines
+    }
+    row = Order(id=taken.order_id, **taken.planned.row)
+    row.channel = session.get_one(Channel, row.channel_id)
+    row.lines = [
+        OrderLine(**line, product=products[line["product_id"]]) for line in taken.planned.lines
+    ]
+    return row, True
 
 
 def get_order(session: Session, order_id: int) -> Order:

@@ -89,32 +89,29 @@ def _set_reserved(line: OrderLine, reserved: int) -> None:
     line.backordered = line.order.status in OPEN_STATUSES and reserved < line.qty
 
 
+def reserving_status(lines: Iterable[tuple[int, int]]) -> str:
+    """reserved, partial or backordered, from (qty, reserved) of each line."""
+    lines = list(lines)
+    if all(reserved == qty for qty, reserved in lines):
+        return "reserved"
+    return "partial" if any(reserved for _, reserved in lines) else "backordered"
+
+
 def settle_status(order: Order) -> None:
-    """reserved, partial or backordered from what the lines hold; later statuses stay."""
-    if order.status not in RESERVING_STATUSES:
-        return
-    held = sum(line.reserved for line in order.lines)
-    if all(line.reserved == line.qty for line in order.lines):
-        order.status = "reserved"
-    elif held == 0:
-        order.status = "backordered"
-    else:
-        order.status = "partial"
+    """Set the status from what the lines hold; statuses past reservation stay."""
+    if order.status in RESERVING_STATUSES:
+        order.status = reserving_status((line.qty, line.reserved) for line in order.lines)
 
 
-def plan_order(order: Order, figures: dict[int, Figures]) -> dict[int, int]:
-    """Decide, from the locked figures, what each line of a new order holds and the order's
-    status, and count those units as reserved in the figures; returns the units per
-    product, for `store_reserved` once the order is stored."""
-    order.status = "backordered"
-    grants: dict[int, int] = {}
-    for line in order.lines:
-        units = figures[line.product_id]
-        grant = max(0, min(line.qty, units.available))
+def plan_lines(wanted: list[tuple[int, int]], figures: dict[int, Figures]) -> list[int]:
+    """The units each line of a new order gets, from (product id, qty) and the locked
+    figures; counts them as reserved in the figures, for the orders planned after it."""
+    grants = []
+    for product_id, qty in wanted:
+        units = figures[product_id]
+        grant = max(0, min(qty, units.available))
         units.reserved += grant
-        grants[line.product_id] = grants.get(line.product_id, 0) + grant
-        _set_reserved(line, grant)
-    settle_status(order)
+        grants.append(grant)
     return grants
 
 

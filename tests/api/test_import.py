@@ -14,12 +14,15 @@ HEADER = "external_id,sku,qty,unit_price,ship_to_name,ship_to_street1,ship_to_ci
 
 def run_import(database_url: str, path: Path, channel: str) -> Result:
     return CliRunner().invoke(
-        main, ["import", "orders", str(path), "--channel", channel, "--batch-size", "2"],
+        main,
+        ["import", "orders", str(path), "--channel", channel, "--batch-size", "2"],
         env={"WAREHOUSE_DATABASE_URL": database_url},
     )
 
 
-def row(external_id: str, sku: str, qty: str, name: str = "Ann Lee", city: str = "Springfield") -> str:
+def row(
+    external_id: str, sku: str, qty: str, name: str = "Ann Lee", city: str = "Springfield"
+) -> str:
     return f"{external_id},{sku},{qty},9.99,{name},1 Main St,{city},62701,US"
 
 
@@ -29,8 +32,18 @@ def test_a_file_is_imported_once(api: ApiClient, database_url: str, tmp_path: Pa
     ids = [ref("CSV") for _ in range(4)]
     path = tmp_path / "orders.csv"
     path.write_text(
-        "\n".join([HEADER, row(ids[0], a, "2"), row(ids[0], b, "3"), row(ids[1], a, "1"),
-                   row(ids[2], a, "1"), row(ids[3], a, "1"), '"' + ids[3] + '",' + b + ',1,,"Lee, Ann",1 Main St,Springfield,62701,US']) + "\n"
+        "\n".join(
+            [
+                HEADER,
+                row(ids[0], a, "2"),
+                row(ids[0], b, "3"),
+                row(ids[1], a, "1"),
+                row(ids[2], a, "1"),
+                row(ids[3], a, "1"),
+                '"' + ids[3] + '",' + b + ',1,,"Lee, Ann",1 Main St,Springfield,62701,US',
+            ]
+        )
+        + "\n"
     )
     first = run_import(database_url, path, channel)
     assert first.exit_code == 1  # the last order names its ship-to differently on its two lines
@@ -43,23 +56,28 @@ def test_a_file_is_imported_once(api: ApiClient, database_url: str, tmp_path: Pa
     assert stock_of(api, a)["reserved"] == 4
 
 
-def test_each_bad_order_is_named_by_its_line(api: ApiClient, database_url: str, tmp_path: Path) -> None:
+def test_each_bad_order_is_named_by_its_line(
+    api: ApiClient, database_url: str, tmp_path: Path
+) -> None:
     channel = make_channel(api)
     sku = stocked_product(api, 50)
     good, zero, unknown, text, dup = (ref("CSV") for _ in range(5))
     path = tmp_path / "orders.csv"
     path.write_text(
-        "\n".join([
-            HEADER,
-            row(zero, sku, "0"),
-            row(good, sku, "2"),
-            row(unknown, "NO-SUCH-SKU", "1"),
-            row(text, sku, "two"),
-            row(dup, sku, "1"),
-            row(dup, sku, "1"),
-            f"{ref('CSV')},{sku},1,9.99,Short row",
-            '"unterminated,' + sku,
-        ]) + "\n"
+        "\n".join(
+            [
+                HEADER,
+                row(zero, sku, "0"),
+                row(good, sku, "2"),
+                row(unknown, "NO-SUCH-SKU", "1"),
+                row(text, sku, "two"),
+                row(dup, sku, "1"),
+                row(dup, sku, "1"),
+                f"{ref('CSV')},{sku},1,9.99,Short row",
+                '"unterminated,' + sku,
+            ]
+        )
+        + "\n"
     )
     result = run_import(database_url, path, channel)
     assert result.exit_code == 1
@@ -73,7 +91,9 @@ def test_each_bad_order_is_named_by_its_line(api: ApiClient, database_url: str, 
     assert stock_of(api, sku)["reserved"] == 2
 
 
-def test_a_wrong_header_stops_before_anything_is_stored(api: ApiClient, database_url: str, tmp_path: Path) -> None:
+def test_a_wrong_header_stops_before_anything_is_stored(
+    api: ApiClient, database_url: str, tmp_path: Path
+) -> None:
     channel = make_channel(api)
     sku = stocked_product(api, 5)
     path = tmp_path / "orders.csv"
@@ -85,7 +105,9 @@ def test_a_wrong_header_stops_before_anything_is_stored(api: ApiClient, database
     assert stock_of(api, sku)["reserved"] == 0
 
 
-def test_a_file_that_is_not_text_or_a_channel_that_is_not_there(api: ApiClient, database_url: str, tmp_path: Path) -> None:
+def test_a_file_that_is_not_text_or_a_channel_that_is_not_there(
+    api: ApiClient, database_url: str, tmp_path: Path
+) -> None:
     path = tmp_path / "orders.csv"
     path.write_bytes(HEADER.encode() + b"\n\xff\xfe\x00garbage\n")
     result = run_import(database_url, path, make_channel(api))

@@ -36,7 +36,9 @@ def order_for(number: int) -> dict[str, Any]:
     rng = random.Random(number)
     return {
         "external_id": f"L-{number:05d}",
-        "lines": [{"sku": sku, "qty": rng.randint(1, 3)} for sku in rng.sample(SKUS, rng.randint(1, 3))],
+        "lines": [
+            {"sku": sku, "qty": rng.randint(1, 3)} for sku in rng.sample(SKUS, rng.randint(1, 3))
+        ],
         "ship_to": SHIP_TO,
     }
 
@@ -94,7 +96,9 @@ def prepare(url: str) -> str:
 def hammer(url: str, servers: int) -> None:
     token = prepare(url)
     with ExitStack() as stack:
-        bases = [stack.enter_context(running_service(url, workers=4 // servers)) for _ in range(servers)]
+        bases = [
+            stack.enter_context(running_service(url, workers=4 // servers)) for _ in range(servers)
+        ]
         with multiprocessing.get_context("spawn").Pool(CLIENTS) as pool:
             results = pool.starmap(client, [(bases, token, me) for me in range(CLIENTS)])
     statuses = Counter(status for result in results for status in result)
@@ -106,7 +110,9 @@ def hammer(url: str, servers: int) -> None:
         assert session.scalar(select(func.count(func.distinct(Order.external_id)))) == ORDERS
         assert session.scalar(select(func.count()).select_from(Order)) == ORDERS
         wanted = demand()
-        for sku, on_hand, reserved in session.execute(select(Product.sku, Product.on_hand, Product.reserved)):
+        for sku, on_hand, reserved in session.execute(
+            select(Product.sku, Product.on_hand, Product.reserved)
+        ):
             # Stock covers half the demand, so every unit is reserved, and not one more.
             assert reserved == min(on_hand, wanted[sku]), sku
         held = session.scalar(select(func.sum(OrderLine.reserved)))

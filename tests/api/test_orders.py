@@ -20,7 +20,8 @@ from tests.conftest import (
     stock_of,
     stocked_product,
 )
-from warehouse import inventory
+from warehouse import inventory, orders
+from warehouse.db import make_sessionmaker, writing
 
 
 def post(api: ApiClient, channel: str, body: Any) -> Any:
@@ -28,7 +29,9 @@ def post(api: ApiClient, channel: str, body: Any) -> Any:
 
 
 def lines_of(order: dict[str, Any]) -> list[tuple[str, int, int, int]]:
-    return [(line["sku"], line["qty"], line["reserved"], line["backordered"]) for line in order["lines"]]
+    return [
+        (line["sku"], line["qty"], line["reserved"], line["backordered"]) for line in order["lines"]
+    ]
 
 
 @pytest.fixture
@@ -42,19 +45,31 @@ def test_a_channel_is_created_with_a_webhook_secret(api: ApiClient) -> None:
     assert created.status_code == 201
     assert created.json["webhook_secret"].startswith("whsec_")
     assert {k: created.json[k] for k in ("code", "name", "priority", "buffer", "share")} == {
-        "code": code, "name": "Web shop", "priority": 5, "buffer": 0, "share": 0.5,
+        "code": code,
+        "name": "Web shop",
+        "priority": 5,
+        "buffer": 0,
+        "share": 0.5,
     }
     updated = api.put(f"/api/channels/{code}", {"name": "Web shop", "buffer": 3})
     assert updated.status_code == 200
     assert "webhook_secret" not in updated.json
-    assert (updated.json["buffer"], updated.json["priority"], updated.json["share"]) == (3, 100, 1.0)
+    assert (updated.json["buffer"], updated.json["priority"], updated.json["share"]) == (
+        3,
+        100,
+        1.0,
+    )
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"name": "x", "share": 0}, "share"), ({"name": "x", "share": 1.5}, "share"),
-     ({"name": "x", "buffer": -1}, "buffer"), ({"name": "x", "priority": "high"}, "priority"),
-     ({}, "name")],
+    [
+        ({"name": "x", "share": 0}, "share"),
+        ({"name": "x", "share": 1.5}, "share"),
+        ({"name": "x", "buffer": -1}, "buffer"),
+        ({"name": "x", "priority": "high"}, "priority"),
+        ({}, "name"),
+    ],
 )
 def test_bad_channels_are_refused(api: ApiClient, body: dict[str, Any], field: str) -> None:
     code = ref("ch").lower()
@@ -75,7 +90,11 @@ def test_an_order_is_reserved_in_full_in_part_or_backordered(api: ApiClient, cha
     assert order["status"] == "partial" and order["channel"] == channel
     assert lines_of(order) == [(plenty, 3, 3, 0), (some, 5, 2, 3), (none, 1, 0, 1)]
     assert stock_of(api, some) | {"locations": []} == {
-        "sku": some, "on_hand": 2, "reserved": 2, "available": 0, "locations": []
+        "sku": some,
+        "on_hand": 2,
+        "reserved": 2,
+        "available": 0,
+        "locations": [],
     }
     assert post(api, channel, order_body({plenty: 7})).json["status"] == "reserved"
     assert post(api, channel, order_body({plenty: 1})).json["status"] == "backordered"
@@ -120,8 +139,18 @@ def test_the_same_external_id_with_other_content_is_refused(api: ApiClient, chan
         ({"lines": [{"sku": "{sku}", "qty": "2"}]}, 422, "invalid_input", "lines[0].qty"),
         ({"lines": [{"sku": "{sku}", "qty": 1.5}]}, 422, "invalid_input", "lines[0].qty"),
         ({"lines": []}, 422, "invalid_input", "lines"),
-        ({"lines": [{"sku": "{sku}", "qty": 1}, {"sku": "{sku}", "qty": 2}]}, 422, "duplicate_line", "lines[1].sku"),
-        ({"ship_to": {"name": "A", "street1": "B", "postal_code": "1", "country": "US"}}, 422, "invalid_input", "ship_to.city"),
+        (
+            {"lines": [{"sku": "{sku}", "qty": 1}, {"sku": "{sku}", "qty": 2}]},
+            422,
+            "duplicate_line",
+            "lines[1].sku",
+        ),
+        (
+            {"ship_to": {"name": "A", "street1": "B", "postal_code": "1", "country": "US"}},
+            422,
+            "invalid_input",
+            "ship_to.city",
+        ),
         ({"ship_to": None}, 422, "invalid_input", "ship_to"),
         ({"external_id": ""}, 422, "invalid_input", "external_id"),
         ({"ship_by": "tomorrow"}, 422, "invalid_input", "ship_by"),
@@ -171,9 +200,15 @@ def test_a_shipped_order_cannot_be_cancelled(api: ApiClient, channel: str, engin
     with engine.begin() as connection:
         # Shipping comes with packing; until then, mark the order shipped with its
         # reservation consumed (the units stay on the books, as the ledger says).
-        connection.execute(text("UPDATE order_line SET reserved = 0 WHERE order_id = :id"), {"id": order["id"]})
-        connection.execute(text("UPDATE product SET reserved = reserved - 1 WHERE sku = :sku"), {"sku": sku})
-        connection.execute(text("UPDATE customer_order SET status = 'shipped' WHERE id = :id"), {"id": order["id"]})
+        connection.execute(
+            text("UPDATE order_line SET reserved = 0 WHERE order_id = :id"), {"id": order["id"]}
+        )
+        connection.execute(
+            text("UPDATE product SET reserved = reserved - 1 WHERE sku = :sku"), {"sku": sku}
+        )
+        connection.execute(
+            text("UPDATE customer_order SET status = 'shipped' WHERE id = :id"), {"id": order["id"]}
+        )
     response = api.post(f"/api/orders/{order['id']}/cancel")
     assert response.status_code == 409 and response.json["error"]["code"] == "already_shipped"
     assert api.get(f"/api/orders/{order['id']}").json["status"] == "shipped"
@@ -187,8 +222,10 @@ def test_backorders_are_filled_by_channel_priority_then_age(api: ApiClient) -> N
     newer = post(api, fast, order_body({sku: 2})).json
     assert {o["status"] for o in (oldest, older, newer)} == {"backordered"}
     receive(api, sku, make_location(api), 3)
-    got = {name: lines_of(api.get(f"/api/orders/{o['id']}").json)[0][2]
-           for name, o in (("oldest", oldest), ("older", older), ("newer", newer))}
+    got = {
+        name: lines_of(api.get(f"/api/orders/{o['id']}").json)[0][2]
+        for name, o in (("oldest", oldest), ("older", older), ("newer", newer))
+    }
     assert got == {"older": 2, "newer": 1, "oldest": 0}
     assert api.get(f"/api/orders/{newer['id']}").json["status"] == "partial"
     # A count that finds more stock fills the rest.
@@ -211,7 +248,11 @@ def test_a_count_below_the_reservations_takes_back_the_newest(api: ApiClient, db
     # The low-priority channel gives back first, then the newest order of the others.
     assert held == [2, 0, 1]
     assert stock_of(api, sku) | {"locations": []} == {
-        "sku": sku, "on_hand": 3, "reserved": 3, "available": 0, "locations": []
+        "sku": sku,
+        "on_hand": 3,
+        "reserved": 3,
+        "available": 0,
+        "locations": [],
     }
     db.rollback()
     assert inventory.check_invariants(db) == []
@@ -221,7 +262,9 @@ def test_moving_reserved_stock_keeps_its_reservations(api: ApiClient, channel: s
     sku = stocked_product(api, 4)
     post(api, channel, order_body({sku: 4}))
     bin_ = stock_of(api, sku)["locations"][0]["location"]
-    moved = api.post("/api/stock/moves", {"sku": sku, "from": bin_, "to": make_location(api), "qty": 4})
+    moved = api.post(
+        "/api/stock/moves", {"sku": sku, "from": bin_, "to": make_location(api), "qty": 4}
+    )
     assert moved.status_code == 201
     assert stock_of(api, sku)["reserved"] == 4
 
@@ -247,20 +290,30 @@ def test_the_available_to_sell_feed(api: ApiClient) -> None:
 
 @pytest.mark.parametrize(
     ("role", "path", "allowed"),
-    [("picker", "orders", False), ("integration", "orders", True), ("receiver", "inventory", False),
-     ("integration", "inventory", True)],
+    [
+        ("picker", "orders", False),
+        ("integration", "orders", True),
+        ("receiver", "inventory", False),
+        ("integration", "inventory", True),
+    ],
 )
-def test_who_may_take_orders_and_read_feeds(api: ApiClient, channel: str, role: str, path: str, allowed: bool) -> None:
+def test_who_may_take_orders_and_read_feeds(
+    api: ApiClient, channel: str, role: str, path: str, allowed: bool
+) -> None:
     sku = stocked_product(api, 1)
     as_role = api.as_role(role)
     if path == "orders":
         response = post(as_role, channel, order_body({sku: 1}))
         assert response.status_code == (201 if allowed else 403)
     else:
-        assert as_role.get(f"/api/channels/{channel}/inventory").status_code == (200 if allowed else 403)
+        assert as_role.get(f"/api/channels/{channel}/inventory").status_code == (
+            200 if allowed else 403
+        )
 
 
-def test_check_names_a_reservation_that_no_order_holds(api: ApiClient, engine: Engine, db: Session) -> None:
+def test_check_names_a_reservation_that_no_order_holds(
+    api: ApiClient, engine: Engine, db: Session
+) -> None:
     sku = stocked_product(api, 5)
     with engine.begin() as connection:
         connection.execute(text("UPDATE product SET reserved = 2 WHERE sku = :sku"), {"sku": sku})
@@ -269,7 +322,9 @@ def test_check_names_a_reservation_that_no_order_holds(api: ApiClient, engine: E
         assert f"{sku}: 2 reserved but open order lines hold 0" in inventory.check_invariants(db)
     finally:
         with engine.begin() as connection:
-            connection.execute(text("UPDATE product SET reserved = 0 WHERE sku = :sku"), {"sku": sku})
+            connection.execute(
+                text("UPDATE product SET reserved = 0 WHERE sku = :sku"), {"sku": sku}
+            )
 
 
 def test_the_supervisor_pages_list_and_show_orders(
@@ -288,3 +343,25 @@ def test_the_supervisor_pages_list_and_show_orders(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;^XA" in detail.text
     picker = client.get("/orders", headers={"Authorization": f"Bearer {tokens['picker']}"})
     assert picker.status_code == 403
+
+
+def test_a_batch_takes_the_good_orders_and_names_the_bad(api: ApiClient, engine: Engine) -> None:
+    channel = make_channel(api)
+    sku = stocked_product(api, 3)
+    ship = orders.ShipTo("Ann Lee", "1 Main Street", "Springfield", "62701", "US")
+    first = orders.OrderInput(ref("B"), (orders.LineInput(sku, 2),), ship)
+    changed = orders.OrderInput(first.external_id, (orders.LineInput(sku, 1),), ship)
+    unknown = orders.OrderInput(ref("B"), (orders.LineInput("NO-SUCH-SKU", 1),), ship)
+    short = orders.OrderInput(ref("B"), (orders.LineInput(sku, 2),), ship)
+    with writing(make_sessionmaker(engine)) as session:
+        out = orders.take_orders(session, channel, [first, first, changed, unknown, short])
+    assert [type(item).__name__ for item in out] == [
+        "Taken",
+        "Taken",
+        "DuplicateExternalId",
+        "UnknownSku",
+        "Taken",
+    ]
+    assert out[0].created and not out[1].created and out[1].order_id == out[0].order_id
+    assert api.get(f"/api/orders/{out[4].order_id}").json["status"] == "partial"
+    assert stock_of(api, sku)["reserved"] == 3

@@ -22,7 +22,12 @@ def hook(api: ApiClient) -> tuple[str, str]:
 
 
 def deliver(
-    client: FlaskClient, code: str, body: bytes, secret: str, at: float | None = None, **headers: str
+    client: FlaskClient,
+    code: str,
+    body: bytes,
+    secret: str,
+    at: float | None = None,
+    **headers: str,
 ) -> TestResponse:
     timestamp = str(int(time.time() if at is None else at))
     signed = {
@@ -39,7 +44,9 @@ def as_bytes(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
 
 
-def test_a_signed_delivery_is_taken_once(api: ApiClient, client: FlaskClient, hook: tuple[str, str]) -> None:
+def test_a_signed_delivery_is_taken_once(
+    api: ApiClient, client: FlaskClient, hook: tuple[str, str]
+) -> None:
     code, secret = hook
     sku = stocked_product(api, 5)
     body = as_bytes(order_body({sku: 2}))
@@ -78,7 +85,9 @@ def test_a_badly_signed_delivery_changes_nothing(
     assert deliver(client, channel_code, as_bytes(order), hook[1]).status_code == 201
 
 
-def test_a_body_changed_after_signing_is_refused(api: ApiClient, client: FlaskClient, hook: tuple[str, str]) -> None:
+def test_a_body_changed_after_signing_is_refused(
+    api: ApiClient, client: FlaskClient, hook: tuple[str, str]
+) -> None:
     code, secret = hook
     sku = stocked_product(api, 5)
     body = as_bytes(order_body({sku: 2}))
@@ -87,8 +96,10 @@ def test_a_body_changed_after_signing_is_refused(api: ApiClient, client: FlaskCl
         f"/api/channels/{code}/webhook",
         data=body.replace(b'"qty": 2', b'"qty": 5'),
         content_type="application/json",
-        headers={"X-Webhook-Timestamp": timestamp,
-                 "X-Webhook-Signature": webhook_signature(secret, timestamp, body)},
+        headers={
+            "X-Webhook-Timestamp": timestamp,
+            "X-Webhook-Signature": webhook_signature(secret, timestamp, body),
+        },
     )
     assert response.status_code == 401
     assert stock_of(api, sku)["reserved"] == 0
@@ -101,7 +112,9 @@ def test_a_signed_but_bad_order_is_422(client: FlaskClient, hook: tuple[str, str
     assert response.json["error"]["field"] in ("lines", "ship_to")
 
 
-def test_a_rotated_secret_retires_the_old_one(api: ApiClient, client: FlaskClient, hook: tuple[str, str]) -> None:
+def test_a_rotated_secret_retires_the_old_one(
+    api: ApiClient, client: FlaskClient, hook: tuple[str, str]
+) -> None:
     code, old = hook
     new = api.post(f"/api/channels/{code}/webhook-secret").json["webhook_secret"]
     assert new != old

@@ -38,7 +38,9 @@ from warehouse import catalog, inventory, orders
 from warehouse.config import Config, DatabaseConfig
 from warehouse.db import make_engine, make_sessionmaker, writing
 
-PG_ADMIN = os.environ.get("WAREHOUSE_TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "WAREHOUSE_TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+)
 SKUS = [f"B-{n:03d}" for n in range(200)]
 CHANNEL = "bench"
 
@@ -119,7 +121,9 @@ def bench_http(kind: str, count: int, clients: int, workers: int) -> None:
         check = warehouse_command(url, "check").strip()
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
     print(f"http {kind}: {count} orders of 3 lines, {clients} clients, gunicorn {workers} workers")
-    print(f"  {count / elapsed:.0f} orders/s; latency p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms; statuses {dict(statuses)}")
+    print(
+        f"  {count / elapsed:.0f} orders/s; latency p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms; statuses {dict(statuses)}"
+    )
     print(f"  {check}")
 
 
@@ -129,6 +133,7 @@ def bench_domain(kind: str, count: int) -> None:
         engine = make_engine(DatabaseConfig(url=url))
         factory = make_sessionmaker(engine)
         from tests.api.test_order_load import SHIP_TO as _  # noqa: F401  (same ship-to)
+
         inputs = [
             orders.OrderInput(
                 external_id=body["external_id"],
@@ -151,13 +156,35 @@ def write_csv(path: Path, lines: int) -> int:
     orders_written = 0
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["external_id", "sku", "qty", "unit_price", "ship_to_name", "ship_to_street1",
-                         "ship_to_city", "ship_to_postal_code", "ship_to_country"])
+        writer.writerow(
+            [
+                "external_id",
+                "sku",
+                "qty",
+                "unit_price",
+                "ship_to_name",
+                "ship_to_street1",
+                "ship_to_city",
+                "ship_to_postal_code",
+                "ship_to_country",
+            ]
+        )
         number = 0
         while number * 3 < lines:
             for line in order_for(number)["lines"]:
-                writer.writerow([f"C-{number:07d}", line["sku"], line["qty"], "9.99", "Ann Lee",
-                                 "1 Main Street", "Springfield", "62701", "US"])
+                writer.writerow(
+                    [
+                        f"C-{number:07d}",
+                        line["sku"],
+                        line["qty"],
+                        "9.99",
+                        "Ann Lee",
+                        "1 Main Street",
+                        "Springfield",
+                        "62701",
+                        "US",
+                    ]
+                )
             number += 1
             orders_written += 1
     return orders_written
@@ -168,11 +195,17 @@ def bench_csv(kind: str, lines: int) -> None:
         path = Path(folder) / "orders.csv"
         count = write_csv(path, lines)
         prepare(url, count)
-        env = {**os.environ, "WAREHOUSE_CONFIG": str(REPO / "config.toml"), "WAREHOUSE_DATABASE_URL": url}
+        env = {
+            **os.environ,
+            "WAREHOUSE_CONFIG": str(REPO / "config.toml"),
+            "WAREHOUSE_DATABASE_URL": url,
+        }
         started = time.perf_counter()
         done = subprocess.run(
             [str(WAREHOUSE), "import", "orders", str(path), "--channel", CHANNEL],
-            env=env, capture_output=True, text=True,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         elapsed = time.perf_counter() - started
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -181,14 +214,18 @@ def bench_csv(kind: str, lines: int) -> None:
         check = warehouse_command(url, "check").strip()
     size_mb = path.stat().st_size / 1e6 if path.exists() else 0
     print(f"csv {kind}: {lines} order lines ({count} orders)")
-    print(f"  {lines / elapsed:.0f} lines/s ({elapsed:.1f} s); peak memory of the import {peak_mb:.0f} MB")
+    print(
+        f"  {lines / elapsed:.0f} lines/s ({elapsed:.1f} s); peak memory of the import {peak_mb:.0f} MB"
+    )
     print(f"  {done.stdout.strip().splitlines()[-1]}")
     print(f"  {check}")
     del size_mb
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("mode", choices=["http", "domain", "csv"])
     parser.add_argument("--db", choices=["sqlite", "pg"], default="sqlite")
     parser.add_argument("--orders", type=int, default=4000)
