@@ -165,6 +165,9 @@ class _Planned:
 
     row: dict[str, Any]
     lines: list[dict[str, Any]]
+    # What the written order refers to, to show it without reading it back.
+    channel: Channel
+    products: dict[int, Product]
 
 
 @dataclass
@@ -208,7 +211,7 @@ def _plan(
          "reserved": grant, "backordered": grant < qty}
         for (product_id, qty), line, grant in zip(wanted, order.lines, grants, strict=True)
     ]  # fmt: skip
-    return _Planned(row, lines)
+    return _Planned(row, lines, channel, {pid: by_id[pid].product for pid, _ in wanted})
 
 
 def _insert_orders(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -242,9 +245,10 @@ def take_orders(
     the later insert waits for the first to commit and then does nothing, and that
     delivery is answered with the first one's order.
     """
-    channel = get_channel(session, channel_code)
     prints = [order.fingerprint() for order in inputs]
-    stored = _stored_orders(session, channel, {order.external_id for order in inputs})
+    channel, stored = _channel_with_orders(
+        session, channel_code, {order.external_id for order in inputs}
+    )
     outcome: list[Taken | WarehouseError | None] = [None] * len(inputs)
     fresh: dict[str, int] = {}  # external id -> index of the batch's first delivery of it
     for index, (order, fingerprint) in enumerate(zip(inputs, prints, strict=True)):
@@ -303,7 +307,9 @@ def take_orders(
     late = [i for i, item in enumerate(outcome) if item is None]
     if late:
         fill_backorders(session, {line["product_id"] for i in late for line in planned[i].lines})
-        stored = _stored_orders(session, channel, {inputs[i].external_id for i in late})
+        _, stored = _channel_with_orders(
+            session, channel_code, {inputs[i].external_id for i in late}
+        )
         for i in late:
             found = stored.get(inputs[i].external_id)
             outcome[i] = (
@@ -321,16 +327,20 @@ def take_orders(
     return cast(list[Taken | WarehouseError], outcome)
 
 
-def _stored_orders(
-    session: Session, channel: Channel, external_ids: set[str]
-) -> dict[str, tuple[int, str]]:
-    """external id -> (id, fingerprint) of the channel's stored orders among these."""
-    found = session.execute(
-        select(Order.external_id, Order.id, Order.fingerprint).where(
-            Order.channel_id == channel.id, Order.external_id.in_(external_ids)
-        )
-    )
-    return {external_id: (order_id, fingerprint) for external_id, order_id, fingerprint in found}
+def _channel_with_orders(
+    session: Session, channel_code: str, external_ids: set[str]
+) -> tuple[Channel, dict[str, tuple[int, str]]]:
+    """The channel, and external id -> (id, fingerprint) of its stored orders among these
+    (one query)."""
+    rows = session.execute(
+        select(Channel, Order.external_id, Order.id, Order.fingerprint)
+        .outerjoin(Order, (Order.channel_id == Channel.id) & Order.external_id.in_(external_ids))
+        .where(Channel.code == channel_code)
+    ).all()
+    if not rows:
+        raise NotFound(f"No channel has code {channel_code!r}.", code="unknown_channel")
+    stored = {row.external_id: (row.id, row.fingerprint) for row in rows if row.id is not None}
+    return rows[0].Channel, stored
 
 
 def take_order(session: Session, channel_code: str, order: OrderInput) -> tuple[Order, bool]:
