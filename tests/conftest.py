@@ -66,11 +66,7 @@ def running_service(url: str, workers: int = 2, port: int | None = None) -> Iter
         "WAREHOUSE_CONFIG": str(REPO / "config.toml"),
         "WAREHOUSE_DATABASE_URL": url,
     }
-    with (
-        open(os.environ.get("WAREHOUSE_TEST_SERVE_LOG", os.devnull), "w+")
-        if os.environ.get("WAREHOUSE_TEST_SERVE_LOG")
-        else tempfile.TemporaryFile("w+") as log
-    ):
+    with tempfile.TemporaryFile("w+") as log:
         server = subprocess.Popen(
             [str(WAREHOUSE), "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
