@@ -27,7 +27,8 @@ MAX_LENGTH = 512
 # AIM identifiers of symbologies whose data is GS1 element strings.
 GS1_SYMBOLOGIES = frozenset({"]C1", "]e0", "]e1", "]e2", "]d2", "]Q3", "]J1"})
 _AIM = re.compile(r"\][A-Za-z][0-9A-Za-z]")
-_HRI = re.compile(r"(\(\d{2,4}\)[^()]+)+")
+# Typed GS1 with parentheses: anything opening with "(AI)" is read, and refused, as GS1.
+_HRI = re.compile(r"\(\d{2,4}\)")
 # Scanners end a scan with Enter or Tab; a wedge may leave either on the string.
 _TRAILING = "\r\n\t"
 
@@ -168,7 +169,7 @@ def read_scan(raw: str, setup: ScannerSetup | None = None) -> Scan:
             symbology = text[:3]
         text = text[len(symbology) :]
     _check_characters(text)
-    if symbology in GS1_SYMBOLOGIES or GS in text or _HRI.fullmatch(text):
+    if symbology in GS1_SYMBOLOGIES or GS in text or _HRI.match(text):
         found = _read_gs1(text.lstrip(GS), symbology)
     elif text.isascii() and text.isdigit():
         found = _read_digits(text, symbology) or (

@@ -86,6 +86,8 @@ class ScannersConfig(Section):
     # What a scanner may add around each scan, stripped before the scan is read.
     prefix: str = ""
     suffix: str = ""
+    # What the scanners send in place of the GS1 separator (ASCII 29) when they cannot send it.
+    gs_standin: str = ""
     # Internal codes, recognized by pattern.
     badge_pattern: str = r"U[0-9]{6}"
     tote_pattern: str = r"T[0-9]{5}"

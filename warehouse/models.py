@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     MetaData,
@@ -324,3 +326,29 @@ class OrderLine(Base):
     def waiting(self) -> int:
         """Units the line still waits for (its backorder)."""
         return self.qty - self.reserved if self.backordered else 0
+
+
+class ScanLog(Base):
+    """Every scan made through the service, refused ones too, for audits and scanner trouble."""
+
+    __tablename__ = "scan_log"
+    __table_args__ = (Index("ix_scan_log_at", "at"),)
+
+    id: Mapped[intpk]
+    at: Mapped[created]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    station: Mapped[str | None] = mapped_column(String(64))
+    # Where the scan came in: api, agent, camera, or the floor flow (receive, count, lookup).
+    source: Mapped[str] = mapped_column(String(16))
+    # Made by the client per scan, so a retried request is answered from here, not applied twice.
+    scan_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The first RAW_KEPT characters as sent (control characters included) and the full length.
+    raw: Mapped[str] = mapped_column(String(512))
+    raw_length: Mapped[int]
+    kind: Mapped[str | None] = mapped_column(String(16))
+    # The answer given: what the scan resolved to, or what the flow did with it.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    accepted: Mapped[bool]
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    message: Mapped[str] = mapped_column(String(300), default="")
+    ms: Mapped[float] = mapped_column(Float)

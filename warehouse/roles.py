@@ -23,6 +23,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "orders.create": LEADS | {"integration"},
     "orders.read": EVERYONE,
     "orders.cancel": LEADS | {"integration"},
+    # Reading a scan or a photo of a barcode; every scan is logged.
+    "scan.resolve": EVERYONE,
+    "scan.decode": EVERYONE,
+    # The page that tests a scanner and suggests its settings.
+    "scanners.setup": PEOPLE,
     # The supervisor's order pages.
     "orders.supervise": LEADS,
 }

@@ -158,6 +158,13 @@ def _authorize() -> BaseResponse | None:
     refused = _identify()
     if refused is not None:
         return refused
+    public = getattr(view, "_public", False)
+    user = current_user()
+    if user is None and not public:
+        if wants_json():
+            return error_response(401, "unauthorized", "Log in or send a bearer token.")
+        idle = 1 if g.get("signed_out_idle") else None
+        return redirect(url_for("pages.login", next=request.full_path.rstrip("?"), idle=idle))
     # Cookies ride along on cross-site requests, bearer tokens do not: only cookie
     # sessions (and the login form) need a CSRF token.
     if (
@@ -166,14 +173,8 @@ def _authorize() -> BaseResponse | None:
         and not getattr(view, "_signed", False)
     ):
         csrf.protect()
-    if getattr(view, "_public", False):
+    if public or user is None:
         return None
-    user = current_user()
-    if user is None:
-        if wants_json():
-            return error_response(401, "unauthorized", "Log in or send a bearer token.")
-        idle = 1 if g.get("signed_out_idle") else None
-        return redirect(url_for("pages.login", next=request.full_path.rstrip("?"), idle=idle))
     if not allowed(user.role, view._permission):  # type: ignore[attr-defined]
         message = f"A {user.role} may not do this."
         if wants_json():

@@ -1,0 +1,122 @@
+"""Barcodes: what a raw scan names, and the barcodes in a photo. Every scan is logged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import request
+from flask_smorest import Blueprint
+
+from warehouse import scanning
+from warehouse.errors import InvalidInput, WarehouseError
+from warehouse.web import config, current_user, db, requires
+
+blp = Blueprint("barcodes", __name__, url_prefix="/api/barcodes", description="Scans and photos")
+
+
+class ResolveIn(ma.Schema):
+    # No length limit here: an over-long scan is refused by the parser, and logged.
+    code = ma.fields.String(
+        required=True, metadata={"description": "the raw scan: AIM identifier, GS included"}
+    )
+    station = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 64))
+    scan_id = ma.fields.String(
+        load_default=None,
+        metadata={"description": "made by the client per scan; a retry with it is answered once"},
+    )
+
+
+class GS1Out(ma.Schema):
+    gtin = ma.fields.String()
+    sscc = ma.fields.String()
+    lot = ma.fields.String()
+    expiry = ma.fields.String(metadata={"description": "ISO date"})
+    serial = ma.fields.String()
+    count = ma.fields.Integer()
+
+
+class ResolvedOut(ma.Schema):
+    kind = ma.fields.String(
+        required=True,
+        metadata={"enum": ["product", "location", "order", "tote", "carton", "user", "unknown"]},
+    )
+    code = ma.fields.String(metadata={"description": "the scan without framing and AIM id"})
+    symbology = ma.fields.String(metadata={"description": "AIM symbology identifier, if sent"})
+    sku = ma.fields.String()
+    name = ma.fields.String()
+    units = ma.fields.Integer(metadata={"description": "units a case code counts"})
+    location = ma.fields.String()
+    order = ma.fields.Dict()
+    user = ma.fields.Dict()
+    tote = ma.fields.String()
+    carton = ma.fields.String()
+    gs1 = ma.fields.Nested(GS1Out)
+
+
+class CodeOut(ma.Schema):
+    symbology = ma.fields.String()
+    text = ma.fields.String(metadata={"description": "as a scanner would send it"})
+
+
+class DecodedOut(ma.Schema):
+    codes = ma.fields.List(ma.fields.Nested(CodeOut))
+
+
+class DecodeIn(ma.Schema):
+    image = ma.fields.Raw(metadata={"type": "string", "format": "binary"})
+
+
+@blp.route("/resolve", methods=["POST"])
+@requires("scan.resolve")
+@blp.arguments(ResolveIn)
+@blp.response(200, ResolvedOut)
+def resolve(body: dict[str, Any]) -> dict[str, Any]:
+    """What a raw scan names; a malformed GS1 string or a bad check digit is a 422."""
+    context = scanning.ScanContext(
+        user=current_user(),
+        source="agent" if body["station"] else "api",
+        station=body["station"],
+        scan_id=body["scan_id"],
+    )
+    outcome = scanning.resolve_scan(db(), body["code"], scanning.scanner_setup(config()), context)
+    # The log entry stays even when the scan is refused.
+    db().commit()
+    return outcome.answer_or_raise()
+
+
+class ImageRefused(WarehouseError):
+    status = 422
+
+
+def _decode(data: bytes) -> scanning.Answer:
+    # Imported here: the decoders load native libraries that only this endpoint needs.
+    from scanners.decode import DecodeLimits, ImageError, decode_image
+
+    try:
+        found = decode_image(data, DecodeLimits())
+    except ImageError as error:
+        raise ImageRefused(error.message, field="image", code=error.code) from None
+    return {
+        "kind": "image",
+        "codes": [{"symbology": code.symbology, "text": code.text} for code in found],
+    }
+
+
+@blp.route("/decode", methods=["POST"])
+@requires("scan.decode")
+@blp.arguments(DecodeIn, location="files")
+@blp.response(200, DecodedOut)
+def decode(_files: dict[str, Any]) -> dict[str, Any]:
+    """The barcodes in a photo (multipart field `image`); not an image is a 422."""
+    upload = request.files.get("image")
+    if upload is None:
+        raise InvalidInput("Send the photo as the multipart field 'image'.", field="image")
+    data = upload.read()
+    context = scanning.ScanContext(user=current_user(), source="camera")
+    outcome = scanning.record_scan(
+        db(), f"<image {len(data)} bytes>", context, lambda: _decode(data)
+    )
+    db().commit()
+    answer = outcome.answer_or_raise()
+    return {"codes": answer["codes"]}
