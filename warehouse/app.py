@@ -59,8 +59,9 @@ def create_app(config: Config | None = None) -> Flask:
     )
     web.install(app)
     make_api(app)
-    from warehouse import pages
+    from warehouse import floor, pages
 
     app.register_blueprint(pages.bp)
+    app.register_blueprint(floor.bp)
     web.check_every_endpoint(app)
     return app

@@ -468,3 +468,25 @@ def _reservation_problems(session: Session) -> list[str]:
     ):
         problems.append(f"{sku}: {available} available while backorders wait for it")
     return problems
+
+
+def count_location(
+    session: Session,
+    user: User | None,
+    location: str,
+    counted: dict[tuple[str, str], int],
+    reference: str = "",
+) -> list[Movement]:
+    """Book the count of a whole bin: each (SKU, lot) counted, and 0 for what it held but
+    was not counted. Returns the adjustments (movements of a non-zero difference)."""
+    bin_ = location_for_code(session, location)
+    held = session.execute(
+        select(Product.sku, Stock.lot).join(Stock.product).where(Stock.location_id == bin_.id)
+    ).all()
+    every = dict.fromkeys(sorted(set(counted) | {(sku, lot) for sku, lot in held}), 0)
+    every.update(counted)
+    booked = [
+        count(session, user, sku, location, qty, lot=lot, reference=reference)
+        for (sku, lot), qty in every.items()
+    ]
+    return [movement for movement in booked if movement.qty != 0]

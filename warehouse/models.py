@@ -340,6 +340,8 @@ class ScanLog(Base):
     station: Mapped[str | None] = mapped_column(String(64))
     # Where the scan came in: api, agent, camera, or the floor flow (receive, count, lookup).
     source: Mapped[str] = mapped_column(String(16))
+    # scanner (a burst of keys), keyboard (typed by a person), camera, or None when not told.
+    entry: Mapped[str | None] = mapped_column(String(8))
     # Made by the client per scan, so a retried request is answered from here, not applied twice.
     scan_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The first RAW_KEPT characters as sent (control characters included) and the full length.

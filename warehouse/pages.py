@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from warehouse import accounts, inventory, orders
+from warehouse import accounts, orders
 from warehouse.errors import LoginRefused, LoginThrottled
 from warehouse.models import ORDER_STATUSES
 from warehouse.roles import allowed
@@ -26,7 +26,12 @@ class Task:
 
 
 # What the home page offers, each shown only to roles whose permission allows it.
-TASKS = (Task("Stock lookup", "pages.lookup", "stock.read", "Scan a product or a bin"),)
+TASKS = (
+    Task("Receive", "floor.receive", "stock.receive", "Scan the bin, then each item"),
+    Task("Count", "floor.count", "stock.count", "Count a bin by scanning"),
+    Task("Look up", "floor.lookup", "stock.read", "Scan anything: what it is, where it is"),
+    Task("Orders", "pages.order_list", "orders.supervise", "By channel and status"),
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -90,21 +95,6 @@ def home() -> str:
     assert user is not None
     tasks = [task for task in TASKS if allowed(user.role, task.permission)]
     return render_template("home.html", tasks=tasks)
-
-
-@bp.route("/lookup")
-@requires("stock.read")
-def lookup() -> str | tuple[str, int]:
-    """Scan a product (SKU or any barcode) or a location: where its stock is."""
-    code = request.args.get("code", "").strip()
-    if not code:
-        return render_template("lookup.html", code="", found=None)
-    found = inventory.look_up(db(), code)
-    if found is None:
-        return render_template(
-            "lookup.html", code=code, found=None, error=f"Nothing is known as {code}."
-        ), 404
-    return render_template("lookup.html", code=code, found=found)
 
 
 @bp.route("/orders")

@@ -25,6 +25,8 @@ from warehouse.models import Barcode, Location, Order, Product, ScanLog, User
 RAW_KEPT = 512
 SCAN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
+ENTRIES = ("scanner", "keyboard", "camera")
+
 Answer = dict[str, Any]
 
 
@@ -43,6 +45,7 @@ class ScanContext:
     source: str
     station: str | None = None
     scan_id: str | None = None
+    entry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,11 @@ def match_scan(session: Session, scan: Scan) -> Answer:
     return answer
 
 
+def units_of(answer: Answer) -> int:
+    """Units a product scan stands for: a case code's units, times a GS1 count where one is."""
+    return int(answer.get("units", 1)) * int(answer.get("gs1", {}).get("count", 1))
+
+
 def read_or_refuse(raw: str, setup: ScannerSetup) -> Scan:
     """read_scan, its refusal as a ScanRefused."""
     try:
@@ -186,6 +194,7 @@ def record_scan(
         user_id=context.user.id if context.user else None,
         station=context.station,
         source=context.source,
+        entry=context.entry if context.entry in ENTRIES else None,
         scan_id=context.scan_id,
         raw=_storable(raw[:RAW_KEPT]),
         raw_length=len(raw),

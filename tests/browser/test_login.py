@@ -21,7 +21,7 @@ def test_badge_scan_and_pin_reach_the_home_page(page: Page, live_server: str) ->
     scan(page, "4444")
     expect(page).to_have_url(live_server + "/")
     expect(page.get_by_test_id("who")).to_have_text("pete · picker")
-    expect(page.get_by_test_id("tasks")).to_contain_text("Stock lookup")
+    expect(page.get_by_test_id("tasks")).to_contain_text("Look up")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, "the home page scrolls sideways on a handheld"
     SHOTS.mkdir(exist_ok=True)

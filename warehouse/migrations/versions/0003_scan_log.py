@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("station", sa.String(length=64), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("entry", sa.String(length=8), nullable=True),
         sa.Column("scan_id", sa.String(length=64), nullable=True),
         sa.Column("raw", sa.String(length=512), nullable=False),
         sa.Column("raw_length", sa.Integer(), nullable=False),

@@ -1,0 +1,119 @@
+"""Receiving, counting and looking up by scans typed at scanner speed, in Chromium at 360x640."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import barcode
+from barcode.writer import ImageWriter
+from playwright.sync_api import Page, expect
+
+from scanners.gtin import with_check_digit
+from tests.browser.conftest import scan
+
+SKU_1_EAN = with_check_digit("061414100001")  # the demo's SKU-0001
+SKU_2_EAN = with_check_digit("061414100002")
+
+
+def sign_in_receiver(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/login")
+    scan(page, "U000003")
+    expect(page.get_by_label("PIN for badge U000003")).to_be_focused()
+    scan(page, "3333")
+    expect(page.get_by_test_id("who")).to_contain_text("receiver")
+
+
+def played(page: Page) -> str | None:
+    """The sound the page played for its last scan (scan.js records it on the body)."""
+    return page.evaluate("document.body.dataset.played || null")  # type: ignore[no-any-return]
+
+
+def expect_sound(page: Page, sound: str) -> None:
+    expect(page.locator("body")).to_have_attribute("data-played", sound)
+
+
+def on_hand_at(page: Page, live_server: str, code: str) -> dict[str, int]:
+    """What the lookup page shows a bin holds, by SKU."""
+    page.goto(live_server + "/lookup")
+    scan(page, code)
+    expect(page.get_by_test_id("what")).to_have_text(code)
+    rows = page.locator("table tr").all_inner_texts()[1:]
+    found: dict[str, int] = {}
+    for row in rows:
+        match = re.match(r"(SKU-\d+)\b.*\s(\d+)$", row.strip(), re.S)
+        if match:
+            found[match[1]] = found.get(match[1], 0) + int(match[2])
+    return found
+
+
+def test_receive_by_scans_with_sounds(page: Page, live_server: str) -> None:
+    sign_in_receiver(page, live_server)
+    before = on_hand_at(page, live_server, "DOCK-01")
+    page.goto(live_server + "/receive")
+    scan(page, "DOCK-01")
+    expect(page.get_by_test_id("location")).to_have_text("DOCK-01")
+    expect_sound(page, "good")
+    # A code with a bad check digit: refused with the bad sound, the step stays.
+    scan(page, "0614141000013")
+    expect(page.get_by_role("alert")).to_contain_text("not a valid code")
+    expect_sound(page, "bad")
+    scan(page, SKU_1_EAN)
+    expect(page.get_by_test_id("item")).to_contain_text("SKU-0001")
+    expect_sound(page, "good")
+    page.get_by_label("Units").fill("5")
+    page.get_by_label("Units").press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Received 5 × SKU-0001 at DOCK-01.")
+    # A GS1-128 with lot, expiry and count; the scanner sends GS as Ctrl+].
+    expect(page.locator("[data-scan]")).to_be_focused()
+    page.keyboard.type(f"]C101{'0' + SKU_2_EAN}1728013110LOT9", delay=4)
+    page.keyboard.press("Control+BracketRight")
+    page.keyboard.type("3012", delay=4)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("item")).to_contain_text("SKU-0002")
+    expect(page.get_by_label("Units")).to_have_value("12")
+    expect(page.get_by_label("Lot")).to_have_value("LOT9")
+    expect(page.get_by_label("Expiry")).to_have_value("2028-01-31")
+    page.get_by_role("button", name="Receive").click()
+    expect(page.get_by_role("status")).to_have_text("Received 12 × SKU-0002 (lot LOT9) at DOCK-01.")
+    expect_sound(page, "good")
+    after = on_hand_at(page, live_server, "DOCK-01")
+    assert after.get("SKU-0001", 0) == before.get("SKU-0001", 0) + 5
+    assert after.get("SKU-0002", 0) == before.get("SKU-0002", 0) + 12
+
+
+def test_count_by_scans(page: Page, live_server: str) -> None:
+    sign_in_receiver(page, live_server)
+    page.goto(live_server + "/count")
+    scan(page, "QUAR-01")
+    expect(page.get_by_test_id("location")).to_have_text("QUAR-01")
+    for _ in range(3):
+        scan(page, SKU_2_EAN)
+        expect_sound(page, "good")
+    expect(page.get_by_role("status")).to_have_text("SKU-0002: 3")
+    scan(page, "no-such-code")
+    expect_sound(page, "bad")
+    expect(page.get_by_label("Counted SKU-0002")).to_have_value("3")
+    page.get_by_test_id("finish").click()
+    expect(page.get_by_role("status")).to_contain_text("Counted QUAR-01: SKU-0002 +3")
+    expect_sound(page, "good")
+    assert on_hand_at(page, live_server, "QUAR-01") == {"SKU-0002": 3}
+
+
+def test_the_camera_button_sends_a_photo_when_there_is_no_detector(
+    page: Page, live_server: str
+) -> None:
+    sign_in_receiver(page, live_server)
+    page.goto(live_server + "/lookup")
+    image = io.BytesIO()
+    barcode.get("ean13", SKU_1_EAN, writer=ImageWriter()).write(image)
+    camera = page.get_by_role("button", name="Scan with the camera")
+    expect(camera).to_be_visible()
+    # Headless Chromium on Linux has no BarcodeDetector: the button takes a photo instead.
+    with page.expect_file_chooser() as chooser:
+        camera.click()
+    chooser.value.set_files(
+        files=[{"name": "photo.png", "mimeType": "image/png", "buffer": image.getvalue()}]
+    )
+    expect(page.get_by_test_id("what")).to_have_text("SKU-0001")
+    expect_sound(page, "good")
