@@ -152,7 +152,7 @@ def _confirm_receipt(location: str) -> tuple[str, int]:
         "receive.html",
         step="item",
         location=location,
-        notice=f"Received {done['qty']} × {done['sku']}{lot} at {done['location']}.",
+        notice=f"Received {done['qty']} of {done['sku']}{lot} at {done['location']}.",
         outcome="good",
     )
 

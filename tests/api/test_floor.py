@@ -77,7 +77,7 @@ def test_receive_by_scans(receiver: Handheld, api: ApiClient, item: dict[str, An
         "/receive", action="confirm", location=bin_, sku=item["sku"], qty="6", code=item["case"]
     )
     assert done.status_code == 200 and outcome_of(done) == "good"
-    assert f"Received 6 × {item['sku']}" in done.text
+    assert f"Received 6 of {item['sku']}" in done.text
     assert stock_of(api, item["sku"])["on_hand"] == 6
 
 

@@ -63,7 +63,7 @@ def test_receive_by_scans_with_sounds(page: Page, live_server: str) -> None:
     expect_sound(page, "good")
     page.get_by_label("Units").fill("5")
     page.get_by_label("Units").press("Enter")
-    expect(page.get_by_role("status")).to_have_text("Received 5 × SKU-0001 at DOCK-01.")
+    expect(page.get_by_role("status")).to_have_text("Received 5 of SKU-0001 at DOCK-01.")
     # A GS1-128 with lot, expiry and count; the scanner sends GS as Ctrl+].
     expect(page.locator("[data-scan]")).to_be_focused()
     page.keyboard.type(f"]C101{'0' + SKU_2_EAN}1728013110LOT9", delay=4)
@@ -75,7 +75,7 @@ def test_receive_by_scans_with_sounds(page: Page, live_server: str) -> None:
     expect(page.get_by_label("Lot")).to_have_value("LOT9")
     expect(page.get_by_label("Expiry")).to_have_value("2028-01-31")
     page.get_by_role("button", name="Receive").click()
-    expect(page.get_by_role("status")).to_have_text("Received 12 × SKU-0002 (lot LOT9) at DOCK-01.")
+    expect(page.get_by_role("status")).to_have_text("Received 12 of SKU-0002 (lot LOT9) at DOCK-01.")
     expect_sound(page, "good")
     after = on_hand_at(page, live_server, "DOCK-01")
     assert after.get("SKU-0001", 0) == before.get("SKU-0001", 0) + 5
