@@ -17,6 +17,7 @@ need_deb libzbar0
 if [ "${1:-}" = test ]; then
     need_deb chromium
     need_deb poppler-utils
+    need_deb openssl
     command -v pg_isready >/dev/null || need_deb postgresql-client
 fi
 if [ ${#apt_missing[@]} -gt 0 ]; then

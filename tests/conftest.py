@@ -10,6 +10,7 @@ import os
 import random
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -58,13 +59,23 @@ def warehouse_command(url: str, *args: str) -> str:
 
 
 @contextmanager
-def running_service(url: str, workers: int = 2, port: int | None = None) -> Iterator[str]:
-    """`warehouse serve` (gunicorn) on a migrated database; yields its base URL."""
+def running_service(
+    url: str,
+    workers: int = 2,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[str]:
+    """`warehouse serve` (gunicorn) on a migrated database; yields its base URL.
+
+    `env` adds settings (WAREHOUSE_...); `tls` is the client context for a service on HTTPS.
+    """
     port = port or free_port()
     env = {
         **os.environ,
         "WAREHOUSE_CONFIG": str(REPO / "config.toml"),
         "WAREHOUSE_DATABASE_URL": url,
+        **(env or {}),
     }
     with tempfile.TemporaryFile("w+") as log:
         server = subprocess.Popen(
@@ -73,11 +84,11 @@ def running_service(url: str, workers: int = 2, port: int | None = None) -> Iter
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        base = f"http://127.0.0.1:{port}"
+        base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
+                with urllib.request.urlopen(base + "/healthz", timeout=1, context=tls) as response:
                     if response.status == 200:
                         break
             except OSError:

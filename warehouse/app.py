@@ -49,6 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
         SECRET_KEY=config.server.secret_key or secret_key(engine),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.server.https,
         # The signed cookie's own age limit, a backstop behind the idle check of warehouse.web.
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         # The handler in warehouse.web checks CSRF only where a cookie session is used.

@@ -109,6 +109,11 @@ def serve(ctx: Context, host: str | None, port: int | None, workers: int | None)
         "timeout": 60,
         "graceful_timeout": 10,
     }
+    if server.https:
+        for path in (server.certificate, server.private_key):
+            if not Path(path).is_file():
+                raise click.ClickException(f"server: no such file {path}")
+        options.update(certfile=server.certificate, keyfile=server.private_key)
     config = ctx.config
 
     class Service(BaseApplication):
@@ -120,7 +125,8 @@ def serve(ctx: Context, host: str | None, port: int | None, workers: int | None)
             # Each worker builds its own app and engine after the fork.
             return create_app(config)
 
-    click.echo(f"Serving on http://{options['bind']} with {options['workers']} workers")
+    scheme = "https" if server.https else "http"
+    click.echo(f"Serving on {scheme}://{options['bind']} with {options['workers']} workers")
     Service().run()
 
 

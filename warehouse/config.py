@@ -32,6 +32,20 @@ class ServerConfig(Section):
     # Signs session cookies. Empty: a random key is made once and kept in the database,
     # so that every worker and every app server on that database shares it.
     secret_key: str = ""
+    # HTTPS: PEM files of the certificate (with its chain) and its private key. Handheld
+    # browsers give the camera only to secure pages. Relative paths: from this file.
+    certificate: str = ""
+    private_key: str = ""
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> ServerConfig:
+        if bool(self.certificate) != bool(self.private_key):
+            raise ValueError("certificate and private_key go together: name both or neither")
+        return self
+
+    @property
+    def https(self) -> bool:
+        return bool(self.certificate)
 
 
 class DatabaseConfig(Section):
@@ -225,7 +239,17 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, None)) from None
+    base = path.resolve().parent
     database = config.database.model_copy(
-        update={"url": _resolve_sqlite_path(config.database.url, path.resolve().parent)}
+        update={"url": _resolve_sqlite_path(config.database.url, base)}
     )
-    return config.model_copy(update={"database": database})
+    server = config.server.model_copy(
+        update={
+            name: str(base / value) if value else ""
+            for name, value in (
+                ("certificate", config.server.certificate),
+                ("private_key", config.server.private_key),
+            )
+        }
+    )
+    return config.model_copy(update={"database": database, "server": server})
