@@ -18,7 +18,7 @@ from flask import Blueprint, render_template, request
 from warehouse import inventory, scanning
 from warehouse.errors import InvalidInput, WarehouseError
 from warehouse.scanning import Answer, Outcome, ScanContext
-from warehouse.web import config, current_user, db, requires
+from warehouse.web import config, current_user, db, requires, write_now, writes_late
 
 bp = Blueprint("floor", __name__, template_folder="templates")
 
@@ -35,13 +35,15 @@ def _context(source: str) -> ScanContext:
 def _resolve(source: str) -> Outcome:
     """The posted scan, resolved and logged; the log is committed whatever the outcome."""
     setup = scanning.scanner_setup(config())
-    outcome = scanning.resolve_scan(db(), request.form.get("code", ""), setup, _context(source))
+    outcome = scanning.resolve_scan(
+        db(), request.form.get("code", ""), setup, _context(source), then_write=write_now
+    )
     db().commit()
     return outcome
 
 
 def _act(source: str, raw: str, act: Any) -> Outcome:
-    outcome = scanning.record_scan(db(), raw, _context(source), act)
+    outcome = scanning.record_scan(write_now(), raw, _context(source), act)
     db().commit()
     return outcome
 
@@ -91,6 +93,7 @@ def _what(answer: Answer) -> str:
 
 @bp.route("/receive", methods=["GET", "POST"])
 @requires("stock.receive")
+@writes_late
 def receive() -> tuple[str, int]:
     """Scan the location, then each item (a GS1 code brings its lot, expiry and count), confirm."""
     if request.method == "GET":
@@ -215,6 +218,7 @@ def _bin_to_count(location: str) -> BinCount:
 
 @bp.route("/count", methods=["GET", "POST"])
 @requires("stock.count")
+@writes_late
 def count() -> tuple[str, int]:
     """Scan the location, then scan each item or type counts; the differences are booked."""
     if request.method == "GET":
@@ -289,6 +293,7 @@ def _finish_count(counting: BinCount) -> tuple[str, int]:
 
 @bp.route("/lookup", methods=["GET", "POST"])
 @requires("stock.read")
+@writes_late
 def lookup() -> tuple[str, int]:
     """Scan anything: what it is and, for products and bins, where the stock is."""
     if request.method == "GET":

@@ -18,9 +18,9 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any, cast
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from warehouse.db import insert_or_skip
 from warehouse.errors import Conflict, InvalidInput, NotFound, UnknownSku, WarehouseError
 from warehouse.models import Channel, Order, OrderLine, Product, utcnow
 from warehouse.reservations import (
@@ -216,13 +216,8 @@ def _plan(
 
 def _insert_orders(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     """INSERT the order rows whose (channel, external id) is free; external id -> new id."""
-    dialect_insert = (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )
-    statement = (
-        dialect_insert(Order)
-        .on_conflict_do_nothing(index_elements=["channel_id", "external_id"])
-        .returning(Order.id, Order.external_id)
+    statement = insert_or_skip(session, Order, ["channel_id", "external_id"]).returning(
+        Order.id, Order.external_id
     )
     # In external id order, so that two batches that share orders wait on each other in
     # the same order and cannot deadlock.

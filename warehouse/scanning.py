@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scanners.read import GS1Data, Scan, ScanError, ScannerSetup, read_scan
 from warehouse.config import Config
+from warehouse.db import insert_or_skip
 from warehouse.errors import Conflict, InvalidInput, WarehouseError
-from warehouse.models import Barcode, Location, Order, Product, ScanLog, User
+from warehouse.models import Barcode, Location, Order, Product, ScanLog, User, utcnow
 
 RAW_KEPT = 512
 SCAN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -93,25 +93,30 @@ def _gs1_answer(data: GS1Data) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _product_answer(product: Product, units: int) -> Answer:
-    answer: Answer = {"kind": "product", "sku": product.sku, "name": product.name}
-    if units > 1:
-        answer["units"] = units
+def _product(session: Session, where: Any) -> Answer | None:
+    """The product a barcode or SKU names, in one query."""
+    row = session.execute(
+        select(Product.sku, Product.name, Barcode.units).join(Barcode.product).where(where).limit(1)
+    ).first()
+    if row is None:
+        return None
+    answer: Answer = {"kind": "product", "sku": row.sku, "name": row.name}
+    if row.units > 1:
+        answer["units"] = row.units
     return answer
 
 
 def _match_text(session: Session, scan: Scan) -> Answer | None:
     """An internal code: a location, a product's own code or SKU, an order, a badge, a tote."""
     text = scan.text
-    location = session.scalar(select(Location).where(Location.code == text))
-    if location is not None:
-        return {"kind": "location", "location": location.code}
-    barcode = session.scalar(select(Barcode).where(Barcode.code == text))
-    if barcode is not None:
-        return _product_answer(barcode.product, barcode.units)
-    product = session.scalar(select(Product).where(Product.sku == text))
+    if session.scalar(select(Location.id).where(Location.code == text)) is not None:
+        return {"kind": "location", "location": text}
+    product = _product(session, Barcode.code == text)
     if product is not None:
-        return _product_answer(product, 1)
+        return product
+    sku = session.execute(select(Product.sku, Product.name).where(Product.sku == text)).first()
+    if sku is not None:
+        return {"kind": "product", "sku": sku.sku, "name": sku.name}
     if scan.kind == "order":
         digits = re.sub(r"\D", "", text)
         order = session.get(Order, int(digits)) if digits and len(digits) < 19 else None
@@ -130,9 +135,7 @@ def match_scan(session: Session, scan: Scan) -> Answer:
     """What a read scan names in this warehouse; kind "unknown" when nothing."""
     found: Answer | None = None
     if scan.gtin is not None:
-        barcode = session.scalar(select(Barcode).where(Barcode.code == scan.gtin))
-        if barcode is not None:
-            found = _product_answer(barcode.product, barcode.units)
+        found = _product(session, Barcode.code == scan.gtin)
     elif scan.kind not in ("sscc", "gs1"):
         found = _match_text(session, scan)
     answer: Answer = {"kind": "unknown", **(found or {}), "code": scan.text}
@@ -170,9 +173,77 @@ def _storable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
 
 
-def _check_scan_id(scan_id: str | None) -> None:
+def check_scan_id(scan_id: str | None) -> None:
+    """A client's scan id is 8 to 64 URL-safe characters."""
     if scan_id is not None and not SCAN_ID.fullmatch(scan_id):
         raise InvalidInput("scan_id is 8 to 64 letters, digits, - or _", field="scan_id")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What doing a scan's work came to, and how long it took."""
+
+    answer: Answer | None
+    refused: WarehouseError | None
+    ms: float
+
+    def log_values(self) -> dict[str, Any]:
+        if self.refused is not None:
+            return {"accepted": False, "reason": self.refused.code,
+                    "message": self.refused.message[:300], "ms": self.ms}  # fmt: skip
+        assert self.answer is not None
+        return {"accepted": True, "kind": self.answer.get("kind"), "result": self.answer,
+                "ms": self.ms}  # fmt: skip
+
+
+def attempt(act: Callable[[], Answer], session: Session | None = None) -> Attempt:
+    """Run a scan's work; with a session, in a savepoint that a refusal rolls back."""
+    started = perf_counter()
+    try:
+        if session is None:
+            answer = act()
+        else:
+            with session.begin_nested():
+                answer = act()
+    except WarehouseError as refused:
+        return Attempt(None, refused, _ms_since(started))
+    return Attempt(answer, None, _ms_since(started))
+
+
+def _ms_since(started: float) -> float:
+    return round((perf_counter() - started) * 1000, 3)
+
+
+def _log(session: Session, raw: str, context: ScanContext, values: dict[str, Any]) -> Outcome | int:
+    """Insert the log entry; its id, or the replay when the scan id was logged before."""
+    row = {
+        "user_id": context.user.id if context.user else None,
+        "station": context.station,
+        "source": context.source,
+        "entry": context.entry if context.entry in ENTRIES else None,
+        "scan_id": context.scan_id,
+        "raw": _storable(raw[:RAW_KEPT]),
+        "raw_length": len(raw),
+        "reason": "",
+        "message": "",
+        "at": utcnow(),
+        **values,
+    }
+    statement = insert_or_skip(session, ScanLog, ["scan_id"]).returning(ScanLog.id)
+    inserted = session.execute(statement, row).scalar()
+    if inserted is not None:
+        return int(inserted)
+    # Logged before, by this request's earlier try: answer as then.
+    seen = session.scalars(select(ScanLog).where(ScanLog.scan_id == context.scan_id)).one()
+    return _replay(seen, context)
+
+
+def log_scan(session: Session, raw: str, context: ScanContext, tried: Attempt) -> Outcome:
+    """Log a scan whose work had no lasting effect (a lookup): one INSERT."""
+    logged = _log(session, raw, context, tried.log_values())
+    if isinstance(logged, Outcome):
+        return logged
+    return Outcome(tried.answer, tried.refused)
 
 
 def record_scan(
@@ -180,50 +251,30 @@ def record_scan(
 ) -> Outcome:
     """Do what a scan does, once per scan id, and log it accepted or refused.
 
-    `act` runs in a savepoint: when it raises a WarehouseError its changes are undone and the
-    refusal is logged. With a scan id, the log entry is claimed before acting, so of two
-    deliveries of one scan (a retry racing its original) only one acts.
+    The log entry is claimed before acting, so of two deliveries of one scan (a retry racing
+    its original) only one acts; `act` runs in a savepoint, undone when it is refused.
     """
-    _check_scan_id(context.scan_id)
-    if context.scan_id is not None:
-        seen = session.scalar(select(ScanLog).where(ScanLog.scan_id == context.scan_id))
-        if seen is not None:
-            return _replay(seen, context)
-    started = perf_counter()
-    entry = ScanLog(
-        user_id=context.user.id if context.user else None,
-        station=context.station,
-        source=context.source,
-        entry=context.entry if context.entry in ENTRIES else None,
-        scan_id=context.scan_id,
-        raw=_storable(raw[:RAW_KEPT]),
-        raw_length=len(raw),
-        accepted=False,
-        ms=0.0,
-    )
-    try:
-        with session.begin_nested():
-            session.add(entry)
-    except IntegrityError:
-        seen = session.scalars(select(ScanLog).where(ScanLog.scan_id == context.scan_id)).one()
-        return _replay(seen, context)
-    outcome: Outcome
-    try:
-        with session.begin_nested():
-            answer = act()
-    except WarehouseError as refused:
-        entry.reason, entry.message = refused.code, refused.message[:300]
-        outcome = Outcome(None, refused)
-    else:
-        entry.accepted, entry.kind, entry.result = True, answer.get("kind"), answer
-        outcome = Outcome(answer)
-    entry.ms = round((perf_counter() - started) * 1000, 3)
-    session.flush()
-    return outcome
+    check_scan_id(context.scan_id)
+    claimed = _log(session, raw, context, {"accepted": False, "ms": 0.0})
+    if isinstance(claimed, Outcome):
+        return claimed
+    tried = attempt(act, session)
+    session.execute(update(ScanLog).where(ScanLog.id == claimed).values(**tried.log_values()))
+    return Outcome(tried.answer, tried.refused)
 
 
-def resolve_scan(session: Session, raw: str, setup: ScannerSetup, context: ScanContext) -> Outcome:
-    """Read a raw scan and say what it names; logged, refused or not."""
-    return record_scan(
-        session, raw, context, lambda: match_scan(session, read_or_refuse(raw, setup))
-    )
+def resolve_scan(
+    session: Session,
+    raw: str,
+    setup: ScannerSetup,
+    context: ScanContext,
+    then_write: Callable[[], Session] | None = None,
+) -> Outcome:
+    """Read a raw scan and say what it names; logged, refused or not.
+
+    `then_write` ends the reading and gives the session to log with, so that on SQLite the
+    write lock is held for the log entry only.
+    """
+    check_scan_id(context.scan_id)
+    tried = attempt(lambda: match_scan(session, read_or_refuse(raw, setup)))
+    return log_scan(then_write() if then_write else session, raw, context, tried)

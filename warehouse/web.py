@@ -75,9 +75,24 @@ def db() -> Session:
     """The request's session; a request that may write starts a write transaction."""
     if "db" not in g:
         g.db = current_app.extensions["warehouse.sessions"]()
-        if request.method not in READ_METHODS:
+        if request.method not in READ_METHODS and not g.get("write_late"):
             begin_write(g.db)
     session: Session = g.db
+    return session
+
+
+def writes_late(view: F) -> F:
+    """Mark a view that reads first and writes last: it calls write_now() before writing, so
+    that SQLite's one write lock is held for the writes only, not the whole request."""
+    view._write_late = True  # type: ignore[attr-defined]
+    return view
+
+
+def write_now() -> Session:
+    """End the request's reading and start its write transaction."""
+    session = db()
+    session.commit()
+    begin_write(session)
     return session
 
 
@@ -155,6 +170,7 @@ def _authorize() -> BaseResponse | None:
     view = _view_of(request.endpoint)
     if view is None or request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    g.write_late = getattr(view, "_write_late", False)
     refused = _identify()
     if refused is not None:
         return refused

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from warehouse import scanning
 from warehouse.errors import InvalidInput, WarehouseError
-from warehouse.web import config, current_user, db, requires
+from warehouse.web import config, current_user, db, requires, write_now, writes_late
 
 blp = Blueprint("barcodes", __name__, url_prefix="/api/barcodes", description="Scans and photos")
 
@@ -69,6 +69,7 @@ class DecodeIn(ma.Schema):
 
 @blp.route("/resolve", methods=["POST"])
 @requires("scan.resolve")
+@writes_late
 @blp.arguments(ResolveIn)
 @blp.response(200, ResolvedOut)
 def resolve(body: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +80,8 @@ def resolve(body: dict[str, Any]) -> dict[str, Any]:
         station=body["station"],
         scan_id=body["scan_id"],
     )
-    outcome = scanning.resolve_scan(db(), body["code"], scanning.scanner_setup(config()), context)
+    setup = scanning.scanner_setup(config())
+    outcome = scanning.resolve_scan(db(), body["code"], setup, context, then_write=write_now)
     # The log entry stays even when the scan is refused.
     db().commit()
     return outcome.answer_or_raise()
@@ -105,6 +107,7 @@ def _decode(data: bytes) -> scanning.Answer:
 
 @blp.route("/decode", methods=["POST"])
 @requires("scan.decode")
+@writes_late
 @blp.arguments(DecodeIn, location="files")
 @blp.response(200, DecodedOut)
 def decode(_files: dict[str, Any]) -> dict[str, Any]:
