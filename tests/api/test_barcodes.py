@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -96,6 +97,7 @@ def test_resolve_strips_configured_framing(api: ApiClient, case_product: dict[st
         ("(99)", "malformed_gs1"),
         ("]C1" + "01040063813339311725139910ABC", "malformed_gs1"),
         ("ABC\x07DEF", "control_character"),
+        ("ABC\x00DEF", "control_character"),
         ("", "empty"),
         ("X" * (10 * 1024 * 1024), "too_long"),
     ],
@@ -107,7 +109,8 @@ def test_resolve_refusals_are_logged(api: ApiClient, db: Session, code: str, rea
     assert answer.json["error"]["code"] == reason and answer.json["error"]["field"] == "code"
     (entry,) = log_of(db, scan_id)
     assert not entry.accepted and entry.reason == reason and entry.raw_length == len(code)
-    assert entry.raw == code[:512] and entry.result is None
+    # PostgreSQL keeps no NUL: it is logged as U+FFFD.
+    assert entry.raw == code[:512].replace("\x00", "\ufffd") and entry.result is None
 
 
 def test_every_scan_is_logged_with_who_where_and_time(
@@ -146,6 +149,24 @@ def test_a_replayed_scan_is_answered_once(
     # Someone else's scan id is not theirs to replay.
     stolen = resolve(api.as_role("picker"), case_product["unit"], scan_id=scan_id)
     assert stolen.status_code == 409
+
+
+def test_one_scan_delivered_many_times_at_once_is_logged_once(
+    app: Any, tokens: dict[str, str], db: Session, case_product: dict[str, Any]
+) -> None:
+    scan_id = new_scan_id()
+    headers = {"Authorization": f"Bearer {tokens['packer']}"}
+    body = {"code": case_product["case"], "station": "pack-1", "scan_id": scan_id}
+
+    def deliver(_: int) -> tuple[int, Any]:
+        answer = app.test_client().post("/api/barcodes/resolve", json=body, headers=headers)
+        return answer.status_code, answer.json
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(deliver, range(16)))
+    assert {status for status, _ in answers} == {200}
+    assert all(json == answers[0][1] for _, json in answers)
+    assert len(log_of(db, scan_id)) == 1
 
 
 @pytest.mark.parametrize(

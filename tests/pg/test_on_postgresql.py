@@ -1,9 +1,11 @@
 """Every database test of tests/api, collected again here so tests/pg/conftest.py points it at PostgreSQL."""
 
+from tests.api.test_barcodes import *  # noqa: F403
 from tests.api.test_catalog import *  # noqa: F403
 from tests.api.test_concurrency import *  # noqa: F403
 from tests.api.test_database import *  # noqa: F403
 from tests.api.test_demo import *  # noqa: F403
+from tests.api.test_floor import *  # noqa: F403
 from tests.api.test_import import *  # noqa: F403
 from tests.api.test_login import *  # noqa: F403
 from tests.api.test_order_load import *  # noqa: F403
