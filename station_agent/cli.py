@@ -59,6 +59,12 @@ def _reopening(open_reader: Callable[[], Iterator[str]]) -> Iterator[str]:
         time.sleep(REOPEN_DELAY)
 
 
+def _station_name(value: str) -> str:
+    if not 1 <= len(value) <= 64:
+        raise click.BadParameter("a station name has 1 to 64 characters")
+    return value
+
+
 def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -66,7 +72,14 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--service", required=True, help="Base URL of the warehouse service.")
 @click.option("--token", required=True, envvar="WAREHOUSE_AGENT_TOKEN", help="API token.")
-@click.option("--station", required=True, help="This station's name, logged with each scan.")
+@click.option(
+    "--station",
+    required=True,
+    # The service takes 1 to 64 characters; a longer name would have every scan refused.
+    type=click.STRING,
+    callback=lambda _ctx, _param, value: _station_name(value),
+    help="This station's name (1 to 64 characters), logged with each scan.",
+)
 @click.option(
     "--evdev", "evdev_path", help="HID scanner's device, e.g. /dev/input/by-id/usb-...-event-kbd."
 )
