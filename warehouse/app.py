@@ -60,9 +60,10 @@ def create_app(config: Config | None = None) -> Flask:
     )
     web.install(app)
     make_api(app)
-    from warehouse import floor, pages
+    from warehouse import floor, pages, scanner_setup
 
     app.register_blueprint(pages.bp)
+    app.register_blueprint(scanner_setup.bp)
     app.register_blueprint(floor.bp)
     web.check_every_endpoint(app)
     return app

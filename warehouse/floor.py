@@ -18,7 +18,7 @@ from flask import Blueprint, render_template, request
 from warehouse import inventory, scanning
 from warehouse.errors import InvalidInput, WarehouseError
 from warehouse.scanning import Answer, Outcome, ScanContext
-from warehouse.web import config, current_user, db, requires, write_now, writes_late
+from warehouse.web import config, current_user, db, no_store, requires, write_now, writes_late
 
 bp = Blueprint("floor", __name__, template_folder="templates")
 
@@ -311,3 +311,6 @@ def lookup() -> tuple[str, int]:
         "product", "location"
     ) else None  # fmt: skip
     return _page("lookup.html", answer=answer, found=found, outcome="good")
+
+
+bp.after_request(no_store)

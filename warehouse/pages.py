@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from warehouse import accounts, orders
 from warehouse.errors import LoginRefused, LoginThrottled
 from warehouse.models import ORDER_STATUSES
 from warehouse.roles import allowed
-from warehouse.web import config, current_user, db, public, requires, sign_in
+from warehouse.web import config, current_user, db, no_store, public, requires, sign_in
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -31,6 +31,9 @@ TASKS = (
     Task("Count", "floor.count", "stock.count", "Count a bin by scanning"),
     Task("Look up", "floor.lookup", "stock.read", "Scan anything: what it is, where it is"),
     Task("Orders", "pages.order_list", "orders.supervise", "By channel and status"),
+    Task(
+        "Scanner set-up", "scanner_setup.page", "scanners.setup", "Test a scanner, get its settings"
+    ),
 )
 
 
@@ -121,10 +124,4 @@ def order_detail(order_id: int) -> str:
     return render_template("order.html", order=orders.get_order(db(), order_id))
 
 
-def _no_store(response: Response) -> Response:
-    # Pages show stock and who is signed in: a shared handheld must not show them from cache.
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
-bp.after_request(_no_store)
+bp.after_request(no_store)

@@ -96,6 +96,12 @@ def write_now() -> Session:
     return session
 
 
+def no_store(response: Response) -> Response:
+    """Pages show stock and who is signed in: a shared handheld must not show them from cache."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 def current_user() -> User | None:
     return g.get("user")
 

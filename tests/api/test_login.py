@@ -73,7 +73,7 @@ def test_badge_then_pin(client: FlaskClient, person: Person) -> None:
 def test_home_lists_the_tasks_of_the_role(client: FlaskClient, person: Person) -> None:
     post_login(client, code=person.badge, pin=person.pin)
     home = client.get("/")
-    assert "Look up" in home.text and "Count" in home.text
+    assert "Look up" in home.text and "Scanner set-up" in home.text
     assert home.headers["Cache-Control"] == "no-store"
 
 
