@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import random
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scanners.gtin import with_check_digit
+from tests import photos
 from tests.conftest import ApiClient, make_location, make_product, random_gtin13, ref
 from warehouse.models import ScanLog
 
@@ -186,3 +190,72 @@ def test_resolve_bad_requests(api: ApiClient, body: dict[str, Any]) -> None:
 
 def test_resolve_needs_credentials(client: Any) -> None:
     assert client.post("/api/barcodes/resolve", json={"code": "X"}).status_code == 401
+
+
+def decode(api: ApiClient, data: bytes, name: str = "photo.jpg") -> Any:
+    headers = {"Authorization": f"Bearer {api.tokens[api.role]}"}
+    return api.client.post(
+        "/api/barcodes/decode",
+        data={"image": (io.BytesIO(data), name)},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def test_decode_reads_a_photo_and_its_text_resolves(
+    api: ApiClient, case_product: dict[str, Any]
+) -> None:
+    gtin14 = "0" + case_product["unit"]
+    picture = photos.photo(
+        photos.symbol("gs1_datamatrix", f"(01){gtin14}(17)271231(10)LOT-3"), random.Random(4)
+    )
+    answer = decode(api, photos.jpeg(picture, quality=80))
+    assert answer.status_code == 200, answer.json
+    (code,) = answer.json["codes"]
+    assert code["symbology"] == "datamatrix" and code["text"].startswith("]d2")
+    resolved = resolve(api, code["text"]).json
+    assert resolved["sku"] == case_product["sku"] and resolved["gs1"]["lot"] == "LOT-3"
+
+
+def test_decode_finds_nothing_in_a_photo_without_a_code(api: ApiClient) -> None:
+    blank = photos.photo(Image.new("L", (40, 40), 255), random.Random(5))
+    answer = decode(api, photos.jpeg(blank))
+    assert answer.status_code == 200 and answer.json == {"codes": []}
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"just some text, not a photo", "not_an_image"),
+        (b"", "empty"),
+        ("truncated", "not_an_image"),
+        ("bomb", "too_many_pixels"),
+        ("huge", "too_large"),
+    ],
+)
+def test_decode_refuses_what_is_not_a_usable_image(
+    api: ApiClient, db: Session, data: Any, reason: str
+) -> None:
+    if data == "truncated":
+        whole = photos.jpeg(photos.photo(photos.symbol("ean13", "5901234123457"), random.Random(6)))
+        data = whole[: len(whole) // 2]
+    elif data == "bomb":
+        data = photos.png_header_only(20000, 20000)
+    elif data == "huge":
+        data = secrets.token_bytes(11 * 1024 * 1024)
+    db.rollback()
+    before = db.scalar(select(func.count()).select_from(ScanLog).where(ScanLog.reason == reason))
+    answer = decode(api, data)
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["code"] == reason and answer.json["error"]["field"] == "image"
+    db.rollback()
+    after = db.scalar(select(func.count()).select_from(ScanLog).where(ScanLog.reason == reason))
+    assert after == (before or 0) + 1
+    # The service is still up and reading.
+    assert resolve(api, "A01-01-1").status_code == 200
+
+
+def test_decode_needs_the_image_field(api: ApiClient) -> None:
+    headers = {"Authorization": f"Bearer {api.tokens['admin']}"}
+    answer = api.client.post("/api/barcodes/decode", data={}, headers=headers)
+    assert answer.status_code == 422 and answer.json["error"]["field"] == "image"
