@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
 scripts/ensure-postgres.sh
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy
 exec .venv/bin/python -m pytest tests/unit tests/api tests/pg tests/browser "$@"

@@ -75,7 +75,9 @@ def test_receive_by_scans_with_sounds(page: Page, live_server: str) -> None:
     expect(page.get_by_label("Lot")).to_have_value("LOT9")
     expect(page.get_by_label("Expiry")).to_have_value("2028-01-31")
     page.get_by_role("button", name="Receive").click()
-    expect(page.get_by_role("status")).to_have_text("Received 12 of SKU-0002 (lot LOT9) at DOCK-01.")
+    expect(page.get_by_role("status")).to_have_text(
+        "Received 12 of SKU-0002 (lot LOT9) at DOCK-01."
+    )
     expect_sound(page, "good")
     after = on_hand_at(page, live_server, "DOCK-01")
     assert after.get("SKU-0001", 0) == before.get("SKU-0001", 0) + 5
