@@ -1,6 +1,12 @@
 """Resolve latency and throughput over HTTP: 50 concurrent clients, gunicorn, SQLite.
 
     .venv/bin/python -m tests.bench.bench_resolve [--requests 20000] [--clients 50] [--workers 4]
+    .venv/bin/python -m tests.bench.bench_resolve --rate 400      # paced: latency under a load
+
+Without --rate each client sends its next scan when the last is answered, which measures
+the most the service answers; by Little's law its latency is then clients / throughput.
+With --rate the clients together offer that many scans a second, as scanners on a floor
+do, and the latency is measured from when each scan was due.
 
 The service runs on a temporary SQLite file with the demo warehouse. The clients (processes
 of threads, each one request at a time) resolve a mix of what the floor scans: product
@@ -62,14 +68,22 @@ def _request(host: str, port: int, token: str, code: str) -> bytes:
     return head.encode() + body
 
 
-def _thread(base: str, token: str, codes: list[str], out: list[tuple[int, float]]) -> None:
+def _thread(
+    base: str, token: str, codes: list[str], every: float, out: list[tuple[int, float]]
+) -> None:
     # Raw sockets and requests made up front: the load generator shares the machine's cores
     # with the service, so it must cost as little as it can.
     parts = urlsplit(base)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     requests = [_request(host, port, token, code) for code in codes]
-    for request in requests:
+    first = time.perf_counter() + random.random() * every
+    for number, request in enumerate(requests):
         started = time.perf_counter()
+        if every:
+            # Paced: latency counts from when the scan was due, so a slow answer that
+            # delays the next scans is not hidden (no coordinated omission).
+            started = first + number * every
+            time.sleep(max(0.0, started - time.perf_counter()))
         with socket.create_connection((host, port), timeout=60) as connection:
             connection.sendall(request)
             answer = bytearray()
@@ -79,10 +93,12 @@ def _thread(base: str, token: str, codes: list[str], out: list[tuple[int, float]
 
 
 def _process(
-    base: str, token: str, shares: list[list[str]], start_at: float
+    base: str, token: str, shares: list[list[str]], start_at: float, every: float = 0.0
 ) -> list[tuple[int, float]]:
     out: list[tuple[int, float]] = []
-    threads = [threading.Thread(target=_thread, args=(base, token, share, out)) for share in shares]
+    threads = [
+        threading.Thread(target=_thread, args=(base, token, share, every, out)) for share in shares
+    ]
     time.sleep(max(0.0, start_at - time.time()))
     for thread in threads:
         thread.start()
@@ -96,6 +112,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="scans per second offered in all (paced clients); 0: each client as fast as it can",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.sqlite3"
@@ -106,12 +128,14 @@ def main() -> None:
         codes = scan_mix(args.requests, seed=7)
         shares = [codes[me :: args.clients] for me in range(args.clients)]
         per_process = [shares[p::PROCESSES] for p in range(PROCESSES)]
+        every = args.clients / args.rate if args.rate else 0.0
         with running_service(url, workers=args.workers) as base:
             _process(base, token, [scan_mix(200, seed=1)], time.time())  # warm up
             with multiprocessing.get_context("spawn").Pool(PROCESSES) as pool:
                 start_at = time.time() + 1.0
                 pending = pool.starmap_async(
-                    _process, [(base, token, share, start_at) for share in per_process]
+                    _process,
+                    [(base, token, share, start_at, every) for share in per_process],
                 )
                 results = pending.get()
                 elapsed = time.time() - start_at
@@ -119,8 +143,9 @@ def main() -> None:
     statuses = Counter(status for status, _ in answers)
     latencies = sorted(seconds for _, seconds in answers)
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+    load = f"paced at {args.rate:g}/s offered" if args.rate else "each as fast as it can"
     print(
-        f"resolve over HTTP: {len(answers)} scans, {args.clients} clients, "
+        f"resolve over HTTP: {len(answers)} scans, {args.clients} clients {load}, "
         f"gunicorn {args.workers} workers, SQLite"
     )
     print(
