@@ -28,12 +28,18 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The service under gunicorn with the demo warehouse; yields its base URL."""
+def live_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of the demo warehouse's SQLite file that live_server serves."""
     url = f"sqlite:///{tmp_path_factory.mktemp('live')}/warehouse.sqlite3"
     warehouse_command(url, "init")
     warehouse_command(url, "demo")
-    with running_service(url) as base:
+    return url
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database: str) -> Iterator[str]:
+    """The service under gunicorn with the demo warehouse; yields its base URL."""
+    with running_service(live_database) as base:
         yield base
 
 

@@ -8,9 +8,11 @@ import re
 import barcode
 from barcode.writer import ImageWriter
 from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine, select
 
 from scanners.gtin import with_check_digit
 from tests.browser.conftest import scan
+from warehouse.models import ScanLog
 
 SKU_1_EAN = with_check_digit("061414100001")  # the demo's SKU-0001
 SKU_2_EAN = with_check_digit("061414100002")
@@ -119,3 +121,25 @@ def test_the_camera_button_sends_a_photo_when_there_is_no_detector(
     )
     expect(page.get_by_test_id("what")).to_have_text("SKU-0001")
     expect_sound(page, "good")
+
+
+def test_the_log_tells_a_scanner_burst_from_typing(
+    page: Page, live_server: str, live_database: str
+) -> None:
+    sign_in_receiver(page, live_server)
+    page.goto(live_server + "/lookup")
+    scan(page, "A01-01-1")  # keys 4 ms apart
+    expect(page.get_by_test_id("what")).to_have_text("A01-01-1")
+    page.keyboard.type("A01-02-1", delay=120)  # a person typing
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("what")).to_have_text("A01-02-1")
+    engine = create_engine(live_database)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(ScanLog.raw, ScanLog.entry, ScanLog.source)
+            .where(ScanLog.raw.in_(["A01-01-1", "A01-02-1"]), ScanLog.source == "lookup")
+            .order_by(ScanLog.id.desc())
+            .limit(2)
+        ).all()
+    engine.dispose()
+    assert sorted(rows) == [("A01-01-1", "scanner", "lookup"), ("A01-02-1", "keyboard", "lookup")]
