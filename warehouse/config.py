@@ -77,6 +77,34 @@ class WarehouseConfig(Section):
         return value
 
 
+class LayoutConfig(Section):
+    """The pick area: parallel aisles between a front and a back cross aisle."""
+
+    # The pick aisles from left to right, by the aisle part of location codes.
+    aisles: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
+        default_factory=lambda: ["A01", "A02", "A03", "A04", "A05"], min_length=1
+    )
+    # Bays along each aisle, numbered from the front cross aisle; both sides are picked.
+    bays: int = Field(8, ge=1, le=1000)
+    bay_width_m: float = Field(1.2, gt=0, le=100)
+    aisle_spacing_m: float = Field(3.0, gt=0, le=100)
+    cross_aisle_width_m: float = Field(2.5, gt=0, le=100)
+    # A middle cross aisle runs after each of these bays (a warehouse of several blocks).
+    middle_cross_aisles: list[int] = []
+    # Where pick carts start and end: on the front cross aisle, metres from the first aisle.
+    depot_x_m: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LayoutConfig:
+        if len(set(self.aisles)) != len(self.aisles):
+            raise ValueError("aisles: an aisle is named twice")
+        if len(set(self.middle_cross_aisles)) != len(self.middle_cross_aisles):
+            raise ValueError("middle_cross_aisles: a bay is named twice")
+        if any(not 1 <= bay < self.bays for bay in self.middle_cross_aisles):
+            raise ValueError(f"middle_cross_aisles: each must be a bay from 1 to {self.bays - 1}")
+        return self
+
+
 class AuthConfig(Section):
     # A badge barcode is easy to copy with a phone camera, so by default it needs a PIN too.
     badge_pin_required: bool = True
@@ -159,6 +187,7 @@ class Config(Section):
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
     warehouse: WarehouseConfig = WarehouseConfig()
+    layout: LayoutConfig = LayoutConfig()
     auth: AuthConfig = AuthConfig()
     scanners: ScannersConfig = ScannersConfig()
     labels: LabelsConfig = LabelsConfig()

@@ -28,6 +28,10 @@ ROLES = ("admin", "supervisor", "receiver", "picker", "packer", "integration")
 
 MOVEMENT_KINDS = ("receive", "move", "adjust", "pick", "ship", "return")
 
+PICK_LIST_KINDS = ("order", "batch", "wave")
+PICK_LIST_STATUSES = ("open", "picking", "done", "released")
+PICK_STATUSES = ("open", "picked", "short")
+
 ORDER_STATUSES = ("reserved", "partial", "backordered", "picking", "packed", "shipped", "cancelled")
 # Orders whose lines still hold or wait for stock.
 OPEN_STATUSES = ("reserved", "partial", "backordered", "picking", "packed")
@@ -182,6 +186,7 @@ class Stock(Base):
     __tablename__ = "stock"
     __table_args__ = (
         CheckConstraint("qty >= 0", name="qty"),
+        CheckConstraint("allocated >= 0 AND allocated <= qty", name="allocated"),
         # Two partial indexes, since NULL expiries never collide in a plain unique index.
         Index(
             "uq_stock_dated",
@@ -211,6 +216,8 @@ class Stock(Base):
     lot: Mapped[str] = mapped_column(String(40), default="")
     expiry: Mapped[date | None]
     qty: Mapped[int] = mapped_column(default=0)
+    # Units held here for open pick lists: no other pick list is sent for them.
+    allocated: Mapped[int] = mapped_column(default=0)
 
     product: Mapped[Product] = relationship()
     location: Mapped[Location] = relationship()
@@ -354,3 +361,86 @@ class ScanLog(Base):
     reason: Mapped[str] = mapped_column(String(32), default="")
     message: Mapped[str] = mapped_column(String(300), default="")
     ms: Mapped[float] = mapped_column(Float)
+
+
+class PickList(Base):
+    """Stops to walk for one order, a batch of orders (a tote each) or a wave."""
+
+    __tablename__ = "pick_list"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ({})".format(", ".join(f"'{k}'" for k in PICK_LIST_KINDS)), name="kind"
+        ),
+        CheckConstraint(
+            "status IN ({})".format(", ".join(f"'{s}'" for s in PICK_LIST_STATUSES)),
+            name="status",
+        ),
+        Index("ix_pick_list_status", "status"),
+    )
+
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    # Who holds it while picking; a supervisor may release an abandoned list.
+    picker_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    route_m: Mapped[float] = mapped_column(Float, default=0.0)
+    route_method: Mapped[str] = mapped_column(String(10), default="")
+    created_at: Mapped[created]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    picker: Mapped[User | None] = relationship()
+    orders: Mapped[list[PickListOrder]] = relationship(
+        back_populates="pick_list", order_by="PickListOrder.slot", cascade="all, delete-orphan"
+    )
+    picks: Mapped[list[Pick]] = relationship(
+        back_populates="pick_list", order_by="Pick.seq", cascade="all, delete-orphan"
+    )
+
+
+class PickListOrder(Base):
+    """An order on a pick list, in its slot on the cart and, once scanned, its tote."""
+
+    __tablename__ = "pick_list_order"
+    __table_args__ = (
+        UniqueConstraint("pick_list_id", "slot"),
+        UniqueConstraint("pick_list_id", "order_id"),
+    )
+
+    id: Mapped[intpk]
+    pick_list_id: Mapped[int] = mapped_column(ForeignKey("pick_list.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id"), index=True)
+    slot: Mapped[int]
+    tote: Mapped[str | None] = mapped_column(String(32))
+
+    pick_list: Mapped[PickList] = relationship(back_populates="orders")
+    order: Mapped[Order] = relationship()
+
+
+class Pick(Base):
+    """One stop's work: units of an order line to take from one bin (and lot) to its tote."""
+
+    __tablename__ = "pick"
+    __table_args__ = (
+        CheckConstraint("qty >= 1", name="qty"),
+        CheckConstraint("picked >= 0 AND picked <= qty", name="picked"),
+        CheckConstraint(
+            "status IN ({})".format(", ".join(f"'{s}'" for s in PICK_STATUSES)), name="status"
+        ),
+    )
+
+    id: Mapped[intpk]
+    pick_list_id: Mapped[int] = mapped_column(
+        ForeignKey("pick_list.id", ondelete="CASCADE"), index=True
+    )
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), index=True)
+    stock_id: Mapped[int] = mapped_column(ForeignKey("stock.id"), index=True)
+    # Walking order on the route.
+    seq: Mapped[int]
+    qty: Mapped[int]
+    picked: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+
+    pick_list: Mapped[PickList] = relationship(back_populates="picks")
+    order_line: Mapped[OrderLine] = relationship()
+    stock: Mapped[Stock] = relationship()

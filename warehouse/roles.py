@@ -28,6 +28,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "scan.decode": EVERYONE,
     # The page that tests a scanner and suggests its settings.
     "scanners.setup": PEOPLE,
+    # Pick lists: planned by leads, read by everyone, walked by pickers.
+    "picking.plan": LEADS,
+    "picking.read": EVERYONE,
+    "picking.pick": LEADS | {"picker"},
     # The supervisor's order pages.
     "orders.supervise": LEADS,
 }
