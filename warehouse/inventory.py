@@ -25,6 +25,8 @@ from warehouse.models import (
     Movement,
     Order,
     OrderLine,
+    Pick,
+    PickList,
     Product,
     Stock,
     User,
@@ -115,13 +117,15 @@ def _book(
         _lot_filter(lot, expiry),
     ]
     if delta < 0:
-        where.append(Stock.qty >= -delta)
+        # Units held for pick lists stay for them: only the free ones move or count away.
+        where.append(Stock.qty - Stock.allocated >= -delta)
     changed = rows_changed(session, update(Stock).where(*where).values(qty=Stock.qty + delta))
     if not changed:
         if delta < 0:
             raise InsufficientStock(
                 f"{location.code} holds fewer than {-delta} of {product.sku}"
-                + (f" in lot {lot}" if lot else ""),
+                + (f" in lot {lot}" if lot else "")
+                + " that are not held for pick lists",
                 field="qty",
             )
         _insert_stock(session, product, location, lot, expiry, delta)
@@ -411,7 +415,30 @@ def check_invariants(session: Session) -> list[str]:
         .where(Stock.qty < 0)
     ):
         problems.append(f"{sku} at {code}{' lot ' + lot if lot else ''}: negative quantity {qty}")
-    return problems + _reservation_problems(session)
+    return problems + _reservation_problems(session) + _allocation_problems(session)
+
+
+def _allocation_problems(session: Session) -> list[str]:
+    """Units held at each bin equal what open pick lists still have to pick there."""
+    open_picks = (
+        select(Pick.stock_id, func.sum(Pick.qty - Pick.picked).label("qty"))
+        .join(Pick.pick_list)
+        .where(Pick.status == "open", PickList.status.in_(("open", "picking")))
+        .group_by(Pick.stock_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Product.sku, Location.code, Stock.lot, Stock.allocated, open_picks.c.qty)
+        .join(Stock.product)
+        .join(Stock.location)
+        .outerjoin(open_picks, open_picks.c.stock_id == Stock.id)
+        .where(Stock.allocated != func.coalesce(open_picks.c.qty, 0))
+    ).all()
+    return [
+        f"{sku} at {code}{' lot ' + lot if lot else ''}: {held} held for pick lists, "
+        f"but their open picks need {needed or 0}"
+        for sku, code, lot, held, needed in rows
+    ]
 
 
 def _reservation_problems(session: Session) -> list[str]:

@@ -1,9 +1,10 @@
 """Pick lists: orders turned into stops at bins, held for the list, in walking order.
 
-Concurrency: an order goes on a pick list by a conditional UPDATE of its status (reserved ->
-picking), so two lists never take one order; units are held at a bin by a conditional
-UPDATE of stock.allocated (only while qty - allocated covers them), so two lists never send
-pickers to the same units. Neither reads a figure to write it back.
+Concurrency: the orders' products are locked first, in id order, like every stock change.
+An order goes on a pick list by a conditional UPDATE of its status (reserved -> picking), so
+two lists never take one order; units are held at a bin by a conditional UPDATE of
+stock.allocated (only while qty - allocated covers them), so two lists never send pickers to
+the same units. Neither reads a figure to write it back.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from warehouse.config import LayoutConfig
 from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.models import Location, Order, OrderLine, Pick, PickList, PickListOrder, Stock
-from warehouse.reservations import rows_changed
+from warehouse.reservations import lock_products, rows_changed
 from warehouse.routing import Layout, LayoutError, Stop, route_stops
 
 MAX_BATCH = 24
@@ -130,6 +131,12 @@ def _take_orders(session: Session, order_ids: Sequence[int]) -> list[Order]:
     """Move the orders from reserved to picking; refuse if any is not ready."""
     if len(set(order_ids)) != len(order_ids):
         raise InvalidInput("An order is named twice.", field="orders")
+    # Products first, in id order, as every stock change does: bins are then held under
+    # their products' locks, and no two transactions wait on each other in a circle.
+    lock_products(
+        session,
+        session.scalars(select(OrderLine.product_id).where(OrderLine.order_id.in_(order_ids))),
+    )
     for order_id in sorted(order_ids):
         taken = rows_changed(
             session,

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import ApiClient, make_channel, make_product, order_body, receive
+from warehouse.inventory import check_invariants
 from warehouse.models import Pick, Stock
 
 
@@ -199,3 +200,23 @@ def test_lists_made_at_once_for_overlapping_orders_share_no_units(
             .where(Stock.product.has(sku=sku))
         )
         assert planned == sum(s.allocated for s in stocks)
+
+
+def test_units_held_for_a_list_do_not_move_or_count_away(
+    api: ApiClient, channel: str, db: Session
+) -> None:
+    sku = make_product(api)["sku"]
+    bin_, other = layout_bin(api, 2, 3), layout_bin(api, 4, 4)
+    receive(api, sku, bin_, 5)
+    order = place_order(api, channel, {sku: 4})
+    assert pick_list(api, order["id"]).status_code == 201
+    moved = api.post("/api/stock/moves", {"sku": sku, "from": bin_, "to": other, "qty": 2})
+    assert moved.status_code == 409 and "held for pick lists" in moved.json["error"]["message"]
+    counted = api.post("/api/stock/counts", {"sku": sku, "location": bin_, "counted": 3})
+    assert counted.status_code == 409
+    assert (
+        api.post("/api/stock/moves", {"sku": sku, "from": bin_, "to": other, "qty": 1}).status_code
+        == 201
+    )
+    db.rollback()
+    assert [p for p in check_invariants(db) if sku in p] == []
