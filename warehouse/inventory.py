@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -106,9 +107,11 @@ def _book(
     expiry: date | None = None,
     reason: str = "",
     reference: str = "",
+    held: int = 0,
 ) -> Movement:
     """Change units at one bin (refusing to go below zero) and append the movement.
 
+    `held` of the units taken out were held there for a pick list, which they now leave.
     The caller holds the product's lock and changes the product total where it changes.
     """
     where = [
@@ -116,10 +119,14 @@ def _book(
         Stock.location_id == location.id,
         _lot_filter(lot, expiry),
     ]
+    values: dict[str, Any] = {"qty": Stock.qty + delta}
     if delta < 0:
         # Units held for pick lists stay for them: only the free ones move or count away.
-        where.append(Stock.qty - Stock.allocated >= -delta)
-    changed = rows_changed(session, update(Stock).where(*where).values(qty=Stock.qty + delta))
+        where.append(Stock.qty - Stock.allocated >= -delta - held)
+    if held:
+        where.append(Stock.allocated >= held)
+        values["allocated"] = Stock.allocated - held
+    changed = rows_changed(session, update(Stock).where(*where).values(**values))
     if not changed:
         if delta < 0:
             raise InsufficientStock(
@@ -283,6 +290,36 @@ def move(
             reference=reference,
         )
         for bin_, delta in ((src, -qty), (dst, qty))
+    )
+    return out, into
+
+
+def move_picked(
+    session: Session,
+    user: User | None,
+    stock: Stock,
+    tote: Location,
+    qty: int,
+    reference: str = "",
+) -> tuple[Movement, Movement]:
+    """Book units picked from a bin, where they were held for the pick, into a tote."""
+    _positive(qty)
+    lock_products(session, [stock.product_id])
+    out, into = (
+        _book(
+            session,
+            kind="pick",
+            product=stock.product,
+            location=place,
+            delta=delta,
+            user=user,
+            lot=stock.lot,
+            expiry=stock.expiry,
+            reason=f"pick {stock.location.code} -> {tote.code}",
+            reference=reference,
+            held=qty if delta < 0 else 0,
+        )
+        for place, delta in ((stock.location, -qty), (tote, qty))
     )
     return out, into
 

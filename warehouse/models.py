@@ -444,3 +444,21 @@ class Pick(Base):
     pick_list: Mapped[PickList] = relationship(back_populates="picks")
     order_line: Mapped[OrderLine] = relationship()
     stock: Mapped[Stock] = relationship()
+
+
+class CountTask(Base):
+    """A bin to count: a picker found fewer units than the books say."""
+
+    __tablename__ = "count_task"
+    __table_args__ = (Index("ix_count_task_done_at", "done_at"),)
+
+    id: Mapped[intpk]
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    reason: Mapped[str] = mapped_column(String(200))
+    reported_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[created]
+    done_at: Mapped[datetime | None]
+
+    location: Mapped[Location] = relationship()
+    product: Mapped[Product] = relationship()

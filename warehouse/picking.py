@@ -12,12 +12,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from warehouse.config import LayoutConfig
 from warehouse.errors import Conflict, InvalidInput, NotFound
-from warehouse.models import Location, Order, OrderLine, Pick, PickList, PickListOrder, Stock
+from warehouse.inventory import move_picked
+from warehouse.models import (
+    CountTask,
+    Location,
+    Order,
+    OrderLine,
+    Pick,
+    PickList,
+    PickListOrder,
+    Stock,
+    User,
+    utcnow,
+)
 from warehouse.reservations import lock_products, rows_changed
 from warehouse.routing import Layout, LayoutError, Stop, route_stops
 
@@ -63,7 +75,9 @@ class Held:
     qty: int
 
 
-def _candidates(session: Session, product_id: int) -> list[tuple[Stock, int]]:
+def _candidates(
+    session: Session, product_id: int, avoid: int | None = None
+) -> list[tuple[Stock, int]]:
     rows = session.execute(
         select(Stock, Stock.qty - Stock.allocated)
         .join(Stock.location)
@@ -71,6 +85,7 @@ def _candidates(session: Session, product_id: int) -> list[tuple[Stock, int]]:
             Stock.product_id == product_id,
             Location.pickable.is_(True),
             Stock.qty > Stock.allocated,
+            *(() if avoid is None else (Stock.location_id != avoid,)),
         )
         .options(selectinload(Stock.location))
     ).all()
@@ -90,12 +105,15 @@ def _hold(session: Session, stock: Stock, qty: int) -> bool:
     )
 
 
-def allocate_bins(session: Session, product_id: int, qty: int) -> list[Held]:
-    """Hold qty units of a product at pickable bins: first expiry first out where lots
-    have dates, else the fewest stops (a bin that holds them all, then the fullest)."""
+def allocate_bins(
+    session: Session, product_id: int, qty: int, avoid: int | None = None
+) -> list[Held]:
+    """Hold qty units of a product at pickable bins (but the location `avoid`): first
+    expiry first out where lots have dates, else the fewest stops (a bin that holds them
+    all, then the fullest). Returns what it could hold, which may be less than qty."""
     held: list[Held] = []
     need = qty
-    candidates = _candidates(session, product_id)
+    candidates = _candidates(session, product_id, avoid)
     while need and candidates:
         candidates.sort(
             key=lambda c: (
@@ -162,6 +180,19 @@ def _take_orders(session: Session, order_ids: Sequence[int]) -> list[Order]:
     return [by_id[order_id] for order_id in order_ids]
 
 
+def _new_pick(order_line_id: int, held: Held, seq: int) -> Pick:
+    # Status and picked set here, not left to the column defaults: the list's progress is
+    # judged before the new rows are flushed.
+    return Pick(
+        order_line_id=order_line_id,
+        stock_id=held.stock.id,
+        seq=seq,
+        qty=held.qty,
+        picked=0,
+        status="open",
+    )
+
+
 def create_pick_list(
     session: Session, order_ids: Sequence[int], layout: LayoutConfig, kind: str | None = None
 ) -> PickList:
@@ -190,9 +221,7 @@ def create_pick_list(
         raise InvalidInput(str(wrong), field="layout", code="bad_layout") from None
     for seq, index in enumerate(route.order, start=1):
         line, one = planned[index]
-        pick_list.picks.append(
-            Pick(order_line_id=line.id, stock_id=one.stock.id, seq=seq, qty=one.qty)
-        )
+        pick_list.picks.append(_new_pick(line.id, one, seq))
     pick_list.route_m = round(route.length_m, 2)
     pick_list.route_method = route.method
     session.add(pick_list)
@@ -216,3 +245,238 @@ def get_pick_list(session: Session, pick_list_id: int) -> PickList:
     if found is None:
         raise NotFound(f"No pick list has id {pick_list_id}.", code="unknown_pick_list")
     return found
+
+
+# Walking the list ---------------------------------------------------------------------------
+
+
+class WrongScan(InvalidInput):
+    """A scan that does not match the stop: the wrong bin, item or tote, or too many units."""
+
+
+def _held_by(session: Session, pick_list_id: int, user: User) -> PickList:
+    pick_list = get_pick_list(session, pick_list_id)
+    if pick_list.status in ("done", "released"):
+        raise Conflict(f"Pick list {pick_list.id} is {pick_list.status}.", code="pick_list_closed")
+    if pick_list.status != "picking" or pick_list.picker_id != user.id:
+        holder = pick_list.picker.name if pick_list.picker else "nobody"
+        raise Conflict(
+            f"Pick list {pick_list.id} is held by {holder}: start it first.", code="not_yours"
+        )
+    return pick_list
+
+
+def start_pick_list(session: Session, pick_list_id: int, user: User) -> PickList:
+    """Take an open pick list (or go on with one's own); a list held by another is refused."""
+    taken = rows_changed(
+        session,
+        update(PickList)
+        .where(
+            PickList.id == pick_list_id,
+            or_(
+                PickList.status == "open",
+                and_(PickList.status == "picking", PickList.picker_id == user.id),
+            ),
+        )
+        .values(
+            status="picking",
+            picker_id=user.id,
+            started_at=func.coalesce(PickList.started_at, utcnow()),
+        ),
+    )
+    if not taken:
+        _held_by(session, pick_list_id, user)  # raises the reason
+    session.expire_all()
+    return get_pick_list(session, pick_list_id)
+
+
+def set_tote(
+    session: Session, pick_list_id: int, user: User, slot: int, tote: str
+) -> PickListOrder:
+    """Put a tote in a cart slot; a tote already on another open list is refused."""
+    pick_list = _held_by(session, pick_list_id, user)
+    place = next((p for p in pick_list.orders if p.slot == slot), None)
+    if place is None:
+        raise InvalidInput(f"Pick list {pick_list_id} has no slot {slot}.", field="slot")
+    elsewhere = session.scalar(
+        select(PickListOrder.pick_list_id)
+        .join(PickListOrder.pick_list)
+        .where(
+            PickListOrder.tote == tote,
+            PickListOrder.id != place.id,
+            PickList.status.in_(("open", "picking")),
+        )
+    )
+    if elsewhere is not None:
+        raise WrongScan(
+            f"Tote {tote} is already on pick list {elsewhere}: take an empty one.",
+            field="tote",
+            code="tote_in_use",
+        )
+    place.tote = tote
+    session.flush()
+    return place
+
+
+def _tote_location(session: Session, tote: str) -> Location:
+    """Totes are places too: picked units sit in them, on the books, until packed."""
+    location = session.scalar(select(Location).where(Location.code == tote))
+    if location is None:
+        location = Location(code=tote, zone="tote", pickable=False)
+        session.add(location)
+        session.flush()
+    return location
+
+
+def _open_pick(pick_list: PickList, pick_id: int) -> Pick:
+    pick = next((p for p in pick_list.picks if p.id == pick_id), None)
+    if pick is None:
+        raise NotFound(f"Pick list {pick_list.id} has no pick {pick_id}.", code="unknown_pick")
+    if pick.status != "open":
+        raise Conflict(f"This pick is already {pick.status}.", code="pick_done")
+    return pick
+
+
+def _finish_if_done(pick_list: PickList) -> None:
+    if all(pick.status != "open" for pick in pick_list.picks):
+        pick_list.status = "done"
+        pick_list.finished_at = utcnow()
+
+
+def _tote_of(pick_list: PickList, pick: Pick) -> str | None:
+    return next((p.tote for p in pick_list.orders if p.order_id == pick.order_line.order_id), None)
+
+
+def confirm_pick(
+    session: Session,
+    user: User,
+    pick_list_id: int,
+    pick_id: int,
+    *,
+    location: str,
+    sku: str,
+    qty: int,
+    tote: str,
+) -> Pick:
+    """Book a verified pick: the bin, the item and the tote scanned are the stop's; the
+    units move in the ledger from the bin to the tote."""
+    pick_list = _held_by(session, pick_list_id, user)
+    pick = _open_pick(pick_list, pick_id)
+    if location != pick.stock.location.code:
+        raise WrongScan(
+            f"Wrong bin: this stop is {pick.stock.location.code}, not {location}.",
+            field="location",
+            code="wrong_location",
+        )
+    if sku != pick.order_line.product.sku:
+        raise WrongScan(
+            f"Wrong item: take {pick.order_line.product.sku}, not {sku}.",
+            field="sku",
+            code="wrong_item",
+        )
+    left = pick.qty - pick.picked
+    if not 1 <= qty <= left:
+        raise WrongScan(
+            f"Take {left} here, not {qty}.",
+            field="qty",
+            code="too_many" if qty > left else "invalid_input",
+        )
+    expected = _tote_of(pick_list, pick)
+    if expected is None:
+        raise WrongScan("Scan the order's tote onto the cart first.", field="tote", code="no_tote")
+    if tote != expected:
+        raise WrongScan(
+            f"Wrong tote: this goes in {expected}, not {tote}.", field="tote", code="wrong_tote"
+        )
+    move_picked(
+        session, user, pick.stock, _tote_location(session, tote), qty,
+        reference=f"pick list {pick_list.id}",
+    )  # fmt: skip
+    pick.picked += qty
+    if pick.picked == pick.qty:
+        pick.status = "picked"
+    _finish_if_done(pick_list)
+    session.flush()
+    return pick
+
+
+def short_pick(
+    session: Session, user: User, pick_list_id: int, pick_id: int, *, found: int, tote: str
+) -> list[Pick]:
+    """The bin holds fewer than the pick needs: pick what is there, ask for a count of the
+    bin, and hold the rest at other bins (new stops at the end of the list). Returns the
+    new picks; none when no other bin has the units, and the line is short."""
+    pick_list = _held_by(session, pick_list_id, user)
+    pick = _open_pick(pick_list, pick_id)
+    left = pick.qty - pick.picked
+    if not 0 <= found < left:
+        raise WrongScan(f"Found must be 0 to {left - 1}.", field="found", code="invalid_input")
+    if found:
+        confirm_pick(
+            session, user, pick_list_id, pick_id,
+            location=pick.stock.location.code, sku=pick.order_line.product.sku,
+            qty=found, tote=tote,
+        )  # fmt: skip
+    missing = pick.qty - pick.picked
+    session.execute(
+        update(Stock).where(Stock.id == pick.stock_id).values(allocated=Stock.allocated - missing)
+    )
+    pick.status = "short"
+    session.add(
+        CountTask(
+            location_id=pick.stock.location_id,
+            product_id=pick.stock.product_id,
+            reason=f"short pick: {missing} of {pick.order_line.product.sku} not found",
+            reported_by=user.id,
+        )
+    )
+    # Not the bin just found short, whatever its books say.
+    others = allocate_bins(session, pick.stock.product_id, missing, avoid=pick.stock.location_id)
+    added: list[Pick] = []
+    seq = max(p.seq for p in pick_list.picks)
+    for one in others:
+        seq += 1
+        added.append(_new_pick(pick.order_line_id, one, seq))
+    pick_list.picks.extend(added)
+    _finish_if_done(pick_list)
+    session.flush()
+    return added
+
+
+def release_pick_list(session: Session, pick_list_id: int) -> PickList:
+    """End an abandoned list: its unpicked units are no longer held, and its orders with
+    nothing picked yet can go on another list."""
+    pick_list = get_pick_list(session, pick_list_id)
+    if pick_list.status in ("done", "released"):
+        raise Conflict(f"Pick list {pick_list.id} is {pick_list.status}.", code="pick_list_closed")
+    lock_products(session, {pick.stock.product_id for pick in pick_list.picks})
+    release_bins(session, pick_list.picks)
+    started = {pick.order_line.order_id for pick in pick_list.picks if pick.picked}
+    for place in pick_list.orders:
+        if place.order_id not in started:
+            session.execute(
+                update(Order)
+                .where(Order.id == place.order_id, Order.status == "picking")
+                .values(status="reserved")
+            )
+    pick_list.status, pick_list.finished_at = "released", utcnow()
+    session.flush()
+    return pick_list
+
+
+def find_pick_lists(
+    session: Session, statuses: Sequence[str] = ("open", "picking")
+) -> list[PickList]:
+    """Pick lists by status, oldest first, with who holds them."""
+    return list(
+        session.scalars(
+            select(PickList)
+            .where(PickList.status.in_(statuses))
+            .order_by(PickList.id)
+            .options(
+                selectinload(PickList.picker),
+                selectinload(PickList.orders),
+                selectinload(PickList.picks),
+            )
+        )
+    )

@@ -8,8 +8,8 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 
 from warehouse import picking
-from warehouse.models import PickList
-from warehouse.web import config, db, requires
+from warehouse.models import PICK_LIST_STATUSES, PickList, User
+from warehouse.web import config, current_user, db, requires
 
 blp = Blueprint("picking", __name__, url_prefix="/api/pick-lists", description="Pick lists")
 
@@ -24,6 +24,7 @@ class PickListIn(ma.Schema):
 
 
 class PickOut(ma.Schema):
+    id = ma.fields.Integer()
     seq = ma.fields.Integer(metadata={"description": "place in walking order"})
     location = ma.fields.Function(lambda pick: pick.stock.location.code)
     sku = ma.fields.Function(lambda pick: pick.order_line.product.sku)
@@ -50,6 +51,9 @@ class PickListOut(ma.Schema):
     route_method = ma.fields.String(metadata={"description": "exact or s-shape"})
     orders = ma.fields.List(ma.fields.Nested(SlotOut))
     picks = ma.fields.List(ma.fields.Nested(PickOut))
+    progress = ma.fields.Function(
+        lambda p: {"picked": sum(x.picked for x in p.picks), "units": sum(x.qty for x in p.picks)}
+    )
 
 
 @blp.route("", methods=["POST"])
@@ -67,4 +71,95 @@ def create(body: dict[str, Any]) -> PickList:
 @blp.response(200, PickListOut)
 def show(pick_list_id: int) -> PickList:
     """A pick list: its orders and totes, and its picks in walking order."""
+    return picking.get_pick_list(db(), pick_list_id)
+
+
+class ToteIn(ma.Schema):
+    tote = ma.fields.String(required=True, validate=ma.validate.Length(1, 32))
+
+
+class ConfirmIn(ma.Schema):
+    location = ma.fields.String(required=True, validate=ma.validate.Length(1, 32))
+    sku = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
+    qty = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    tote = ma.fields.String(required=True, validate=ma.validate.Length(1, 32))
+
+
+class ShortIn(ma.Schema):
+    found = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0))
+    tote = ma.fields.String(load_default="", validate=ma.validate.Length(0, 32))
+
+
+class ListQuery(ma.Schema):
+    status = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(PICK_LIST_STATUSES)),
+        load_default=["open", "picking"],
+    )
+
+
+class PickListsOut(ma.Schema):
+    pick_lists = ma.fields.List(ma.fields.Nested(PickListOut))
+
+
+def _me() -> User:
+    user = current_user()
+    assert user is not None
+    return user
+
+
+@blp.route("")
+@requires("picking.read")
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, PickListsOut)
+def list_open(query: dict[str, Any]) -> dict[str, Any]:
+    """Pick lists by status (open and picking by default), with who holds them."""
+    return {"pick_lists": picking.find_pick_lists(db(), query["status"])}
+
+
+@blp.route("/<int:pick_list_id>/start", methods=["POST"])
+@requires("picking.pick")
+@blp.response(200, PickListOut)
+def start(pick_list_id: int) -> PickList:
+    """Take an open list, or go on with one's own; another's list is a 409."""
+    picking.start_pick_list(db(), pick_list_id, _me())
+    return picking.get_pick_list(db(), pick_list_id)
+
+
+@blp.route("/<int:pick_list_id>/totes/<int:slot>", methods=["PUT"])
+@requires("picking.pick")
+@blp.arguments(ToteIn)
+@blp.response(200, PickListOut)
+def put_tote(body: dict[str, Any], pick_list_id: int, slot: int) -> PickList:
+    """Put a tote in a cart slot (the order of that slot is picked into it)."""
+    picking.set_tote(db(), pick_list_id, _me(), slot, body["tote"])
+    return picking.get_pick_list(db(), pick_list_id)
+
+
+@blp.route("/<int:pick_list_id>/picks/<int:pick_id>/confirm", methods=["POST"])
+@requires("picking.pick")
+@blp.arguments(ConfirmIn)
+@blp.response(200, PickListOut)
+def confirm(body: dict[str, Any], pick_list_id: int, pick_id: int) -> PickList:
+    """Book a pick whose bin, item and tote were scanned; a mismatch is a 422."""
+    picking.confirm_pick(db(), _me(), pick_list_id, pick_id, **body)
+    return picking.get_pick_list(db(), pick_list_id)
+
+
+@blp.route("/<int:pick_list_id>/picks/<int:pick_id>/short", methods=["POST"])
+@requires("picking.pick")
+@blp.arguments(ShortIn)
+@blp.response(200, PickListOut)
+def short(body: dict[str, Any], pick_list_id: int, pick_id: int) -> PickList:
+    """Fewer units in the bin than the pick needs: pick those, count the bin, pick the
+    rest elsewhere."""
+    picking.short_pick(db(), _me(), pick_list_id, pick_id, found=body["found"], tote=body["tote"])
+    return picking.get_pick_list(db(), pick_list_id)
+
+
+@blp.route("/<int:pick_list_id>/release", methods=["POST"])
+@requires("picking.plan")
+@blp.response(200, PickListOut)
+def release(pick_list_id: int) -> PickList:
+    """End an abandoned list: its unpicked units are free again."""
+    picking.release_pick_list(db(), pick_list_id)
     return picking.get_pick_list(db(), pick_list_id)

@@ -98,6 +98,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_pick_pick_list_id"), ["pick_list_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_pick_stock_id"), ["stock_id"], unique=False)
 
+    op.create_table(
+        "count_task",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("location_id", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("reported_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["location_id"], ["location.id"], name=op.f("fk_count_task_location_id_location")
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["product.id"], name=op.f("fk_count_task_product_id_product")
+        ),
+        sa.ForeignKeyConstraint(
+            ["reported_by"],
+            ["user_account.id"],
+            name=op.f("fk_count_task_reported_by_user_account"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_count_task")),
+    )
+    op.create_index("ix_count_task_done_at", "count_task", ["done_at"])
     # One statement both databases take: the CHECK needs no table rebuild on SQLite.
     op.execute(
         "ALTER TABLE stock ADD COLUMN allocated INTEGER NOT NULL DEFAULT 0"
@@ -106,6 +129,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_count_task_done_at", table_name="count_task")
+    op.drop_table("count_task")
     op.drop_table("pick")
     op.drop_table("pick_list_order")
     op.drop_table("pick_list")
