@@ -23,7 +23,8 @@ from warehouse.web import config, current_user, db, no_store, requires, write_no
 bp = Blueprint("floor", __name__, template_folder="templates")
 
 
-def _context(source: str) -> ScanContext:
+def scan_context(source: str) -> ScanContext:
+    """Who posted the scan, through which flow, with the client's scan id."""
     return ScanContext(
         user=current_user(),
         source=source,
@@ -32,23 +33,24 @@ def _context(source: str) -> ScanContext:
     )
 
 
-def _resolve(source: str) -> Outcome:
+def resolve_posted(source: str) -> Outcome:
     """The posted scan, resolved and logged; the log is committed whatever the outcome."""
     setup = scanning.scanner_setup(config())
     outcome = scanning.resolve_scan(
-        db(), request.form.get("code", ""), setup, _context(source), then_write=write_now
+        db(), request.form.get("code", ""), setup, scan_context(source), then_write=write_now
     )
     db().commit()
     return outcome
 
 
-def _act(source: str, raw: str, act: Any) -> Outcome:
-    outcome = scanning.record_scan(write_now(), raw, _context(source), act)
+def act_on_scan(source: str, raw: str, act: Any) -> Outcome:
+    """Do what the posted scan does, once per scan id, logged; the log is committed."""
+    outcome = scanning.record_scan(write_now(), raw, scan_context(source), act)
     db().commit()
     return outcome
 
 
-def _page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
+def floor_page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
     """A floor page with a fresh scan id for its next post, and the sound of its outcome."""
     values.setdefault("outcome", "bad" if values.get("error") else None)
     page = render_template(
@@ -60,12 +62,14 @@ def _page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
     return page, status
 
 
-def _refusal(outcome: Outcome) -> str:
+def refusal(outcome: Outcome) -> str:
+    """What to tell the person about a refused scan."""
     assert outcome.refused is not None
     return outcome.refused.message
 
 
-def _whole(text: str | None, name: str, least: int) -> int:
+def whole_number(text: str | None, name: str, least: int) -> int:
+    """A typed number of units, at least `least`."""
     try:
         value = int(text or "")
     except ValueError:
@@ -97,29 +101,29 @@ def _what(answer: Answer) -> str:
 def receive() -> tuple[str, int]:
     """Scan the location, then each item (a GS1 code brings its lot, expiry and count), confirm."""
     if request.method == "GET":
-        return _page("receive.html", step="location")
+        return floor_page("receive.html", step="location")
     location = request.form.get("location") or None
     if request.form.get("action") == "confirm" and location:
         return _confirm_receipt(location)
-    outcome = _resolve("receive")
+    outcome = resolve_posted("receive")
     if outcome.refused is not None:
         step = "item" if location else "location"
-        return _page("receive.html", 422, step=step, location=location, error=_refusal(outcome))
+        return floor_page("receive.html", 422, step=step, location=location, error=refusal(outcome))
     answer = outcome.answer or {}
     if answer["kind"] == "location":
-        return _page("receive.html", step="item", location=answer["location"], outcome="good")
+        return floor_page("receive.html", step="item", location=answer["location"], outcome="good")
     if location is None:
-        return _page(
+        return floor_page(
             "receive.html", 422, step="location",
             error=f"Scan the location first ({_what(answer)} is not a location).",
         )  # fmt: skip
     if answer["kind"] != "product":
-        return _page(
+        return floor_page(
             "receive.html", 422, step="item", location=location,
             error=f"{_what(answer)} is not a product this warehouse knows.",
         )  # fmt: skip
     gs1 = answer.get("gs1", {})
-    return _page(
+    return floor_page(
         "receive.html",
         step="confirm",
         location=location,
@@ -136,22 +140,22 @@ def _confirm_receipt(location: str) -> tuple[str, int]:
     sku = form.get("sku", "")
 
     def book() -> Answer:
-        qty = _whole(form.get("qty"), "qty", 1)
+        qty = whole_number(form.get("qty"), "qty", 1)
         lot, expiry = form.get("lot", "").strip(), _day(form.get("expiry"))
         inventory.receive(db(), current_user(), sku, location, qty, lot=lot, expiry=expiry)
         return {"kind": "receipt", "sku": sku, "qty": qty, "location": location, "lot": lot}
 
-    outcome = _act("receive", form.get("code", sku), book)
+    outcome = act_on_scan("receive", form.get("code", sku), book)
     if outcome.refused is not None:
         item = {"sku": sku, "name": form.get("name", ""), "code": form.get("code", "")}
-        return _page(
+        return floor_page(
             "receive.html", 422, step="confirm", location=location, item=item,
             qty=form.get("qty", ""), lot=form.get("lot", ""), expiry=form.get("expiry", ""),
-            error=_refusal(outcome),
+            error=refusal(outcome),
         )  # fmt: skip
     done = outcome.answer or {}
     lot = f" (lot {done['lot']})" if done.get("lot") else ""
-    return _page(
+    return floor_page(
         "receive.html",
         step="item",
         location=location,
@@ -197,7 +201,7 @@ class BinCount:
 def _posted_count(location: str) -> BinCount:
     form = request.form
     lines = [
-        CountLine(sku, lot, name, _whole(counted, f"count of {sku}", 0) if counted else None)
+        CountLine(sku, lot, name, whole_number(counted, f"count of {sku}", 0) if counted else None)
         for sku, lot, name, counted in zip(
             form.getlist("sku"),
             form.getlist("lot"),
@@ -222,39 +226,39 @@ def _bin_to_count(location: str) -> BinCount:
 def count() -> tuple[str, int]:
     """Scan the location, then scan each item or type counts; the differences are booked."""
     if request.method == "GET":
-        return _page("count.html", step="location")
+        return floor_page("count.html", step="location")
     location = request.form.get("location") or None
     try:
         counting = _posted_count(location) if location else None
     except (InvalidInput, ValueError) as refused:
         message = refused.message if isinstance(refused, WarehouseError) else "The form is damaged."
-        return _page("count.html", 422, step="location", error=message)
+        return floor_page("count.html", 422, step="location", error=message)
     if counting is not None and request.form.get("action") == "finish":
         return _finish_count(counting)
-    outcome = _resolve("count")
+    outcome = resolve_posted("count")
     step = "counting" if counting else "location"
     if outcome.refused is not None:
-        return _page("count.html", 422, step=step, bin=counting, error=_refusal(outcome))
+        return floor_page("count.html", 422, step=step, bin=counting, error=refusal(outcome))
     answer = outcome.answer or {}
     if answer["kind"] == "location" and (counting is None or not _started(counting)):
-        return _page(
+        return floor_page(
             "count.html", step="counting", bin=_bin_to_count(answer["location"]), outcome="good"
         )
     if counting is None:
-        return _page(
+        return floor_page(
             "count.html", 422, step="location",
             error=f"Scan the location first ({_what(answer)} is not a location).",
         )  # fmt: skip
     if answer["kind"] != "product":
-        return _page(
+        return floor_page(
             "count.html", 422, step="counting", bin=counting,
             error=f"{_what(answer)} is not a product: finish this bin first.",
         )  # fmt: skip
     try:
         line = counting.add(answer)
     except InvalidInput as refused:
-        return _page("count.html", 422, step="counting", bin=counting, error=refused.message)
-    return _page(
+        return floor_page("count.html", 422, step="counting", bin=counting, error=refused.message)
+    return floor_page(
         "count.html", step="counting", bin=counting, outcome="good",
         notice=f"{line.sku}: {line.counted}",
     )  # fmt: skip
@@ -275,14 +279,14 @@ def _finish_count(counting: BinCount) -> tuple[str, int]:
             "adjustments": [{"sku": m.product.sku, "lot": m.lot, "qty": m.qty} for m in moves],
         }
 
-    outcome = _act("count", f"count {counting.location}", book)
+    outcome = act_on_scan("count", f"count {counting.location}", book)
     if outcome.refused is not None:
-        return _page("count.html", 422, step="counting", bin=counting, error=_refusal(outcome))
+        return floor_page("count.html", 422, step="counting", bin=counting, error=refusal(outcome))
     done = outcome.answer or {}
     changes = (
         ", ".join(f"{a['sku']} {a['qty']:+d}" for a in done["adjustments"]) or "no differences"
     )
-    return _page(
+    return floor_page(
         "count.html", step="location", outcome="good",
         notice=f"Counted {done['location']}: {changes}.",
     )  # fmt: skip
@@ -297,20 +301,20 @@ def _finish_count(counting: BinCount) -> tuple[str, int]:
 def lookup() -> tuple[str, int]:
     """Scan anything: what it is and, for products and bins, where the stock is."""
     if request.method == "GET":
-        return _page("lookup.html")
-    outcome = _resolve("lookup")
+        return floor_page("lookup.html")
+    outcome = resolve_posted("lookup")
     if outcome.refused is not None:
-        return _page("lookup.html", 422, error=_refusal(outcome))
+        return floor_page("lookup.html", 422, error=refusal(outcome))
     answer = outcome.answer or {}
     kind = answer["kind"]
     if kind == "unknown":
-        return _page(
+        return floor_page(
             "lookup.html", 404, answer=answer, error=f"Nothing is known as {answer['code']}."
         )
     found = inventory.look_up(db(), answer["sku" if kind == "product" else "location"]) if kind in (
         "product", "location"
     ) else None  # fmt: skip
-    return _page("lookup.html", answer=answer, found=found, outcome="good")
+    return floor_page("lookup.html", answer=answer, found=found, outcome="good")
 
 
 bp.after_request(no_store)

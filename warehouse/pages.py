@@ -27,6 +27,7 @@ class Task:
 
 # What the home page offers, each shown only to roles whose permission allows it.
 TASKS = (
+    Task("Pick", "pick.lists", "picking.pick", "Walk a pick list, scan every pick"),
     Task("Receive", "floor.receive", "stock.receive", "Scan the bin, then each item"),
     Task("Count", "floor.count", "stock.count", "Count a bin by scanning"),
     Task("Look up", "floor.lookup", "stock.read", "Scan anything: what it is, where it is"),

@@ -343,7 +343,38 @@ def _finish_if_done(pick_list: PickList) -> None:
         pick_list.finished_at = utcnow()
 
 
-def _tote_of(pick_list: PickList, pick: Pick) -> str | None:
+def expect_location(pick: Pick, location: str) -> None:
+    """Refuse a bin that is not the stop's."""
+    if location != pick.stock.location.code:
+        raise WrongScan(
+            f"Wrong bin: this stop is {pick.stock.location.code}, not {location}.",
+            field="location",
+            code="wrong_location",
+        )
+
+
+def expect_item(pick: Pick, sku: str) -> None:
+    """Refuse an item that is not the stop's."""
+    if sku != pick.order_line.product.sku:
+        raise WrongScan(
+            f"Wrong item: take {pick.order_line.product.sku}, not {sku}.",
+            field="sku",
+            code="wrong_item",
+        )
+
+
+def next_pick(pick_list: PickList) -> Pick | None:
+    """The first stop still to pick, in walking order."""
+    return next((pick for pick in pick_list.picks if pick.status == "open"), None)
+
+
+def empty_slot(pick_list: PickList) -> PickListOrder | None:
+    """The first cart slot still without its tote."""
+    return next((place for place in pick_list.orders if place.tote is None), None)
+
+
+def tote_of(pick_list: PickList, pick: Pick) -> str | None:
+    """The tote the pick's order is picked into."""
     return next((p.tote for p in pick_list.orders if p.order_id == pick.order_line.order_id), None)
 
 
@@ -362,18 +393,8 @@ def confirm_pick(
     units move in the ledger from the bin to the tote."""
     pick_list = _held_by(session, pick_list_id, user)
     pick = _open_pick(pick_list, pick_id)
-    if location != pick.stock.location.code:
-        raise WrongScan(
-            f"Wrong bin: this stop is {pick.stock.location.code}, not {location}.",
-            field="location",
-            code="wrong_location",
-        )
-    if sku != pick.order_line.product.sku:
-        raise WrongScan(
-            f"Wrong item: take {pick.order_line.product.sku}, not {sku}.",
-            field="sku",
-            code="wrong_item",
-        )
+    expect_location(pick, location)
+    expect_item(pick, sku)
     left = pick.qty - pick.picked
     if not 1 <= qty <= left:
         raise WrongScan(
@@ -381,7 +402,7 @@ def confirm_pick(
             field="qty",
             code="too_many" if qty > left else "invalid_input",
         )
-    expected = _tote_of(pick_list, pick)
+    expected = tote_of(pick_list, pick)
     if expected is None:
         raise WrongScan("Scan the order's tote onto the cart first.", field="tote", code="no_tote")
     if tote != expected:
