@@ -31,6 +31,7 @@ TASKS = (
     Task("Receive", "floor.receive", "stock.receive", "Scan the bin, then each item"),
     Task("Count", "floor.count", "stock.count", "Count a bin by scanning"),
     Task("Look up", "floor.lookup", "stock.read", "Scan anything: what it is, where it is"),
+    Task("Picking", "pick.supervise", "picking.plan", "Open lists, bins to count, pickers"),
     Task("Orders", "pages.order_list", "orders.supervise", "By channel and status"),
     Task(
         "Scanner set-up", "scanner_setup.page", "scanners.setup", "Test a scanner, get its settings"

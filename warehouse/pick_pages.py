@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from warehouse import picking, scanning
 from warehouse.errors import InvalidInput, WarehouseError
 from warehouse.floor import act_on_scan, floor_page, refusal, whole_number
-from warehouse.models import PickList, User
+from warehouse.models import PickList, User, utcnow
 from warehouse.scanning import Answer
 from warehouse.web import config, current_user, db, no_store, requires, writes_late
 
@@ -174,6 +174,37 @@ def _short(pick_list: PickList) -> tuple[str, int]:
     where = "from another bin" if answer["elsewhere"] else "no other bin has it"
     notice = f"Short pick noted; {pick.stock.location.code} will be counted; the rest: {where}."
     return _walk_page(fresh, outcome="good", notice=notice)
+
+
+@bp.route("/pick/supervise")
+@requires("picking.plan")
+def supervise() -> tuple[str, int]:
+    """Open lists and who holds them, bins to count, and each picker's figures today."""
+    return _supervise_page()
+
+
+def _supervise_page(status: int = 200, **values: Any) -> tuple[str, int]:
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    return floor_page(
+        "pick_supervise.html",
+        status,
+        pick_lists=picking.find_pick_lists(db()),
+        count_tasks=picking.open_count_tasks(db()),
+        pickers=picking.picker_figures(db(), today),
+        **values,
+    )
+
+
+@bp.route("/pick/<int:pick_list_id>/release", methods=["POST"])
+@requires("picking.plan")
+def release(pick_list_id: int) -> BaseResponse | tuple[str, int]:
+    """Release an abandoned list: its unpicked units are free for other lists."""
+    try:
+        picking.release_pick_list(db(), pick_list_id)
+    except WarehouseError as refused:
+        db().rollback()
+        return _supervise_page(409, error=refused.message)
+    return redirect(url_for("pick.supervise"))
 
 
 bp.after_request(no_store)

@@ -118,3 +118,17 @@ def test_pick_a_batch_of_three_with_a_short_pick(
     shown = page.get_by_test_id("progress").inner_text()
     picked = int(re.search(r"(\d+) of", shown)[1])  # type: ignore[index]
     assert into_totes == picked
+    # The supervisor sees the bin to count and the picker's figures (one wrong scan).
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile("/login"))
+    expect(page.locator("[data-scan]")).to_be_focused()
+    scan(page, "U000002")
+    expect(page.get_by_label("PIN for badge U000002")).to_be_focused()
+    scan(page, "2222")
+    expect(page.get_by_test_id("who")).to_contain_text("supervisor")
+    page.goto(live_server + "/pick/supervise")
+    expect(page.get_by_test_id("count-tasks")).to_contain_text("short pick")
+    pete = page.get_by_test_id("pickers").locator("tr", has_text="pete")
+    expect(pete).to_contain_text("%")
+    accuracy = float(re.search(r"([\d.]+) %", pete.inner_text())[1])  # type: ignore[index]
+    assert 0 < accuracy < 100
