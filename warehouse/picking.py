@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from warehouse.batching import group_orders
 from warehouse.config import LayoutConfig
-from warehouse.errors import Conflict, InvalidInput, NotFound
+from warehouse.errors import Conflict, InvalidInput, NotFound, WarehouseError
 from warehouse.inventory import move_picked
 from warehouse.models import (
+    Channel,
     CountTask,
     Location,
     Order,
@@ -95,6 +97,13 @@ def _candidates(
     return [(stock, int(free)) for stock, free in rows]
 
 
+def _preference(candidate: tuple[Stock, int], need: int) -> tuple[Any, ...]:
+    """Bins in the order they are picked from: first expiry first out (undated last), then
+    a bin that holds all that is needed, then the fullest, then by code."""
+    stock, free = candidate
+    return (stock.expiry is None, stock.expiry, free < need, -free, stock.location.code)
+
+
 def _hold(session: Session, stock: Stock, qty: int) -> bool:
     """Hold units at a bin if they are still free there."""
     return (
@@ -118,15 +127,7 @@ def allocate_bins(
     need = qty
     candidates = _candidates(session, product_id, avoid)
     while need and candidates:
-        candidates.sort(
-            key=lambda c: (
-                c[0].expiry is None,
-                c[0].expiry,
-                c[1] < need,
-                -c[1],
-                c[0].location.code,
-            )
-        )
+        candidates.sort(key=lambda candidate: _preference(candidate, need))
         stock, free = candidates.pop(0)
         take = min(free, need)
         # Another list may have held units here since they were read: then try the rest.
@@ -562,3 +563,92 @@ def open_count_tasks(session: Session) -> list[CountTask]:
             .options(selectinload(CountTask.location), selectinload(CountTask.product))
         )
     )
+
+
+# Waves ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaveFilter:
+    """Which reserved orders a wave takes, most urgent first."""
+
+    channel: str | None = None
+    ship_by_before: datetime | None = None
+    max_orders: int | None = None
+    max_lines: int | None = None
+
+
+@dataclass(frozen=True)
+class Wave:
+    pick_lists: list[PickList]
+    # Orders the filter chose that could not be picked now, with why.
+    skipped: list[tuple[int, str]]
+
+
+def _wave_orders(session: Session, wanted: WaveFilter) -> list[Order]:
+    query = (
+        select(Order)
+        .where(Order.status == "reserved")
+        .order_by(Order.ship_by.is_(None), Order.ship_by, Order.created_at, Order.id)
+        .options(selectinload(Order.lines).selectinload(OrderLine.product))
+    )
+    if wanted.channel:
+        query = query.join(Order.channel).where(Channel.code == wanted.channel)
+    if wanted.ship_by_before:
+        query = query.where(Order.ship_by < wanted.ship_by_before)
+    chosen: list[Order] = []
+    lines = 0
+    for order in session.scalars(query):
+        if wanted.max_orders is not None and len(chosen) >= wanted.max_orders:
+            break
+        if wanted.max_lines is not None and lines + len(order.lines) > wanted.max_lines:
+            break
+        chosen.append(order)
+        lines += len(order.lines)
+    return chosen
+
+
+def predicted_stops(session: Session, order: Order, layout: LayoutConfig) -> list[Stop]:
+    """The stops the order's picks would take, by the bins allocation would choose now
+    (nothing is held): what batching groups orders by. Raises NotPickable or InvalidInput."""
+    stops = []
+    for line in order.lines:
+        need = line.reserved
+        for stock, free in sorted(
+            _candidates(session, line.product_id),
+            key=lambda c: (
+                c[0].expiry is None,
+                c[0].expiry,
+                c[1] < need,
+                -c[1],
+                c[0].location.code,
+            ),
+        ):
+            if not need:
+                break
+            need -= min(free, need)
+            stops.append(stop_of(stock.location, layout))
+        if need:
+            raise NotPickable(f"{line.product.sku} is short in pick bins.", field="orders")
+    return stops
+
+
+def create_wave(session: Session, wanted: WaveFilter, layout: LayoutConfig, cart_size: int) -> Wave:
+    """Pick lists for the orders a filter chooses, grouped cart by cart so routes are short."""
+    if not 1 <= cart_size <= MAX_BATCH:
+        raise InvalidInput(f"A cart takes 1 to {MAX_BATCH} orders.", field="cart_size")
+    skipped: list[tuple[int, str]] = []
+    stops: dict[int, list[Stop]] = {}
+    for order in _wave_orders(session, wanted):
+        try:
+            stops[order.id] = predicted_stops(session, order, layout)
+        except WarehouseError as why:
+            skipped.append((order.id, why.message))
+    made: list[PickList] = []
+    for batch in group_orders(stops, cart_size, layout_of(layout)):
+        try:
+            with session.begin_nested():
+                made.append(create_pick_list(session, batch, layout, kind="wave"))
+        except WarehouseError as why:
+            skipped += [(order_id, why.message) for order_id in batch]
+    return Wave(made, skipped)

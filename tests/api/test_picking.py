@@ -221,3 +221,51 @@ def test_units_held_for_a_list_do_not_move_or_count_away(
     )
     db.rollback()
     assert [p for p in check_invariants(db) if sku in p] == []
+
+
+def test_a_wave_groups_the_chosen_orders_cart_by_cart(api: ApiClient) -> None:
+    channel = make_channel(api)
+    left, right = make_product(api)["sku"], make_product(api)["sku"]
+    receive(api, left, layout_bin(api, 1, 8), 20)
+    receive(api, right, layout_bin(api, 5, 8), 20)
+    side = {}
+    for number in range(6):
+        sku = left if number % 2 else right
+        body = order_body({sku: 1}, ship_by=f"2030-01-0{number + 1}T12:00:00Z")
+        answer = api.post(f"/api/channels/{channel}/orders", body)
+        assert answer.status_code == 201, answer.json
+        side[answer.json["id"]] = sku
+    stuck = make_product(api)["sku"]
+    assert api.put("/api/locations/DOCK-01", {}).status_code in (200, 201)
+    receive(api, stuck, "DOCK-01", 1)
+    unpickable = place_order(api, channel, {stuck: 1})["id"]
+    made = api.post("/api/pick-lists/waves", {"channel": channel, "cart_size": 3, "max_orders": 7})
+    assert made.status_code == 201, made.json
+    lists = made.json["pick_lists"]
+    assert [entry["order"] for entry in made.json["skipped"]] == [unpickable]
+    assert len(lists) == 2 and all(p["kind"] == "wave" for p in lists)
+    for pick_list in lists:
+        # First come first served would mix the sides; the grouping keeps each cart on one.
+        assert len({side[slot["order"]] for slot in pick_list["orders"]}) == 1
+    for order_id in side:
+        assert api.get(f"/api/orders/{order_id}").json["status"] == "picking"
+
+
+def test_a_wave_with_nothing_to_pick_makes_no_lists(api: ApiClient) -> None:
+    made = api.post("/api/pick-lists/waves", {"channel": make_channel(api)})
+    assert made.status_code == 201 and made.json == {"pick_lists": [], "skipped": []}
+    assert api.post("/api/pick-lists/waves", {"cart_size": 0}).status_code == 422
+
+
+def test_a_wave_takes_the_most_urgent_orders_first(api: ApiClient) -> None:
+    channel = make_channel(api)
+    sku = make_product(api)["sku"]
+    receive(api, sku, layout_bin(api, 2, 2), 10)
+    ids = {}
+    for day in (3, 1, 2):
+        body = order_body({sku: 1}, ship_by=f"2030-02-0{day}T12:00:00Z")
+        ids[day] = api.post(f"/api/channels/{channel}/orders", body).json["id"]
+    made = api.post("/api/pick-lists/waves", {"channel": channel, "max_orders": 2}).json
+    taken = sorted(slot["order"] for p in made["pick_lists"] for slot in p["orders"])
+    assert taken == sorted([ids[1], ids[2]])
+    assert api.get(f"/api/orders/{ids[3]}").json["status"] == "reserved"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import marshmallow as ma
@@ -163,3 +164,40 @@ def release(pick_list_id: int) -> PickList:
     """End an abandoned list: its unpicked units are free again."""
     picking.release_pick_list(db(), pick_list_id)
     return picking.get_pick_list(db(), pick_list_id)
+
+
+class WaveIn(ma.Schema):
+    channel = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 32))
+    ship_by_before = ma.fields.AwareDateTime(load_default=None, default_timezone=UTC)
+    max_orders = ma.fields.Integer(
+        load_default=None, strict=True, validate=ma.validate.Range(min=1)
+    )
+    max_lines = ma.fields.Integer(load_default=None, strict=True, validate=ma.validate.Range(min=1))
+    cart_size = ma.fields.Integer(
+        load_default=8, strict=True, validate=ma.validate.Range(min=1, max=picking.MAX_BATCH)
+    )
+
+
+class SkippedOut(ma.Schema):
+    order = ma.fields.Integer()
+    reason = ma.fields.String()
+
+
+class WaveOut(ma.Schema):
+    pick_lists = ma.fields.List(ma.fields.Nested(PickListOut))
+    skipped = ma.fields.List(ma.fields.Nested(SkippedOut))
+
+
+@blp.route("/waves", methods=["POST"])
+@requires("picking.plan")
+@blp.arguments(WaveIn)
+@blp.response(201, WaveOut)
+def wave(body: dict[str, Any]) -> dict[str, Any]:
+    """Pick lists for the reserved orders the filters choose (most urgent first), grouped
+    cart by cart into short routes; orders that cannot be picked now are listed as skipped."""
+    cart_size = body.pop("cart_size")
+    made = picking.create_wave(db(), picking.WaveFilter(**body), config().layout, cart_size)
+    return {
+        "pick_lists": [picking.get_pick_list(db(), p.id) for p in made.pick_lists],
+        "skipped": [{"order": order, "reason": reason} for order, reason in made.skipped],
+    }
