@@ -22,6 +22,7 @@ from warehouse.catalog import find_barcode, get_product, location_for_code, prod
 from warehouse.errors import Conflict, InsufficientStock, InvalidInput
 from warehouse.models import (
     OPEN_STATUSES,
+    CountTask,
     Location,
     Movement,
     Order,
@@ -31,6 +32,7 @@ from warehouse.models import (
     Product,
     Stock,
     User,
+    utcnow,
 )
 from warehouse.reservations import (
     Figures,
@@ -242,6 +244,16 @@ def count(
         or 0
     )
     _change_total(session, product, figures, counted - current)
+    # A count of the bin is what a short pick asked for.
+    session.execute(
+        update(CountTask)
+        .where(
+            CountTask.location_id == bin_.id,
+            CountTask.product_id == product.id,
+            CountTask.done_at.is_(None),
+        )
+        .values(done_at=utcnow())
+    )
     return _book(
         session,
         kind="adjust",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -126,6 +128,11 @@ def test_a_short_pick_counts_the_bin_and_picks_elsewhere(api: ApiClient, db: Ses
     assert done.json["status"] == "done"
     db.rollback()
     assert check_invariants(db) == []
+    # Counting the bin settles the count task: 3 were on the books there, 1 was found.
+    counted = api.post("/api/stock/counts", {"sku": sku, "location": first_bin, "counted": 0})
+    assert counted.status_code == 201 and counted.json["qty"] == -3
+    db.rollback()
+    assert db.get(CountTask, task.id).done_at is not None  # type: ignore[union-attr]
 
 
 def test_an_abandoned_list_is_released(api: ApiClient, batch: dict[str, Any], db: Session) -> None:
@@ -143,3 +150,18 @@ def test_an_abandoned_list_is_released(api: ApiClient, batch: dict[str, Any], db
     assert check_invariants(db) == []
     # The orders can go on a new list.
     assert api.post("/api/pick-lists", {"orders": batch["orders"]}).status_code == 201
+
+
+def test_two_pickers_starting_one_list_at_once_get_it_once(
+    app: Flask, tokens: dict[str, str], batch: dict[str, Any]
+) -> None:
+    list_id = batch["list"]["id"]
+
+    def take(role: str) -> int:
+        headers = {"Authorization": f"Bearer {tokens[role]}"}
+        answer = app.test_client().post(f"/api/pick-lists/{list_id}/start", headers=headers)
+        return answer.status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(take, ["picker", "supervisor"]))
+    assert statuses == [200, 409]
