@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,21 @@ def serve(ctx: Context, host: str | None, port: int | None, workers: int | None)
                 raise click.ClickException(f"server: no such file {path}")
         options.update(certfile=server.certificate, keyfile=server.private_key)
     config = ctx.config
+
+    def start_printing(worker: Any) -> None:
+        # Each worker sends due print jobs from a thread of its own; a job is claimed
+        # before it is sent, so no two workers send the same one.
+        from warehouse.printing import run_dispatcher
+
+        factory = worker.wsgi.extensions["warehouse.sessions"]
+        threading.Thread(
+            target=run_dispatcher,
+            args=(factory, config.printers, threading.Event()),
+            name="print-dispatcher",
+            daemon=True,
+        ).start()
+
+    options["post_worker_init"] = start_printing
 
     class Service(BaseApplication):
         def load_config(self) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -27,6 +28,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 ROLES = ("admin", "supervisor", "receiver", "picker", "packer", "integration")
 
 MOVEMENT_KINDS = ("receive", "move", "adjust", "pick", "ship", "return")
+
+PRINT_JOB_STATUSES = ("queued", "sending", "sent")
 
 PICK_LIST_KINDS = ("order", "batch", "wave")
 PICK_LIST_STATUSES = ("open", "picking", "done", "released")
@@ -462,3 +465,36 @@ class CountTask(Base):
 
     location: Mapped[Location] = relationship()
     product: Mapped[Product] = relationship()
+
+
+class PrintJob(Base):
+    """A document for a printer, stored before it is sent and kept after, for reprints.
+
+    queued: waiting (first try, or after a failure until next_try_at); sending: claimed by
+    one sender until lease_until, so two never send one job; sent: the printer took it.
+    """
+
+    __tablename__ = "print_job"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ({})".format(", ".join(f"'{s}'" for s in PRINT_JOB_STATUSES)),
+            name="status",
+        ),
+        Index("ix_print_job_status_next_try_at", "status", "next_try_at"),
+    )
+
+    id: Mapped[intpk]
+    printer: Mapped[str] = mapped_column(String(64))
+    # zpl or pdf
+    format: Mapped[str] = mapped_column(String(8))
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    # What it is, for people: "label, carton 3 of order 1042".
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    reprint_of: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
+    created_at: Mapped[created]
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,221 @@
+"""Print jobs: stored before they are sent, sent to the station's printer, retried with
+backoff while the printer is off or refuses, reprinted on demand. No label is lost.
+
+A job is claimed for sending by a conditional UPDATE (queued -> sending, with a lease), so
+of the service's workers only one sends it. A raw port-9100 printer gives no receipt: a
+job counts as sent when the printer took every byte and closed the connection cleanly; a
+sender that dies between that and marking the job sent leaves the lease to run out, and the
+job is sent again (the one case a label can print twice).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from warehouse.config import PrinterConfig
+from warehouse.db import writing
+from warehouse.errors import InvalidInput, NotFound
+from warehouse.models import PrintJob, utcnow
+from warehouse.reservations import rows_changed
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("zpl", "pdf")
+LEASE = timedelta(seconds=30)
+FIRST_RETRY_S, LAST_RETRY_S = 1.0, 60.0
+CONNECT_TIMEOUT_S, SEND_TIMEOUT_S = 3.0, 10.0
+
+
+class PrinterError(Exception):
+    """The printer did not take the job: off, refused, or closed the connection mid-job."""
+
+
+def queue_job(
+    session: Session,
+    printers: dict[str, PrinterConfig],
+    printer: str,
+    format: str,
+    document: bytes,
+    title: str,
+) -> PrintJob:
+    """Store a job for a printer of config.toml; it is sent after the transaction commits."""
+    if printer not in printers:
+        raise InvalidInput(f"No printer is named {printer!r} in config.toml.", field="printer")
+    if format not in FORMATS:
+        raise InvalidInput(f"A print job is {' or '.join(FORMATS)}, not {format}.", field="format")
+    if not document:
+        raise InvalidInput("The document is empty.", field="document")
+    job = PrintJob(
+        printer=printer, format=format, document=document, title=title[:200],
+        status="queued", attempts=0, next_try_at=utcnow(), last_error="",
+    )  # fmt: skip
+    session.add(job)
+    session.flush()
+    return job
+
+
+def reprint(session: Session, job_id: int) -> PrintJob:
+    """The same document again, as a new job."""
+    old = session.get(PrintJob, job_id)
+    if old is None:
+        raise NotFound(f"No print job has id {job_id}.", code="unknown_print_job")
+    job = PrintJob(
+        printer=old.printer, format=old.format, document=old.document,
+        title=f"reprint: {old.title}"[:200], status="queued", attempts=0,
+        next_try_at=utcnow(), last_error="", reprint_of=old.id,
+    )  # fmt: skip
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim(session: Session, job_id: int, now: datetime) -> bool:
+    """Take a due job for sending; False when it is not due or another sender has it."""
+    return (
+        rows_changed(
+            session,
+            update(PrintJob)
+            .where(
+                PrintJob.id == job_id,
+                or_(
+                    (PrintJob.status == "queued") & (PrintJob.next_try_at <= now),
+                    (PrintJob.status == "sending") & (PrintJob.lease_until < now),
+                ),
+            )
+            .values(status="sending", lease_until=now + LEASE, attempts=PrintJob.attempts + 1),
+        )
+        > 0
+    )
+
+
+def due_jobs(session: Session, now: datetime, limit: int = 20) -> list[tuple[int, str]]:
+    """(id, printer) of jobs waiting to be sent (or whose sender's lease ran out), oldest first."""
+    rows = session.execute(
+        select(PrintJob.id, PrintJob.printer)
+        .where(
+            or_(
+                (PrintJob.status == "queued") & (PrintJob.next_try_at <= now),
+                (PrintJob.status == "sending") & (PrintJob.lease_until < now),
+            )
+        )
+        .order_by(PrintJob.id)
+        .limit(limit)
+    )
+    return [(job_id, printer) for job_id, printer in rows]
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 ... seconds after each failed try, at most a minute: retried until it prints."""
+    return timedelta(seconds=min(LAST_RETRY_S, FIRST_RETRY_S * 2 ** max(0, attempts - 1)))
+
+
+def send_tcp(printer: PrinterConfig, document: bytes) -> None:
+    """Raw port 9100 (what Zebra-class printers speak): every byte taken, closed cleanly."""
+    try:
+        with socket.create_connection((printer.host, printer.port), CONNECT_TIMEOUT_S) as sock:
+            sock.settimeout(SEND_TIMEOUT_S)
+            sock.sendall(document)
+            sock.shutdown(socket.SHUT_WR)
+            # A printer that took the job closes its side; a reset here means it did not.
+            while sock.recv(4096):
+                pass
+    except OSError as exc:
+        raise PrinterError(f"{printer.host}:{printer.port}: {exc}") from None
+
+
+def send_cups(printer: PrinterConfig, document: bytes) -> None:
+    """A CUPS queue through lp; raw, so ZPL reaches the printer as it is."""
+    try:
+        done = subprocess.run(
+            ["lp", "-d", printer.queue, "-o", "raw"],
+            input=document, capture_output=True, timeout=SEND_TIMEOUT_S, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PrinterError(f"lp: {exc}") from None
+    if done.returncode != 0:
+        raise PrinterError(f"lp: {done.stderr.decode(errors='replace').strip()}")
+
+
+Sender = Callable[[PrinterConfig, bytes], None]
+SENDERS: dict[str, Sender] = {"tcp": send_tcp, "cups": send_cups}
+
+
+def send_job(
+    factory: sessionmaker[Session], printers: dict[str, PrinterConfig], job_id: int
+) -> bool:
+    """Claim a job, send it, and record what happened; True when it was sent now."""
+    with writing(factory) as session:
+        if not claim(session, job_id, utcnow()):
+            return False
+        job = session.get(PrintJob, job_id)
+        assert job is not None
+        printer, document, attempts = printers.get(job.printer), job.document, job.attempts
+    try:
+        if printer is None or printer.kind not in SENDERS:
+            raise PrinterError(f"no printer {job.printer!r} to send to in config.toml")
+        SENDERS[printer.kind](printer, document)
+    except PrinterError as failed:
+        with writing(factory) as session:
+            session.execute(
+                update(PrintJob)
+                .where(PrintJob.id == job_id, PrintJob.status == "sending")
+                .values(
+                    status="queued",
+                    lease_until=None,
+                    last_error=str(failed)[:300],
+                    next_try_at=utcnow() + backoff(attempts),
+                )
+            )
+        return False
+    with writing(factory) as session:
+        session.execute(
+            update(PrintJob)
+            .where(PrintJob.id == job_id)
+            .values(status="sent", sent_at=utcnow(), lease_until=None, last_error="")
+        )
+    return True
+
+
+def fetched_by_browser(session: Session, job_id: int) -> PrintJob:
+    """A browser printer's job, opened on the handheld: it is sent."""
+    job = session.get(PrintJob, job_id)
+    if job is None:
+        raise NotFound(f"No print job has id {job_id}.", code="unknown_print_job")
+    job.status, job.sent_at, job.attempts = "sent", utcnow(), job.attempts + 1
+    session.flush()
+    return job
+
+
+def dispatch(factory: sessionmaker[Session], printers: dict[str, PrinterConfig]) -> int:
+    """One pass over the due jobs; returns how many were sent."""
+    with factory() as session:
+        due = due_jobs(session, utcnow())
+    # Browser printers' jobs wait for the handheld to open them.
+    return sum(
+        send_job(factory, printers, job_id)
+        for job_id, printer in due
+        if printers.get(printer) is None or printers[printer].kind != "browser"
+    )
+
+
+def run_dispatcher(
+    factory: sessionmaker[Session],
+    printers: dict[str, PrinterConfig],
+    stop: threading.Event,
+    every_s: float = 0.2,
+) -> None:
+    """Send due jobs until stopped: new ones within `every_s`, failed ones after backoff."""
+    while not stop.is_set():
+        try:
+            dispatch(factory, printers)
+        except Exception:  # a bad pass (database busy, say) must not end the printing thread
+            log.exception("print dispatch failed; trying again")
+        stop.wait(every_s)
