@@ -183,6 +183,24 @@ class StationConfig(Section):
     printer: str
 
 
+class BoxConfig(Section):
+    """A carton size the packers use."""
+
+    name: str
+    weight_g: int = Field(ge=0, le=20000)
+    # Inner size in millimetres, for the packer's choice (length, width, height).
+    inner_mm: tuple[int, int, int] = (300, 200, 150)
+
+
+class PackingConfig(Section):
+    # A closed carton whose scale weight is off the expected weight (items + box) by more
+    # than this share or these grams (whichever is larger) is held for a re-check.
+    weight_tolerance: float = Field(0.1, ge=0, le=1)
+    weight_tolerance_g: int = Field(50, ge=0)
+    # Heavier than this is a typing error, not a parcel.
+    max_carton_kg: float = Field(40.0, gt=0, le=1000)
+
+
 class Config(Section):
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -193,6 +211,12 @@ class Config(Section):
     labels: LabelsConfig = LabelsConfig()
     printers: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")], PrinterConfig] = {}
     stations: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")], StationConfig] = {}
+    boxes: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")], BoxConfig] = {
+        "small": BoxConfig(name="Small box", weight_g=150, inner_mm=(250, 180, 100)),
+        "medium": BoxConfig(name="Medium box", weight_g=300, inner_mm=(400, 300, 200)),
+        "large": BoxConfig(name="Large box", weight_g=550, inner_mm=(600, 400, 400)),
+    }
+    packing: PackingConfig = PackingConfig()
 
     @model_validator(mode="after")
     def _stations_name_printers(self) -> Config:

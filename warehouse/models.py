@@ -29,6 +29,8 @@ ROLES = ("admin", "supervisor", "receiver", "picker", "packer", "integration")
 
 MOVEMENT_KINDS = ("receive", "move", "adjust", "pick", "ship", "return")
 
+CARTON_STATUSES = ("open", "held", "closed", "shipped")
+
 PRINT_JOB_STATUSES = ("queued", "sending", "sent")
 
 PICK_LIST_KINDS = ("order", "batch", "wave")
@@ -498,3 +500,56 @@ class PrintJob(Base):
     reprint_of: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
     created_at: Mapped[created]
     sent_at: Mapped[datetime | None]
+
+
+class Carton(Base):
+    """A box being packed for an order; closed when weighed within tolerance, then labelled."""
+
+    __tablename__ = "carton"
+    __table_args__ = (
+        UniqueConstraint("order_id", "number"),
+        CheckConstraint(
+            "status IN ({})".format(", ".join(f"'{s}'" for s in CARTON_STATUSES)), name="status"
+        ),
+        CheckConstraint("number >= 1", name="number"),
+    )
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id"), index=True)
+    number: Mapped[int]
+    box: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    weight_g: Mapped[int | None]
+    expected_g: Mapped[int | None]
+    # Given when the order is packed: the carton's SSCC and its tracking number.
+    sscc: Mapped[str | None] = mapped_column(String(18), unique=True)
+    tracking: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A carrier's own label, attached by an integration; printed instead of ours.
+    carrier_label: Mapped[bytes | None] = mapped_column(LargeBinary)
+    carrier_label_format: Mapped[str | None] = mapped_column(String(8))
+    label_job_id: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
+    created_at: Mapped[created]
+    closed_at: Mapped[datetime | None]
+
+    order: Mapped[Order] = relationship()
+    items: Mapped[list[CartonItem]] = relationship(
+        back_populates="carton", order_by="CartonItem.id", cascade="all, delete-orphan"
+    )
+
+
+class CartonItem(Base):
+    """Units of an order line packed into a carton."""
+
+    __tablename__ = "carton_item"
+    __table_args__ = (
+        UniqueConstraint("carton_id", "order_line_id"),
+        CheckConstraint("qty >= 1", name="qty"),
+    )
+
+    id: Mapped[intpk]
+    carton_id: Mapped[int] = mapped_column(ForeignKey("carton.id", ondelete="CASCADE"))
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), index=True)
+    qty: Mapped[int]
+
+    carton: Mapped[Carton] = relationship(back_populates="items")
+    order_line: Mapped[OrderLine] = relationship()

@@ -10,6 +10,7 @@ from tests.api.test_import import *  # noqa: F403
 from tests.api.test_login import *  # noqa: F403
 from tests.api.test_order_load import *  # noqa: F403
 from tests.api.test_orders import *  # noqa: F403
+from tests.api.test_packing import *  # noqa: F403
 from tests.api.test_pick_flow import *  # noqa: F403
 from tests.api.test_picking import *  # noqa: F403
 from tests.api.test_printing import *  # noqa: F403
