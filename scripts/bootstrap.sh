@@ -18,6 +18,8 @@ if [ "${1:-}" = test ]; then
     need_deb chromium
     need_deb poppler-utils
     need_deb openssl
+    # The label tests render ZPL with an independent renderer from the npm registry.
+    command -v npm >/dev/null || need_deb npm
     command -v pg_isready >/dev/null || need_deb postgresql-client
 fi
 if [ ${#apt_missing[@]} -gt 0 ]; then

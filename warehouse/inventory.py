@@ -336,6 +336,34 @@ def move_picked(
     return out, into
 
 
+def ship_out(
+    session: Session,
+    user: User | None,
+    product: Product,
+    place: Location,
+    qty: int,
+    lot: str,
+    expiry: date | None,
+    reference: str = "",
+) -> Movement:
+    """Book units leaving the warehouse from where they wait (a tote) when they ship."""
+    _positive(qty)
+    figures = lock_products(session, [product.id])[product.id]
+    _change_total(session, product, figures, -qty)
+    return _book(
+        session,
+        kind="ship",
+        product=product,
+        location=place,
+        delta=-qty,
+        user=user,
+        lot=lot,
+        expiry=expiry,
+        reason="shipped",
+        reference=reference,
+    )
+
+
 @dataclass(frozen=True)
 class BinLine:
     sku: str

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from warehouse.config import BoxConfig, PackingConfig
+from labels.shipping import Address as LabelAddress
+from labels.shipping import ShippingLabel, to_pdf, to_zpl
+from labels.sscc import sscc
+from warehouse.config import BoxConfig, Config, PackingConfig
 from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.models import (
     Carton,
@@ -21,8 +24,10 @@ from warehouse.models import (
     OrderLine,
     Pick,
     PickList,
+    PrintJob,
     utcnow,
 )
+from warehouse.printing import queue_job
 from warehouse.reservations import rows_changed
 
 
@@ -220,3 +225,102 @@ def order_is_packed(session: Session, order_id: int) -> bool:
         and all(line.left == 0 for line in lines_to_pack(session, order))
         and not _still_picking(session, order)
     )
+
+
+def tracking_number(carton_id: int) -> str:
+    """The carrier-neutral shipment number of a carton (a carrier's label replaces it)."""
+    return f"WH{carton_id:010d}"
+
+
+def label_document(
+    carton: Carton, order: Order, cartons: int, config: Config, format: str, dpi: int | None = None
+) -> bytes:
+    """A carton's shipping label as ZPL or as a 4x6 in PDF page."""
+    ship_from = config.labels.ship_from
+    label = ShippingLabel(
+        ship_from=LabelAddress(
+            ship_from.name, ship_from.street1, ship_from.street2, ship_from.city,
+            ship_from.region, ship_from.postal_code, ship_from.country,
+        ),
+        ship_to=LabelAddress(
+            order.ship_name, order.ship_street1, order.ship_street2, order.ship_city,
+            order.ship_region, order.ship_postal_code, order.ship_country,
+        ),
+        order_ref=order.external_id,
+        channel=order.channel.code,
+        carton_no=carton.number,
+        cartons=cartons,
+        weight_kg=(carton.weight_g or 0) / 1000,
+        tracking=carton.tracking or "",
+        sscc=carton.sscc or "",
+    )  # fmt: skip
+    if format == "pdf":
+        return to_pdf(label)
+    return to_zpl(label, dpi or config.labels.dpi).encode()
+
+
+def finish_packing(session: Session, order_id: int, config: Config, printer: str) -> list[PrintJob]:
+    """The order is packed: each carton gets its SSCC and tracking number, and one label
+    job per carton is stored for the station's printer (a carrier's label where attached)."""
+    if not order_is_packed(session, order_id):
+        raise Conflict(
+            f"Order {order_id} is not packed: every unit in a closed carton first.",
+            code="not_packed",
+        )
+    taken = rows_changed(
+        session,
+        update(Order)
+        .where(Order.id == order_id, Order.status == "picking")
+        .values(status="packed"),
+    )
+    if not taken:
+        raise Conflict(f"Order {order_id} is packed already.", code="already_packed")
+    order = session.scalars(
+        select(Order).where(Order.id == order_id).options(selectinload(Order.channel))
+    ).one()
+    cartons = session.scalars(
+        select(Carton).where(Carton.order_id == order_id).order_by(Carton.number)
+    ).all()
+    kind = config.printers[printer].kind if printer in config.printers else ""
+    format = "pdf" if kind == "browser" else "zpl"
+    jobs = []
+    for carton in cartons:
+        carton.sscc = sscc(config.labels.company_prefix, carton.id)
+        carton.tracking = tracking_number(carton.id)
+        if carton.carrier_label is not None:
+            document, doc_format = carton.carrier_label, carton.carrier_label_format or "pdf"
+        else:
+            document, doc_format = (
+                label_document(carton, order, len(cartons), config, format),
+                format,
+            )
+        job = queue_job(
+            session, config.printers, printer, doc_format, document,
+            f"label, carton {carton.number} of {len(cartons)}, order {order.external_id}",
+        )  # fmt: skip
+        carton.label_job_id = job.id
+        jobs.append(job)
+    session.flush()
+    return jobs
+
+
+def shipment_label(
+    session: Session, order_id: int, number: int, config: Config, format: str
+) -> bytes:
+    """The label of carton `number` of a labelled order (a shipment is an order's cartons)."""
+    order = session.scalars(
+        select(Order).where(Order.id == order_id).options(selectinload(Order.channel))
+    ).first()
+    if order is None:
+        raise NotFound(f"No shipment has id {order_id}.", code="unknown_shipment")
+    cartons = session.scalars(
+        select(Carton).where(Carton.order_id == order_id).order_by(Carton.number)
+    ).all()
+    carton = next((c for c in cartons if c.number == number), None)
+    if carton is None:
+        raise NotFound(f"Shipment {order_id} has no carton {number}.", code="unknown_carton")
+    if not carton.sscc:
+        raise Conflict(f"Carton {number} is not labelled yet.", code="not_labelled")
+    if carton.carrier_label is not None and carton.carrier_label_format == format:
+        return carton.carrier_label
+    return label_document(carton, order, len(cartons), config, format, dpi=203)

@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "picking.plan": LEADS,
     "picking.read": EVERYONE,
     "picking.pick": LEADS | {"picker"},
+    "shipments.read": LEADS | {"packer", "integration"},
     # The supervisor's order pages.
     "orders.supervise": LEADS,
 }

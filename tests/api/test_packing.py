@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.test_pick_flow import confirm, put_totes, start
 from tests.api.test_picking import layout_bin, place_order
-from tests.conftest import ApiClient, make_channel, make_product, receive
-from warehouse import packing
-from warehouse.config import Config
+from tests.conftest import ApiClient, free_port, make_channel, make_product, receive
+from tests.printer import FakePrinter
+from warehouse import packing, printing, shipping
+from warehouse.config import Config, PrinterConfig
 from warehouse.db import make_sessionmaker, writing
 from warehouse.errors import WarehouseError
+from warehouse.inventory import check_invariants
 
 
 @pytest.fixture
@@ -102,3 +104,87 @@ def test_nothing_is_packed_before_it_is_picked(
         refused(factory, lambda s: packing.open_carton(s, order, "crate", config.boxes))
         == "invalid_input"
     )
+
+
+def test_packed_order_prints_one_label_per_carton_and_ships_by_label_scans(
+    api: ApiClient,
+    factory: sessionmaker[Session],
+    config: Config,
+    picked: dict[str, Any],
+    db: Session,
+) -> None:
+    port = free_port()
+    config = config.model_copy(
+        update={"printers": {"pack9": PrinterConfig(kind="tcp", host="127.0.0.1", port=port)}}
+    )
+    boxes, rules, order = config.boxes, config.packing, picked["order"]
+    cartons = []
+    for sku, qty, weight in ((picked["heavy"], 2, 950), (picked["light"], 1, 400)):
+        with writing(factory) as session:
+            carton = packing.open_carton(session, order, "small", boxes).id
+            packing.pack_item(session, carton, sku, qty)
+            packing.close_carton(session, carton, weight, boxes, rules)
+        cartons.append(carton)
+    with writing(factory) as session:
+        jobs = packing.finish_packing(session, order, config, "pack9")
+    assert len(jobs) == 2
+    assert (
+        refused(factory, lambda s: packing.finish_packing(s, order, config, "pack9"))
+        == "already_packed"
+    )
+    printer = FakePrinter(port)
+    try:
+        printing.dispatch(factory, config.printers)
+        labels = printer.wait_for(2)
+    finally:
+        printer.close()
+    with factory() as session:
+        shipped = [packing.get_carton(session, c) for c in cartons]
+    assert len(labels) == 2 and all(label.count(b"^XA") == 1 for label in labels)
+    # One label per carton, each carrying that carton's SSCC (GS1-128, FNC1 then AI 00)
+    # and its tracking number: never a duplicate, none missing.
+    for carton in shipped:
+        assert carton.sscc and carton.tracking and carton.status == "closed"
+        mine = [label for label in labels if f">;>800{carton.sscc}".encode() in label]
+        assert len(mine) == 1 and f">:{carton.tracking}".encode() in mine[0]
+    # At the dock: the second carton's label on the first carton is refused.
+    first, second = shipped
+    code = refused(factory, lambda s: shipping.confirm_label(s, None, first.id, second.sscc or ""))
+    assert code == "label_mismatch"
+    with writing(factory) as session:
+        shipping.confirm_label(session, None, first.id, first.sscc or "")
+    assert api.get(f"/api/orders/{order}").json["status"] == "packed"
+    with writing(factory) as session:
+        shipping.confirm_label(session, None, second.id, second.tracking or "")
+    assert api.get(f"/api/orders/{order}").json["status"] == "shipped"
+    heavy = api.get(f"/api/stock/{picked['heavy']}").json
+    assert heavy["on_hand"] == 3 and heavy["reserved"] == 0
+    db.rollback()
+    assert check_invariants(db) == []
+
+
+def test_shipment_labels_over_the_api(api: ApiClient, packed_order: int) -> None:
+    zpl = api.as_role("integration").get(f"/api/shipments/{packed_order}/label?format=zpl")
+    assert zpl.status_code == 200 and zpl.data.startswith(b"^XA") and b"^PW812" in zpl.data
+    second = api.get(f"/api/shipments/{packed_order}/label?format=pdf&carton=2")
+    assert second.status_code == 200 and second.data.startswith(b"%PDF")
+    assert api.get(f"/api/shipments/{packed_order}/label?carton=3").status_code == 404
+    assert api.get(f"/api/shipments/{packed_order}/label?format=png").status_code == 422
+    assert api.get("/api/shipments/999999999/label").status_code == 404
+    assert api.as_role("picker").get(f"/api/shipments/{packed_order}/label").status_code == 403
+
+
+@pytest.fixture
+def packed_order(factory: sessionmaker[Session], config: Config, picked: dict[str, Any]) -> int:
+    """The picked order packed into two cartons and labelled for a browser printer."""
+    config = config.model_copy(update={"printers": {"hand": PrinterConfig(kind="browser")}})
+    order = picked["order"]
+    for sku, qty, weight in ((picked["heavy"], 2, 950), (picked["light"], 1, 400)):
+        with writing(factory) as session:
+            carton = packing.open_carton(session, order, "small", config.boxes).id
+            packing.pack_item(session, carton, sku, qty)
+            packing.close_carton(session, carton, weight, config.boxes, config.packing)
+    with writing(factory) as session:
+        jobs = packing.finish_packing(session, order, config, "hand")
+    assert [job.format for job in jobs] == ["pdf", "pdf"]
+    return int(order)

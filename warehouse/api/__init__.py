@@ -31,7 +31,7 @@ class WarehouseApi(Api):
 
 def make_api(app: Flask) -> WarehouseApi:
     """Attach the API blueprints and the OpenAPI document at /api/openapi.json."""
-    from warehouse.api import barcodes, catalog, health, orders, picking, stock
+    from warehouse.api import barcodes, catalog, health, orders, picking, shipments, stock
 
     app.config.update(
         API_TITLE="Warehouse floor service",
@@ -50,6 +50,6 @@ def make_api(app: Flask) -> WarehouseApi:
         },
     }
     api = WarehouseApi(app, spec_kwargs=spec_options)
-    for module in (health, catalog, stock, orders, barcodes, picking):
+    for module in (health, catalog, stock, orders, barcodes, picking, shipments):
         api.register_blueprint(module.blp)
     return api

@@ -1,0 +1,90 @@
+"""Shipping: each carton's printed label scanned back at the dock (a label of another
+carton is refused, which catches swapped labels), then the order ships: its units are
+booked out of the totes they were picked into, and its reservations are consumed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from warehouse import inventory
+from warehouse.errors import Conflict, InvalidInput
+from warehouse.models import Carton, Location, Order, OrderLine, Pick, PickList, Stock, User
+from warehouse.packing import get_carton
+from warehouse.picking import tote_of
+from warehouse.reservations import fill_backorders, release_order
+
+
+class LabelMismatch(InvalidInput):
+    code = "label_mismatch"
+
+
+def confirm_label(session: Session, user: User | None, carton_id: int, scanned: str) -> Carton:
+    """The label on a carton, scanned at the dock, must be that carton's (its SSCC or its
+    tracking number); the order ships when its last carton is confirmed."""
+    carton = get_carton(session, carton_id)
+    if carton.status == "shipped":
+        raise Conflict(f"Carton {carton.number} has shipped already.", code="already_shipped")
+    if carton.status != "closed" or not carton.sscc:
+        raise Conflict(f"Carton {carton.number} is not labelled yet.", code="not_labelled")
+    if scanned not in (carton.sscc, carton.tracking):
+        raise LabelMismatch(
+            "This label belongs to another carton: check the labels were not swapped.",
+            field="label",
+        )
+    carton.status = "shipped"
+    session.flush()
+    cartons = session.scalars(select(Carton).where(Carton.order_id == carton.order_id)).all()
+    if all(c.status == "shipped" for c in cartons):
+        ship_order(session, user, carton.order_id)
+    return carton
+
+
+def ship_by_hand(session: Session, user: User | None, order_id: int) -> Order:
+    """A supervisor confirms the hand-over of an order whose cartons are all labelled."""
+    cartons = session.scalars(select(Carton).where(Carton.order_id == order_id)).all()
+    if not cartons or any(c.status not in ("closed", "shipped") or not c.sscc for c in cartons):
+        raise Conflict(f"Order {order_id} is not packed and labelled.", code="not_packed")
+    for carton in cartons:
+        carton.status = "shipped"
+    return ship_order(session, user, order_id)
+
+
+def ship_order(session: Session, user: User | None, order_id: int) -> Order:
+    """Book the order's picked units out of their totes and consume its reservations."""
+    order = session.scalars(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.lines))
+        .execution_options(populate_existing=True)
+    ).one()
+    if order.status == "shipped":
+        return order
+    if order.status != "packed":
+        raise Conflict(f"Order {order.id} is {order.status}, not packed.", code="not_packed")
+    freed = release_order(session, order)
+    picks = session.scalars(
+        select(Pick)
+        .join(Pick.pick_list)
+        .join(Pick.order_line)
+        .where(OrderLine.order_id == order.id, PickList.status != "released", Pick.picked > 0)
+        .options(
+            selectinload(Pick.pick_list).selectinload(PickList.orders),
+            selectinload(Pick.stock).selectinload(Stock.product),
+        )
+    ).all()
+    for pick in picks:
+        tote = session.scalar(
+            select(Location).where(Location.code == tote_of(pick.pick_list, pick))
+        )
+        assert tote is not None, "picked units are always in a tote"
+        inventory.ship_out(
+            session, user, pick.stock.product, tote, pick.picked,
+            pick.stock.lot, pick.stock.expiry, reference=f"order {order.id}",
+        )  # fmt: skip
+    order.status = "shipped"
+    session.flush()
+    # Units held but never picked (short picks) are free again for waiting orders.
+    fill_backorders(session, freed)
+    return order
