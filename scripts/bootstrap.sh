@@ -14,6 +14,9 @@ need_deb() { dpkg -s "$1" >/dev/null 2>&1 || apt_missing+=("$1"); }
 command -v python3 >/dev/null || need_deb python3
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_deb python3-venv
 need_deb libzbar0
+# Fonts the PDF labels embed: DejaVu for Latin, Greek and Cyrillic, Droid for CJK.
+need_deb fonts-dejavu-core
+need_deb fonts-droid-fallback
 if [ "${1:-}" = test ]; then
     need_deb chromium
     need_deb poppler-utils
