@@ -104,6 +104,16 @@ def running_service(
             server.wait(timeout=20)
 
 
+@pytest.fixture
+def pty() -> Iterator[tuple[int, str]]:
+    """A pseudo-terminal standing in for a serial scanner: the master to write scans to,
+    and the slave's path for the agent to open."""
+    master, slave = os.openpty()
+    yield master, os.ttyname(slave)
+    os.close(master)
+    os.close(slave)
+
+
 def ref(prefix: str = "T") -> str:
     """A reference no other test uses."""
     return f"{prefix}-{secrets.token_hex(5).upper()}"

@@ -42,6 +42,12 @@ ORDER_STATUSES = ("reserved", "partial", "backordered", "picking", "packed", "sh
 OPEN_STATUSES = ("reserved", "partial", "backordered", "picking", "packed")
 
 
+def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    """A CHECK that a text column holds one of the values, named after the column."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every database (SQLite keeps no zone of its own)."""
 
@@ -96,7 +102,7 @@ class Setting(Base):
 class User(Base):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint("role IN ({})".format(", ".join(f"'{r}'" for r in ROLES)), name="role"),
+        one_of("role", ROLES),
         CheckConstraint("failed_logins >= 0", name="failed_logins"),
     )
 
@@ -154,7 +160,7 @@ class Barcode(Base):
     __tablename__ = "barcode"
     __table_args__ = (
         CheckConstraint("units >= 1", name="units"),
-        CheckConstraint("kind IN ('gtin', 'internal')", name="kind"),
+        one_of("kind", ("gtin", "internal")),
     )
 
     id: Mapped[intpk]
@@ -233,9 +239,7 @@ class Movement(Base):
 
     __tablename__ = "movement"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ({})".format(", ".join(f"'{k}'" for k in MOVEMENT_KINDS)), name="kind"
-        ),
+        one_of("kind", MOVEMENT_KINDS),
         Index("ix_movement_product_id_location_id", "product_id", "location_id"),
     )
 
@@ -283,9 +287,7 @@ class Order(Base):
     __tablename__ = "customer_order"
     __table_args__ = (
         UniqueConstraint("channel_id", "external_id"),
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s}'" for s in ORDER_STATUSES)), name="status"
-        ),
+        one_of("status", ORDER_STATUSES),
         Index("ix_customer_order_status_created_at", "status", "created_at"),
     )
 
@@ -373,13 +375,8 @@ class PickList(Base):
 
     __tablename__ = "pick_list"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ({})".format(", ".join(f"'{k}'" for k in PICK_LIST_KINDS)), name="kind"
-        ),
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s}'" for s in PICK_LIST_STATUSES)),
-            name="status",
-        ),
+        one_of("kind", PICK_LIST_KINDS),
+        one_of("status", PICK_LIST_STATUSES),
         Index("ix_pick_list_status", "status"),
     )
 
@@ -429,9 +426,7 @@ class Pick(Base):
     __table_args__ = (
         CheckConstraint("qty >= 1", name="qty"),
         CheckConstraint("picked >= 0 AND picked <= qty", name="picked"),
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s}'" for s in PICK_STATUSES)), name="status"
-        ),
+        one_of("status", PICK_STATUSES),
     )
 
     id: Mapped[intpk]
@@ -478,10 +473,7 @@ class PrintJob(Base):
 
     __tablename__ = "print_job"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s}'" for s in PRINT_JOB_STATUSES)),
-            name="status",
-        ),
+        one_of("status", PRINT_JOB_STATUSES),
         Index("ix_print_job_status_next_try_at", "status", "next_try_at"),
     )
 
@@ -508,9 +500,7 @@ class Carton(Base):
     __tablename__ = "carton"
     __table_args__ = (
         UniqueConstraint("order_id", "number"),
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s}'" for s in CARTON_STATUSES)), name="status"
-        ),
+        one_of("status", CARTON_STATUSES),
         CheckConstraint("number >= 1", name="number"),
     )
 

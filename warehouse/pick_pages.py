@@ -109,11 +109,7 @@ def walk(pick_list_id: int) -> tuple[str, int]:
                 )  # fmt: skip
             picking.expect_item(pick, answer["sku"])
             units = counted + scanning.units_of(answer)
-            if units > pick.qty - pick.picked:
-                raise picking.WrongScan(
-                    f"Too many: take {pick.qty - pick.picked}, not {units}.",
-                    field="qty", code="too_many",
-                )  # fmt: skip
+            picking.expect_units(pick, units)
             return {"kind": "pick", "step": "item", "pick": pick.id, "counted": units}
         picking.confirm_pick(
             db(), _me(), pick_list.id, pick.id,

@@ -367,6 +367,17 @@ def expect_item(pick: Pick, sku: str) -> None:
         )
 
 
+def expect_units(pick: Pick, units: int) -> None:
+    """Refuse more units than the stop has left to pick (or none)."""
+    left = pick.qty - pick.picked
+    if not 1 <= units <= left:
+        raise WrongScan(
+            f"Take {left} here, not {units}.",
+            field="qty",
+            code="too_many" if units > left else "invalid_input",
+        )
+
+
 def next_pick(pick_list: PickList) -> Pick | None:
     """The first stop still to pick, in walking order."""
     return next((pick for pick in pick_list.picks if pick.status == "open"), None)
@@ -399,13 +410,7 @@ def confirm_pick(
     pick = _open_pick(pick_list, pick_id)
     expect_location(pick, location)
     expect_item(pick, sku)
-    left = pick.qty - pick.picked
-    if not 1 <= qty <= left:
-        raise WrongScan(
-            f"Take {left} here, not {qty}.",
-            field="qty",
-            code="too_many" if qty > left else "invalid_input",
-        )
+    expect_units(pick, qty)
     expected = tote_of(pick_list, pick)
     if expected is None:
         raise WrongScan("Scan the order's tote onto the cart first.", field="tote", code="no_tote")

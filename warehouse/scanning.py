@@ -54,7 +54,6 @@ class Outcome:
 
     answer: Answer | None
     refused: WarehouseError | None = None
-    replayed: bool = False
 
     def answer_or_raise(self) -> Answer:
         """The answer; raises the refusal."""
@@ -164,8 +163,8 @@ def _replay(entry: ScanLog, context: ScanContext) -> Outcome:
     if entry.user_id != owner:
         return Outcome(None, Conflict("This scan id was used by someone else.", field="scan_id"))
     if entry.accepted:
-        return Outcome(entry.result, replayed=True)
-    return Outcome(None, ScanRefused(entry.reason, entry.message), replayed=True)
+        return Outcome(entry.result)
+    return Outcome(None, ScanRefused(entry.reason, entry.message))
 
 
 def _storable(text: str) -> str:

@@ -5,10 +5,8 @@ every scan exactly once and in the order scanned, refused ones included."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from tests.conftest import free_port, running_service, warehouse_command
@@ -24,15 +22,6 @@ STATION = "pack-agent-1"
 SCANS = ["4006381333931", "0109506000134352" + "10AB-12" + GS + "17251231", "4006381333932",
          "A01-01-1", "T00042"]  # fmt: skip
 WHILE_UP, WHILE_DOWN, AFTER = SCANS, [f"SKU-{n:04d}" for n in range(8)], ["T00043", "T00044"]
-
-
-@pytest.fixture
-def pty() -> Iterator[tuple[int, str]]:
-    """A pseudo-terminal: the master to write scans to, the slave's path for the agent."""
-    master, slave = os.openpty()
-    yield master, os.ttyname(slave)
-    os.close(master)
-    os.close(slave)
 
 
 def scan(master: int, codes: list[str]) -> None:

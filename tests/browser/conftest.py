@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import running_service, warehouse_command
 
@@ -73,3 +73,12 @@ def scan(page: Page, code: str) -> None:
     """Type a code as a keyboard-wedge scanner does: keys a few ms apart, then Enter."""
     page.keyboard.type(code, delay=4)
     page.keyboard.press("Enter")
+
+
+def sign_in(page: Page, live_server: str, badge: str, pin: str, role: str) -> None:
+    """Sign in on the handheld as a demo person: scan the badge, then type the PIN."""
+    page.goto(live_server + "/login")
+    scan(page, badge)
+    expect(page.get_by_label(f"PIN for badge {badge}")).to_be_focused()
+    scan(page, pin)
+    expect(page.get_by_test_id("who")).to_contain_text(role)

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, select
 
 from scanners.gtin import with_check_digit
-from tests.browser.conftest import scan
+from tests.browser.conftest import scan, sign_in
 from warehouse.models import ScanLog
 
 SKU_1_EAN = with_check_digit("061414100001")  # the demo's SKU-0001
@@ -19,16 +19,7 @@ SKU_2_EAN = with_check_digit("061414100002")
 
 
 def sign_in_receiver(page: Page, live_server: str) -> None:
-    page.goto(live_server + "/login")
-    scan(page, "U000003")
-    expect(page.get_by_label("PIN for badge U000003")).to_be_focused()
-    scan(page, "3333")
-    expect(page.get_by_test_id("who")).to_contain_text("receiver")
-
-
-def played(page: Page) -> str | None:
-    """The sound the page played for its last scan (scan.js records it on the body)."""
-    return page.evaluate("document.body.dataset.played || null")  # type: ignore[no-any-return]
+    sign_in(page, live_server, "U000003", "3333", "receiver")
 
 
 def expect_sound(page: Page, sound: str) -> None:

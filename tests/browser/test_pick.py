@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from scanners.gtin import with_check_digit
-from tests.browser.conftest import scan
+from tests.browser.conftest import scan, sign_in
 from tests.conftest import REPO, warehouse_command
 from warehouse import picking
 from warehouse.config import load_config
@@ -57,11 +57,7 @@ def test_pick_a_batch_of_three_with_a_short_pick(
     page: Page, live_server: str, live_database: str
 ) -> None:
     list_id, orders = plan_batch_of_three(live_database)
-    page.goto(live_server + "/login")
-    scan(page, "U000004")
-    expect(page.get_by_label("PIN for badge U000004")).to_be_focused()
-    scan(page, "4444")
-    expect(page.get_by_test_id("who")).to_contain_text("picker")
+    sign_in(page, live_server, "U000004", "4444", "picker")
     page.goto(live_server + "/pick")
     page.get_by_test_id(f"pick-list-{list_id}").click()
     shorted = wrong_tried = False
@@ -121,11 +117,7 @@ def test_pick_a_batch_of_three_with_a_short_pick(
     # The supervisor sees the bin to count and the picker's figures (one wrong scan).
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile("/login"))
-    expect(page.locator("[data-scan]")).to_be_focused()
-    scan(page, "U000002")
-    expect(page.get_by_label("PIN for badge U000002")).to_be_focused()
-    scan(page, "2222")
-    expect(page.get_by_test_id("who")).to_contain_text("supervisor")
+    sign_in(page, live_server, "U000002", "2222", "supervisor")
     page.goto(live_server + "/pick/supervise")
     expect(page.get_by_test_id("count-tasks")).to_contain_text("short pick")
     pete = page.get_by_test_id("pickers").locator("tr", has_text="pete")

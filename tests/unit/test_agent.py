@@ -626,15 +626,6 @@ def queued(path: Path) -> int:
         return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
 
-@pytest.fixture
-def pty() -> Iterator[tuple[int, str]]:
-    """A pseudo-terminal: the master to write scans to, and the slave's path for the agent."""
-    master, slave = os.openpty()
-    yield master, os.ttyname(slave)
-    os.close(master)
-    os.close(slave)
-
-
 def test_the_agent_keeps_its_scans_through_a_kill_while_the_service_is_down(
     tmp_path: Path, stub: StubService, pty: tuple[int, str]
 ) -> None:
