@@ -17,6 +17,7 @@ import click
 
 from station_agent.outbox import Outbox
 from station_agent.readers import input_devices, key_scans, open_key_device, serial_scans
+from station_agent.scale import ScaleReporter
 from station_agent.sender import Sender
 
 log = logging.getLogger("station_agent")
@@ -100,6 +101,8 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     show_default=True,
     help="What ends a serial scanner's scan; any is CR, LF or CRLF.",
 )
+@click.option("--scale", "scale_path", help="The station scale's serial port, e.g. /dev/ttyUSB1.")
+@click.option("--scale-baud", default=9600, show_default=True, help="The scale's baud rate.")
 @click.option(
     "--queue",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -123,6 +126,8 @@ def main(
     baud: int,
     end_key: str,
     line_end: str,
+    scale_path: str | None,
+    scale_baud: int,
     queue: Path | None,
 ) -> None:
     """Read a station's barcode scanner and post every scan to the warehouse service."""
@@ -150,6 +155,8 @@ def main(
     stop = threading.Event()
     thread = threading.Thread(target=sender.run, args=(stop,), name="sender", daemon=True)
     thread.start()
+    if scale_path:
+        _start_scale(scale_path, scale_baud, sender, service, station, stop)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         for code in _reopening(open_reader):
@@ -161,3 +168,13 @@ def main(
         stop.set()
         thread.join(timeout=2)
         log.info("Stopped; %d scans wait in %s.", outbox.count(), outbox.path)
+
+
+def _start_scale(
+    path: str, baud: int, sender: Sender, service: str, station: str, stop: threading.Event
+) -> None:
+    """Read the station scale from a thread of its own, reopening it when it goes away."""
+    reporter = ScaleReporter(sender.client, service, station)
+    lines = _reopening(lambda: serial_scans(path, baud, "any", stop))
+    thread = threading.Thread(target=reporter.report, args=(lines, stop), name="scale", daemon=True)
+    thread.start()

@@ -153,11 +153,16 @@ def engine(config: Config) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def app(config: Config, engine: Engine) -> Flask:
+def service_app(config: Config) -> Flask:
+    """The service for a configuration, in testing mode."""
     app = create_app(config)
     app.config["TESTING"] = True
     return app
+
+
+@pytest.fixture(scope="session")
+def app(config: Config, engine: Engine) -> Flask:
+    return service_app(config)
 
 
 @pytest.fixture

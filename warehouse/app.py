@@ -60,11 +60,22 @@ def create_app(config: Config | None = None) -> Flask:
     )
     web.install(app)
     make_api(app)
-    from warehouse import floor, pages, pick_pages, scanner_setup
+    from warehouse import (
+        dock_pages,
+        floor,
+        pack_pages,
+        pages,
+        pick_pages,
+        return_pages,
+        scanner_setup,
+    )
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(scanner_setup.bp)
     app.register_blueprint(floor.bp)
     app.register_blueprint(pick_pages.bp)
+    app.register_blueprint(pack_pages.bp)
+    app.register_blueprint(dock_pages.bp)
+    app.register_blueprint(return_pages.bp)
     web.check_every_endpoint(app)
     return app

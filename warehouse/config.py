@@ -201,6 +201,11 @@ class PackingConfig(Section):
     max_carton_kg: float = Field(40.0, gt=0, le=1000)
 
 
+class ReturnsConfig(Section):
+    # Where a returned item goes when no location is scanned for it (it waits for a check).
+    quarantine: str = "QUAR-01"
+
+
 class Config(Section):
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -217,6 +222,7 @@ class Config(Section):
         "large": BoxConfig(name="Large box", weight_g=550, inner_mm=(600, 400, 400)),
     }
     packing: PackingConfig = PackingConfig()
+    returns: ReturnsConfig = ReturnsConfig()
 
     @model_validator(mode="after")
     def _stations_name_printers(self) -> Config:
@@ -230,7 +236,7 @@ class Config(Section):
 
 ENV_PREFIX = "WAREHOUSE_"
 # Sections with scalar keys, which environment variables can override.
-_ENV_SECTIONS = ("server", "database", "warehouse", "auth", "scanners", "labels")
+_ENV_SECTIONS = ("server", "database", "warehouse", "auth", "scanners", "labels", "returns")
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:

@@ -175,21 +175,37 @@ def receive(
     reference: str = "",
 ) -> Movement:
     """Book units arriving at a location."""
-    _positive(qty)
     product = product_for_sku(session, sku)
     bin_ = location_for_code(session, location)
+    return _book_in(session, user, product, bin_, qty, lot, expiry, "receive", "receipt", reference)
+
+
+def _book_in(
+    session: Session,
+    user: User | None,
+    product: Product,
+    place: Location,
+    qty: int,
+    lot: str,
+    expiry: date | None,
+    kind: str,
+    reason: str,
+    reference: str,
+) -> Movement:
+    """Units coming in (received, returned): on hand at once, and to waiting backorders."""
+    _positive(qty)
     figures = lock_products(session, [product.id])[product.id]
     _change_total(session, product, figures, qty)
     return _book(
         session,
-        kind="receive",
+        kind=kind,
         product=product,
-        location=bin_,
+        location=place,
         delta=qty,
         user=user,
         lot=lot,
         expiry=expiry,
-        reason="receipt",
+        reason=reason,
         reference=reference,
     )
 
@@ -361,6 +377,23 @@ def ship_out(
         expiry=expiry,
         reason="shipped",
         reference=reference,
+    )
+
+
+def return_in(
+    session: Session,
+    user: User | None,
+    product: Product,
+    place: Location,
+    qty: int,
+    lot: str,
+    expiry: date | None,
+    reason: str = "",
+    reference: str = "",
+) -> Movement:
+    """Book units a customer sent back in at a location (a bin, or quarantine)."""
+    return _book_in(
+        session, user, product, place, qty, lot, expiry, "return", reason or "returned", reference
     )
 
 

@@ -543,3 +543,21 @@ class CartonItem(Base):
 
     carton: Mapped[Carton] = relationship(back_populates="items")
     order_line: Mapped[OrderLine] = relationship()
+
+
+class PackStation(Base):
+    """A packing station: the order on its bench, its scale's last reading, and the outcome of
+    its last scan. Scans from the station agent's scanner go to the order on the bench; the
+    station's page follows `version` to show them."""
+
+    __tablename__ = "pack_station"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("customer_order.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    scale_g: Mapped[int | None]
+    scale_at: Mapped[datetime | None]
+    # good or bad, and what to tell the packer.
+    outcome: Mapped[str] = mapped_column(String(8), default="")
+    message: Mapped[str] = mapped_column(String(300), default="")
+    version: Mapped[int] = mapped_column(default=0)

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from labels.barcodes import LabelError
+from labels.carrier import check_label, check_tracking
 from labels.shipping import Address as LabelAddress
 from labels.shipping import ShippingLabel, to_pdf, to_zpl
+from labels.slip import PackingSlip, SlipLine
+from labels.slip import to_pdf as slip_pdf
 from labels.sscc import sscc
 from warehouse.config import BoxConfig, Config, PackingConfig
 from warehouse.errors import Conflict, InvalidInput, NotFound
@@ -29,6 +33,8 @@ from warehouse.models import (
 )
 from warehouse.printing import queue_job
 from warehouse.reservations import rows_changed
+
+MAX_ORDER_ID = 2**31 - 1
 
 
 class WrongItem(InvalidInput):
@@ -89,12 +95,16 @@ def lines_to_pack(session: Session, order: Order) -> list[LineToPack]:
     ]
 
 
-def _order(session: Session, order_id: int) -> Order:
-    order = session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .options(selectinload(Order.lines).selectinload(OrderLine.product))
-    )
+def get_order(session: Session, order_id: int) -> Order:
+    """An order with its lines and their products, or NotFound."""
+    order = None
+    # An id past the column's range names no order (and PostgreSQL would refuse to compare).
+    if 1 <= order_id <= MAX_ORDER_ID:
+        order = session.scalar(
+            select(Order)
+            .where(Order.id == order_id)
+            .options(selectinload(Order.lines).selectinload(OrderLine.product))
+        )
     if order is None:
         raise NotFound(f"No order has id {order_id}.", code="unknown_order")
     return order
@@ -116,15 +126,23 @@ def _still_picking(session: Session, order: Order) -> bool:
     )
 
 
+def ready_to_pack(session: Session, order_id: int) -> Order:
+    """An order whose picking is done and that is not packed yet; refused otherwise."""
+    order = get_order(session, order_id)
+    if order.status in ("packed", "shipped"):
+        raise Conflict(f"Order {order.id} is {order.status} already.", code="already_packed")
+    if order.status != "picking" or _still_picking(session, order):
+        raise Conflict(f"Order {order.id} is not picked yet ({order.status}).", code="not_picked")
+    return order
+
+
 def open_carton(session: Session, order_id: int, box: str, boxes: dict[str, BoxConfig]) -> Carton:
     """A new carton for a picked order; refused while another of its cartons is open."""
     if box not in boxes:
         raise InvalidInput(
             f"No box type {box!r}; config.toml has {', '.join(sorted(boxes))}.", field="box"
         )
-    order = _order(session, order_id)
-    if order.status != "picking" or _still_picking(session, order):
-        raise Conflict(f"Order {order.id} is not picked yet ({order.status}).", code="not_picked")
+    order = ready_to_pack(session, order_id)
     cartons = session.scalars(select(Carton).where(Carton.order_id == order.id)).all()
     if any(c.status in ("open", "held") for c in cartons):
         raise Conflict("Close the open carton first.", code="carton_open")
@@ -142,7 +160,7 @@ def pack_item(session: Session, carton_id: int, sku: str, units: int) -> CartonI
     carton = get_carton(session, carton_id)
     if carton.status != "open":
         raise Conflict(f"Carton {carton.number} is {carton.status}.", code="carton_not_open")
-    order = _order(session, carton.order_id)
+    order = get_order(session, carton.order_id)
     line = next(
         (each for each in lines_to_pack(session, order) if each.line.product.sku == sku), None
     )
@@ -217,7 +235,7 @@ def reopen_carton(session: Session, carton_id: int) -> Carton:
 
 def order_is_packed(session: Session, order_id: int) -> bool:
     """Every picked unit is in a carton and every carton is closed."""
-    order = _order(session, order_id)
+    order = get_order(session, order_id)
     cartons = session.scalars(select(Carton).where(Carton.order_id == order.id)).all()
     return (
         bool(cartons)
@@ -232,20 +250,29 @@ def tracking_number(carton_id: int) -> str:
     return f"WH{carton_id:010d}"
 
 
+def _addresses(order: Order, config: Config) -> tuple[LabelAddress, LabelAddress]:
+    """Ship-from (the warehouse's, from config.toml) and ship-to (the order's)."""
+    home = config.labels.ship_from
+    return (
+        LabelAddress(
+            home.name, home.street1, home.street2, home.city,
+            home.region, home.postal_code, home.country,
+        ),
+        LabelAddress(
+            order.ship_name, order.ship_street1, order.ship_street2, order.ship_city,
+            order.ship_region, order.ship_postal_code, order.ship_country,
+        ),
+    )  # fmt: skip
+
+
 def label_document(
     carton: Carton, order: Order, cartons: int, config: Config, format: str, dpi: int | None = None
 ) -> bytes:
     """A carton's shipping label as ZPL or as a 4x6 in PDF page."""
-    ship_from = config.labels.ship_from
+    ship_from, ship_to = _addresses(order, config)
     label = ShippingLabel(
-        ship_from=LabelAddress(
-            ship_from.name, ship_from.street1, ship_from.street2, ship_from.city,
-            ship_from.region, ship_from.postal_code, ship_from.country,
-        ),
-        ship_to=LabelAddress(
-            order.ship_name, order.ship_street1, order.ship_street2, order.ship_city,
-            order.ship_region, order.ship_postal_code, order.ship_country,
-        ),
+        ship_from=ship_from,
+        ship_to=ship_to,
         order_ref=order.external_id,
         channel=order.channel.code,
         carton_no=carton.number,
@@ -259,9 +286,34 @@ def label_document(
     return to_zpl(label, dpi or config.labels.dpi).encode()
 
 
+def order_code(order_id: int) -> str:
+    """The warehouse's own code of an order, as its barcodes carry it."""
+    return f"O{order_id:08d}"
+
+
+def packing_slip(session: Session, order_id: int, config: Config) -> bytes:
+    """The order's packing slip as a PDF on the configured paper: what its cartons hold."""
+    order = get_order(session, order_id)
+    ship_from, ship_to = _addresses(order, config)
+    slip = PackingSlip(
+        ship_from=ship_from,
+        ship_to=ship_to,
+        order_code=order_code(order.id),
+        order_ref=order.external_id,
+        channel=order.channel.code,
+        lines=[
+            SlipLine(each.line.product.sku, each.line.product.name, each.packed)
+            for each in lines_to_pack(session, order)
+            if each.packed
+        ],
+    )  # fmt: skip
+    return slip_pdf(slip, config.labels.slip_paper)
+
+
 def finish_packing(session: Session, order_id: int, config: Config, printer: str) -> list[PrintJob]:
-    """The order is packed: each carton gets its SSCC and tracking number, and one label
-    job per carton is stored for the station's printer (a carrier's label where attached)."""
+    """The order is packed: each carton gets its SSCC and tracking number (a carrier's, where
+    one is attached), and one label job per carton is stored for the station's printer: the
+    carrier's label where the printer prints its format, else the warehouse's own."""
     if not order_is_packed(session, order_id):
         raise Conflict(
             f"Order {order_id} is not packed: every unit in a closed carton first.",
@@ -278,26 +330,21 @@ def finish_packing(session: Session, order_id: int, config: Config, printer: str
     order = session.scalars(
         select(Order).where(Order.id == order_id).options(selectinload(Order.channel))
     ).one()
+    # Read again now that the order row is ours: a carrier's label attached while this
+    # transaction waited for it is on the cartons loaded before.
     cartons = session.scalars(
-        select(Carton).where(Carton.order_id == order_id).order_by(Carton.number)
+        select(Carton)
+        .where(Carton.order_id == order_id)
+        .order_by(Carton.number)
+        .execution_options(populate_existing=True)
     ).all()
-    kind = config.printers[printer].kind if printer in config.printers else ""
-    format = "pdf" if kind == "browser" else "zpl"
     jobs = []
     for carton in cartons:
         carton.sscc = sscc(config.labels.company_prefix, carton.id)
-        carton.tracking = tracking_number(carton.id)
-        if carton.carrier_label is not None:
-            document, doc_format = carton.carrier_label, carton.carrier_label_format or "pdf"
-        else:
-            document, doc_format = (
-                label_document(carton, order, len(cartons), config, format),
-                format,
-            )
-        job = queue_job(
-            session, config.printers, printer, doc_format, document,
-            f"label, carton {carton.number} of {len(cartons)}, order {order.external_id}",
-        )  # fmt: skip
+        # A carrier's tracking number, attached before packing, is the one its label bears.
+        if carton.tracking is None:
+            carton.tracking = tracking_number(carton.id)
+        job = _queue_label(session, config, printer, order, carton, len(cartons))
         carton.label_job_id = job.id
         jobs.append(job)
     session.flush()
@@ -324,3 +371,182 @@ def shipment_label(
     if carton.carrier_label is not None and carton.carrier_label_format == format:
         return carton.carrier_label
     return label_document(carton, order, len(cartons), config, format, dpi=203)
+
+
+# The label formats each kind of printer prints: a raw port-9100 printer takes ZPL, a
+# handheld's browser opens PDFs, and a CUPS queue takes either.
+PRINTER_FORMATS: dict[str, tuple[str, ...]] = {
+    "tcp": ("zpl",),
+    "browser": ("pdf",),
+    "cups": ("zpl", "pdf"),
+}
+
+
+@dataclass(frozen=True)
+class ShipmentCarton:
+    """A carton of a shipment and the print job of the label on it (None before packing)."""
+
+    carton: Carton
+    label_job: PrintJob | None
+
+    @property
+    def printed_label(self) -> str | None:
+        """Whose label the job prints: "carrier", "ours", or None while none is queued."""
+        job, carton = self.label_job, self.carton
+        if job is None:
+            return None
+        carriers = (
+            carton.carrier_label is not None
+            and job.format == carton.carrier_label_format
+            and job.document == carton.carrier_label
+        )
+        return "carrier" if carriers else "ours"
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """An order's cartons: a shipment's id is its order's."""
+
+    order: Order
+    cartons: list[ShipmentCarton]
+
+
+def _queue_label(
+    session: Session, config: Config, printer: str, order: Order, carton: Carton, cartons: int
+) -> PrintJob:
+    """Queue a carton's label: the carrier's where the printer prints its format, else the
+    warehouse's own in a format it does print (bearing the carton's tracking number, which
+    is the carrier's where one is attached, so the dock scan still matches)."""
+    kind = config.printers[printer].kind if printer in config.printers else ""
+    title = f"label, carton {carton.number} of {cartons}, order {order.external_id}"
+    carriers = carton.carrier_label_format
+    if carton.carrier_label is not None and carriers in PRINTER_FORMATS.get(kind, ()):
+        return queue_job(
+            session, config.printers, printer, str(carriers), carton.carrier_label,
+            f"carrier {title}",
+        )  # fmt: skip
+    format = "pdf" if kind == "browser" else "zpl"
+    if carton.carrier_label is not None:
+        title += f" (ours: {printer} cannot print the carrier's {str(carriers).upper()})"
+    document = label_document(carton, order, cartons, config, format)
+    return queue_job(session, config.printers, printer, format, document, title)
+
+
+def _shipment_order(session: Session, order_id: int, lock: bool = False) -> Order:
+    query = (
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.channel))
+        .execution_options(populate_existing=True)
+    )
+    order = session.scalars(query.with_for_update() if lock else query).first()
+    if order is None:
+        raise NotFound(f"No shipment has id {order_id}.", code="unknown_shipment")
+    return order
+
+
+def get_shipment(session: Session, order_id: int) -> Shipment:
+    """An order's cartons with their items and label jobs, or NotFound."""
+    order = _shipment_order(session, order_id)
+    cartons = session.scalars(
+        select(Carton)
+        .where(Carton.order_id == order.id)
+        .order_by(Carton.number)
+        .options(
+            selectinload(Carton.items)
+            .selectinload(CartonItem.order_line)
+            .selectinload(OrderLine.product)
+        )
+        .execution_options(populate_existing=True)
+    ).all()
+    job_ids = [c.label_job_id for c in cartons if c.label_job_id is not None]
+    jobs = {
+        job.id: job for job in session.scalars(select(PrintJob).where(PrintJob.id.in_(job_ids)))
+    }
+    return Shipment(
+        order,
+        [ShipmentCarton(c, jobs.get(c.label_job_id) if c.label_job_id else None) for c in cartons],
+    )
+
+
+def _is_ours(tracking: str) -> bool:
+    """A tracking number of the warehouse's own (tracking_number's) shape."""
+    digits = tracking[2:]
+    return tracking[:2] == "WH" and digits.isdigit() and tracking_number(int(digits)) == tracking
+
+
+def attach_carrier_label(
+    session: Session,
+    order_id: int,
+    number: int,
+    document: bytes,
+    format: str,
+    tracking: str,
+    config: Config,
+) -> ShipmentCarton:
+    """Attach a carrier's own label (PDF or ZPL) to carton `number` of a shipment; its
+    tracking number replaces the carton's. Once the carton's label is queued, the new one is
+    queued on the same printer in its place. Refused once the carton has shipped."""
+    try:
+        check_label(document, format)
+    except LabelError as bad:
+        raise InvalidInput(bad.message, field="label", code="not_a_label") from None
+    try:
+        check_tracking(tracking)
+    except LabelError as bad:
+        raise InvalidInput(bad.message, field="tracking") from None
+    # finish_packing takes the order row too: a label attached meanwhile is either seen by
+    # it, or finds the label job it queued and replaces it.
+    order = _shipment_order(session, order_id, lock=True)
+    carton = session.scalars(
+        select(Carton)
+        .where(Carton.order_id == order.id, Carton.number == number)
+        .execution_options(populate_existing=True)
+    ).first()
+    if carton is None:
+        raise NotFound(f"Shipment {order_id} has no carton {number}.", code="unknown_carton")
+    if carton.status == "shipped" or order.status == "shipped":
+        raise Conflict(f"Carton {number} has shipped already.", code="already_shipped")
+    if order.status == "cancelled":
+        raise Conflict(f"Order {order.id} is cancelled.", code="order_cancelled")
+    # A number of our own shape would collide with the carton it is made for, at packing.
+    if _is_ours(tracking) and tracking != tracking_number(carton.id):
+        raise InvalidInput(
+            f"{tracking} is one of the warehouse's own numbers, not a carrier's.",
+            field="tracking",
+        )
+    # The dock matches a scan against both, so neither may name another carton.
+    if session.scalar(
+        select(Carton.id).where(
+            (Carton.tracking == tracking) | (Carton.sscc == tracking), Carton.id != carton.id
+        )
+    ):
+        raise Conflict(
+            f"Tracking number {tracking} is on another carton already.",
+            field="tracking",
+            code="tracking_taken",
+        )
+    job = session.get(PrintJob, carton.label_job_id) if carton.label_job_id else None
+    if (carton.carrier_label, carton.carrier_label_format, carton.tracking) == (
+        document,
+        format,
+        tracking,
+    ):
+        # The same label again (a retried request): nothing more to print.
+        return ShipmentCarton(carton, job)
+    if not rows_changed(
+        session,
+        update(Carton)
+        .where(Carton.id == carton.id, Carton.status != "shipped")
+        .values(carrier_label=document, carrier_label_format=format, tracking=tracking),
+    ):
+        raise Conflict(f"Carton {number} has shipped already.", code="already_shipped")
+    session.refresh(carton)
+    if job is not None:
+        cartons = session.scalar(
+            select(func.count()).select_from(Carton).where(Carton.order_id == order.id)
+        )
+        job = _queue_label(session, config, job.printer, order, carton, int(cartons or 0))
+        carton.label_job_id = job.id
+        session.flush()
+    return ShipmentCarton(carton, job)

@@ -28,7 +28,10 @@ class Task:
 # What the home page offers, each shown only to roles whose permission allows it.
 TASKS = (
     Task("Pick", "pick.lists", "picking.pick", "Walk a pick list, scan every pick"),
+    Task("Pack", "pack.start", "packing.pack", "Scan the tote, each item into its carton"),
+    Task("Dock", "dock.dock", "shipments.ship", "Scan each carton's label as it is loaded"),
     Task("Receive", "floor.receive", "stock.receive", "Scan the bin, then each item"),
+    Task("Returns", "return.page", "returns.receive", "Scan the order, each item, its bin"),
     Task("Count", "floor.count", "stock.count", "Count a bin by scanning"),
     Task("Look up", "floor.lookup", "stock.read", "Scan anything: what it is, where it is"),
     Task("Picking", "pick.supervise", "picking.plan", "Open lists, bins to count, pickers"),

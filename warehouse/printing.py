@@ -14,10 +14,10 @@ import logging
 import socket
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from warehouse.config import PrinterConfig
@@ -32,6 +32,11 @@ FORMATS = ("zpl", "pdf")
 LEASE = timedelta(seconds=30)
 FIRST_RETRY_S, LAST_RETRY_S = 1.0, 60.0
 CONNECT_TIMEOUT_S, SEND_TIMEOUT_S = 3.0, 10.0
+
+
+# Set when a transaction of this process that stored a job commits, so its dispatcher sends
+# the job now rather than at its next poll: the label is out while the carton is taped.
+_wake = threading.Event()
 
 
 class PrinterError(Exception):
@@ -59,7 +64,12 @@ def queue_job(
     )  # fmt: skip
     session.add(job)
     session.flush()
+    event.listen(session, "after_commit", _wake_after_commit, once=True)
     return job
+
+
+def _wake_after_commit(session: Session) -> None:
+    _wake.set()
 
 
 def reprint(session: Session, job_id: int) -> PrintJob:
@@ -96,20 +106,25 @@ def claim(session: Session, job_id: int, now: datetime) -> bool:
     )
 
 
-def due_jobs(session: Session, now: datetime, limit: int = 20) -> list[tuple[int, str]]:
-    """(id, printer) of jobs waiting to be sent (or whose sender's lease ran out), oldest first."""
-    rows = session.execute(
-        select(PrintJob.id, PrintJob.printer)
+def due_jobs(
+    session: Session, now: datetime, printers: Collection[str], limit: int = 20
+) -> list[int]:
+    """Jobs for these printers waiting to be sent (or whose sender's lease ran out), oldest
+    first. Asking only for printers a dispatcher sends to keeps jobs it leaves alone (a
+    browser printer's, waiting for the handheld) from filling the batch."""
+    rows = session.scalars(
+        select(PrintJob.id)
         .where(
+            PrintJob.printer.in_(list(printers)),
             or_(
                 (PrintJob.status == "queued") & (PrintJob.next_try_at <= now),
                 (PrintJob.status == "sending") & (PrintJob.lease_until < now),
-            )
+            ),
         )
         .order_by(PrintJob.id)
         .limit(limit)
     )
-    return [(job_id, printer) for job_id, printer in rows]
+    return list(rows)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -196,26 +211,25 @@ def fetched_by_browser(session: Session, job_id: int) -> PrintJob:
 
 def dispatch(factory: sessionmaker[Session], printers: dict[str, PrinterConfig]) -> int:
     """One pass over the due jobs; returns how many were sent."""
-    with factory() as session:
-        due = due_jobs(session, utcnow())
     # Browser printers' jobs wait for the handheld to open them.
-    return sum(
-        send_job(factory, printers, job_id)
-        for job_id, printer in due
-        if printers.get(printer) is None or printers[printer].kind != "browser"
-    )
+    sendable = [name for name, printer in printers.items() if printer.kind != "browser"]
+    with factory() as session:
+        due = due_jobs(session, utcnow(), sendable)
+    return sum(send_job(factory, printers, job_id) for job_id in due)
 
 
 def run_dispatcher(
     factory: sessionmaker[Session],
     printers: dict[str, PrinterConfig],
     stop: threading.Event,
-    every_s: float = 0.2,
+    every_s: float = 0.5,
 ) -> None:
-    """Send due jobs until stopped: new ones within `every_s`, failed ones after backoff."""
+    """Send due jobs until stopped: at once when woken, else every `every_s` (jobs other
+    processes stored, and failed ones after their backoff)."""
     while not stop.is_set():
+        _wake.clear()
         try:
             dispatch(factory, printers)
         except Exception:  # a bad pass (database busy, say) must not end the printing thread
             log.exception("print dispatch failed; trying again")
-        stop.wait(every_s)
+        _wake.wait(every_s)

@@ -32,7 +32,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "picking.plan": LEADS,
     "picking.read": EVERYONE,
     "picking.pick": LEADS | {"picker"},
+    # Packing at a station; a supervisor reopens a closed carton.
+    "packing.pack": LEADS | {"packer"},
+    "packing.supervise": LEADS,
     "shipments.read": LEADS | {"packer", "integration"},
+    # A carrier's own label attached to a carton by an integration.
+    "shipments.write": LEADS | {"integration"},
+    # Cartons handed over at the dock (scanned back, or confirmed by a supervisor).
+    "shipments.ship": LEADS | {"packer"},
+    # An order shipped on a supervisor's word, without its labels scanned back.
+    "shipments.confirm": LEADS,
+    # Returned items scanned back against their order.
+    "returns.receive": LEADS | {"receiver", "packer"},
     # The supervisor's order pages.
     "orders.supervise": LEADS,
 }

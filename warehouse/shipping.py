@@ -41,6 +41,31 @@ def confirm_label(session: Session, user: User | None, carton_id: int, scanned: 
     return carton
 
 
+def load_carton(session: Session, user: User | None, order_id: int, label: str) -> Carton:
+    """At the dock, a label scanned for an order: one of its cartons' (by SSCC or tracking
+    number), never one scanned before (two cartons with one label) nor another order's."""
+    cartons = session.scalars(select(Carton).where(Carton.order_id == order_id)).all()
+    if not cartons:
+        raise Conflict(f"Order {order_id} has no cartons.", code="not_packed")
+    carton = next((c for c in cartons if label in (c.sscc, c.tracking)), None)
+    if carton is None:
+        other = session.scalar(
+            select(Carton).where((Carton.sscc == label) | (Carton.tracking == label))
+        )
+        where = f"order {other.order_id}" if other is not None else "no carton of this warehouse"
+        raise LabelMismatch(
+            f"This label is of {where}, not of order {order_id}: check the labels were "
+            "not swapped.",
+            field="label",
+        )
+    if carton.status == "shipped":
+        raise Conflict(
+            f"The label of carton {carton.number} was scanned already: is it on two cartons?",
+            code="already_shipped",
+        )
+    return confirm_label(session, user, carton.id, label)
+
+
 def ship_by_hand(session: Session, user: User | None, order_id: int) -> Order:
     """A supervisor confirms the hand-over of an order whose cartons are all labelled."""
     cartons = session.scalars(select(Carton).where(Carton.order_id == order_id)).all()

@@ -28,6 +28,11 @@ def factory(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def picked(api: ApiClient) -> dict[str, Any]:
     """An order of 2 x a 400 g item and 1 x a 250 g item, picked into its tote."""
+    return pick_an_order(api)
+
+
+def pick_an_order(api: ApiClient) -> dict[str, Any]:
+    """An order of 2 x a 400 g item and 1 x a 250 g item, picked into its tote."""
     channel = make_channel(api)
     heavy = make_product(api, weight_g=400)["sku"]
     light = make_product(api, weight_g=250)["sku"]
@@ -39,7 +44,7 @@ def picked(api: ApiClient) -> dict[str, Any]:
     totes = put_totes(api, made)
     for pick in made["picks"]:
         assert confirm(api, made["id"], pick, tote=totes[order]).status_code == 200
-    return {"order": order, "heavy": heavy, "light": light}
+    return {"order": order, "heavy": heavy, "light": light, "tote": totes[order]}
 
 
 def refused(factory: sessionmaker[Session], act: Any) -> str:

@@ -33,6 +33,7 @@ from station_agent.cli import main
 from station_agent.keymap import GS, KeyTranslator, scans_from_events
 from station_agent.outbox import Outbox
 from station_agent.readers import LineFramer, key_scans, serial_scans
+from station_agent.scale import Reading, parse_reading
 from station_agent.sender import Sender
 from tests.conftest import free_port
 
@@ -662,3 +663,23 @@ def test_the_station_name_fits_the_service() -> None:
     result = CliRunner().invoke(main, [*args, "p" * 65])
     assert result.exit_code == 2
     assert "--station" in result.output
+
+
+@pytest.mark.parametrize(
+    ("line", "reading"),
+    [
+        ("ST,GS,+  1.234kg", Reading(1234, True)),
+        ("US,GS,+  1.230kg", Reading(1230, False)),
+        ("OL,GS,+99.999kg", Reading(99999, False)),
+        ("   950 g", Reading(950, True)),
+        ("  2.50 lb", Reading(1134, True)),
+        ("  3.0 oz", Reading(85, True)),
+        ("ST,NT,-  0.012kg", Reading(-12, False)),
+        ("MOTION 1.1 kg", Reading(1100, False)),
+        ("", None),
+        ("ST,GS,+ --.--- kg", None),
+        ("hello", None),
+    ],
+)
+def test_scale_lines_become_weights(line: str, reading: Reading | None) -> None:
+    assert parse_reading(line) == reading

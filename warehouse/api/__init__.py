@@ -31,7 +31,17 @@ class WarehouseApi(Api):
 
 def make_api(app: Flask) -> WarehouseApi:
     """Attach the API blueprints and the OpenAPI document at /api/openapi.json."""
-    from warehouse.api import barcodes, catalog, health, orders, picking, shipments, stock
+    from warehouse.api import (
+        barcodes,
+        catalog,
+        health,
+        orders,
+        picking,
+        returns,
+        shipments,
+        stations,
+        stock,
+    )
 
     app.config.update(
         API_TITLE="Warehouse floor service",
@@ -50,6 +60,6 @@ def make_api(app: Flask) -> WarehouseApi:
         },
     }
     api = WarehouseApi(app, spec_kwargs=spec_options)
-    for module in (health, catalog, stock, orders, barcodes, picking, shipments):
+    for module in (health, catalog, stock, orders, barcodes, picking, shipments, stations, returns):
         api.register_blueprint(module.blp)
     return api

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask import request
 from flask_smorest import Blueprint
 
-from warehouse import scanning
+from warehouse import scanning, stations
 from warehouse.errors import InvalidInput, WarehouseError
 from warehouse.web import config, current_user, db, requires, write_now, writes_late
 
@@ -52,6 +52,9 @@ class ResolvedOut(ma.Schema):
     tote = ma.fields.String()
     carton = ma.fields.String()
     gs1 = ma.fields.Nested(GS1Out)
+    pack = ma.fields.Dict(
+        metadata={"description": "what a scan from a pack station's scanner did there"}
+    )
 
 
 class CodeOut(ma.Schema):
@@ -81,8 +84,30 @@ def resolve(body: dict[str, Any]) -> dict[str, Any]:
         scan_id=body["scan_id"],
     )
     setup = scanning.scanner_setup(config())
+    if body["station"] in config().stations:
+        return _at_pack_station(body["station"], body["code"], setup, context)
     outcome = scanning.resolve_scan(db(), body["code"], setup, context, then_write=write_now)
     # The log entry stays even when the scan is refused.
+    db().commit()
+    return outcome.answer_or_raise()
+
+
+def _at_pack_station(
+    station: str, raw: str, setup: scanning.ScannerSetup, context: scanning.ScanContext
+) -> dict[str, Any]:
+    """A pack station's scanner: the scan goes to the order on its bench, and the
+    station's page is told what it did (a refusal too)."""
+
+    def act() -> scanning.Answer:
+        answer = scanning.match_scan(db(), scanning.read_or_refuse(raw, setup))
+        return stations.scan_at_bench(db(), station, answer, config(), current_user())
+
+    session = write_now()
+    stations.bench(session, station, config())
+    outcome = scanning.record_scan(session, raw, context, act)
+    stations.tell_bench(
+        session, station, *stations.said((outcome.answer or {}).get("pack"), outcome.refused)
+    )
     db().commit()
     return outcome.answer_or_raise()
 

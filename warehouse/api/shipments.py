@@ -1,17 +1,25 @@
-"""Shipments: the labels of an order's cartons (a shipment is the cartons of one order)."""
+"""Shipments: an order's cartons as integrations see them (a shipment's id is its order's),
+their labels, a carrier's own label attached to a carton, and a supervisor's hand-over."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import marshmallow as ma
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 
-from warehouse import packing
-from warehouse.web import config, db, requires
+from labels.carrier import MAX_BYTES, format_of
+from warehouse import packing, shipping
+from warehouse.errors import InvalidInput
+from warehouse.web import config, current_user, db, requires
 
 blp = Blueprint("shipments", __name__, url_prefix="/api/shipments", description="Shipments")
+
+# Content types that name a carrier label's format.
+LABEL_TYPES = {"application/pdf": "pdf", "application/zpl": "zpl", "application/x-zpl": "zpl"}
+# Content types that do not: the label's first bytes tell ("%PDF-" is a PDF, else ZPL).
+UNTYPED = ("", "application/octet-stream", "text/plain")
 
 
 class LabelQuery(ma.Schema):
@@ -19,12 +27,159 @@ class LabelQuery(ma.Schema):
     carton = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
 
 
+class ShipmentItemOut(ma.Schema):
+    sku = ma.fields.Function(lambda item: item.order_line.product.sku, metadata={"type": "string"})
+    qty = ma.fields.Integer()
+
+
+class LabelJobOut(ma.Schema):
+    id = ma.fields.Integer()
+    printer = ma.fields.String()
+    format = ma.fields.String(metadata={"description": "zpl or pdf"})
+    title = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "queued, sending or sent"})
+    attempts = ma.fields.Integer()
+    last_error = ma.fields.String(metadata={"description": "why the last try failed, if it did"})
+    created_at = ma.fields.DateTime()
+    sent_at = ma.fields.DateTime(allow_none=True)
+
+
+class ShipmentCartonOut(ma.Schema):
+    number = ma.fields.Integer(attribute="carton.number")
+    box = ma.fields.String(attribute="carton.box")
+    status = ma.fields.String(
+        attribute="carton.status", metadata={"description": "open, held, closed or shipped"}
+    )
+    weight_g = ma.fields.Integer(attribute="carton.weight_g", allow_none=True)
+    expected_g = ma.fields.Integer(attribute="carton.expected_g", allow_none=True)
+    sscc = ma.fields.String(attribute="carton.sscc", allow_none=True)
+    tracking = ma.fields.String(
+        attribute="carton.tracking",
+        allow_none=True,
+        metadata={"description": "the carrier's where its label is attached, else ours"},
+    )
+    carrier_label = ma.fields.String(
+        attribute="carton.carrier_label_format",
+        allow_none=True,
+        metadata={"description": "pdf or zpl: the format of the carrier's label, if attached"},
+    )
+    printed_label = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "whose label the label job prints: carrier, or ours where the "
+            "printer cannot print the carrier's format; null before the order is packed"
+        },
+    )
+    label_job = ma.fields.Nested(LabelJobOut, allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(ShipmentItemOut), attribute="carton.items")
+
+
+class ShipmentOut(ma.Schema):
+    id = ma.fields.Function(lambda shipment: shipment.order.id, metadata={"type": "integer"})
+    order_id = ma.fields.Integer(attribute="order.id")
+    external_id = ma.fields.String(attribute="order.external_id")
+    channel = ma.fields.Function(
+        lambda shipment: shipment.order.channel.code, metadata={"type": "string"}
+    )
+    status = ma.fields.String(attribute="order.status", metadata={"description": "the order's"})
+    cartons = ma.fields.List(ma.fields.Nested(ShipmentCartonOut))
+
+
+class CarrierLabelQuery(ma.Schema):
+    tracking = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "the carrier's tracking number, as its barcode on the label scans: "
+            "1 to 48 letters, digits and ASCII punctuation, that fit the barcode of our own "
+            "4x6 label"
+        },
+    )
+
+
+@blp.route("/<int:shipment_id>")
+@requires("shipments.read")
+@blp.response(200, ShipmentOut)
+def show(shipment_id: int) -> packing.Shipment:
+    """A shipment: the order's cartons, their items, tracking numbers and label jobs."""
+    return packing.get_shipment(db(), shipment_id)
+
+
 @blp.route("/<int:shipment_id>/label")
 @requires("shipments.read")
 @blp.arguments(LabelQuery, location="query")
+@blp.doc(
+    description=(
+        "Where a carrier's own label in the requested format is attached to the carton, "
+        "that label as it was attached; else the warehouse's own, bearing the carton's "
+        "tracking number (the carrier's, where attached) and SSCC."
+    )
+)
 @blp.response(200, content_type="application/octet-stream")
 def label(query: dict[str, Any], shipment_id: int) -> Response:
     """A carton's shipping label: ZPL for 4x6 in at 203 dpi, or a 4x6 in PDF page."""
     document = packing.shipment_label(db(), shipment_id, query["carton"], config(), query["format"])
     kind = "application/pdf" if query["format"] == "pdf" else "application/zpl"
     return Response(document, mimetype=kind)
+
+
+@blp.route("/<int:shipment_id>/cartons/<int:number>/label", methods=["PUT"])
+@requires("shipments.write")
+@blp.arguments(CarrierLabelQuery, location="query")
+@blp.doc(
+    description=(
+        "The body is the carrier's label as it prints: a whole PDF (`application/pdf`) or "
+        "ZPL of one or more ^XA...^XZ formats (`application/zpl`), at most "
+        f"{MAX_BYTES // (1024 * 1024)} MB. Sent as `application/octet-stream` or "
+        "`text/plain`, a body starting `%PDF-` is taken as a PDF and any other as ZPL. "
+        "Anything else is refused with 422 `not_a_label` and nothing is stored. The "
+        "`tracking` number replaces the carton's, so the dock scan of the carrier's label "
+        "matches. Once the order is packed, the label job is queued again on the same "
+        "printer with the carrier's label, or with the warehouse's own bearing the "
+        "carrier's tracking number where that printer cannot print the format (a PDF on a "
+        "raw ZPL printer, ZPL on a handheld): `printed_label` says which. The same label "
+        "and tracking number again changes and prints nothing. 409 `already_shipped` once "
+        "the carton has shipped; 409 `tracking_taken` for another carton's number."
+    ),
+    requestBody={
+        "required": True,
+        "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}}
+            for kind in ("application/pdf", "application/zpl")
+        },
+    },
+)
+@blp.response(200, ShipmentCartonOut)
+def attach_label(query: dict[str, Any], shipment_id: int, number: int) -> packing.ShipmentCarton:
+    """Attach a carrier's own label (PDF or ZPL) and tracking number to a carton."""
+    document = request.get_data(cache=False)
+    if request.mimetype in LABEL_TYPES:
+        format = LABEL_TYPES[request.mimetype]
+    elif request.mimetype in UNTYPED:
+        format = format_of(document)
+    else:
+        raise InvalidInput(
+            f"A carrier label is sent as application/pdf or application/zpl, "
+            f"not {request.mimetype}.",
+            field="label",
+            code="not_a_label",
+        )
+    return packing.attach_carrier_label(
+        db(), shipment_id, number, document, format, query["tracking"], config()
+    )
+
+
+@blp.route("/<int:shipment_id>/ship", methods=["POST"])
+@requires("shipments.confirm")
+@blp.doc(
+    description=(
+        "For supervisors: every carton is marked shipped and the order ships (stock booked "
+        "out, reservations consumed). 409 `not_packed` unless the order is packed and every "
+        "carton labelled; an order shipped already is answered as it is."
+    )
+)
+@blp.response(200, ShipmentOut)
+def ship(shipment_id: int) -> packing.Shipment:
+    """A supervisor hands the order over without its labels scanned back: it ships."""
+    packing.get_shipment(db(), shipment_id)  # an unknown shipment is a 404, not a 409
+    shipping.ship_by_hand(db(), current_user(), shipment_id)
+    return packing.get_shipment(db(), shipment_id)

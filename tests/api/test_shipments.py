@@ -1,0 +1,491 @@
+"""Shipments over the API: an integration attaches a carrier's own label (PDF or ZPL) to a
+carton and that label is what prints, its tracking number is what the dock scan matches, and
+a label that is not one is refused with nothing changed."""
+
+from __future__ import annotations
+
+import io
+import random
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.pdfgen.canvas import Canvas
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.test import TestResponse
+
+from tests.api.test_packing import factory, packed_order, picked, refused  # noqa: F401
+from tests.conftest import ApiClient, free_port
+from tests.printer import FakePrinter
+from warehouse import packing, printing, shipping
+from warehouse.app import create_app
+from warehouse.config import Config, PrinterConfig
+from warehouse.db import writing
+from warehouse.models import Carton, PrintJob, utcnow
+
+
+@pytest.fixture(scope="module")
+def carrier_config(config: Config) -> Config:
+    """A raw TCP label printer (ZPL), a handheld's browser (PDF) and a CUPS queue (either);
+    "hand" is the printer test_packing's packed_order labels on."""
+    return config.model_copy(
+        update={
+            "printers": {
+                "dock": PrinterConfig(kind="tcp", host="127.0.0.1", port=free_port()),
+                "hand": PrinterConfig(kind="browser"),
+                "office": PrinterConfig(kind="cups", queue="office"),
+            }
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def carrier_app(carrier_config: Config) -> Iterator[Flask]:
+    app = create_app(carrier_config)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["warehouse.engine"].dispose()
+
+
+@pytest.fixture
+def carrier_api(
+    carrier_app: Flask,
+    tokens: dict[str, str],
+    carrier_config: Config,
+    factory: sessionmaker[Session],  # noqa: F811
+) -> Iterator[ApiClient]:
+    """The service with printers, as the integration."""
+    yield ApiClient(carrier_app.test_client(), tokens, "integration")
+    # The labels left queued here are settled: a dispatch pass takes the oldest due jobs
+    # first, and another test's pass must meet its own.
+    with writing(factory) as session:
+        session.execute(
+            update(PrintJob)
+            .where(PrintJob.printer.in_(carrier_config.printers), PrintJob.status != "sent")
+            .values(status="sent", sent_at=utcnow(), lease_until=None)
+        )
+
+
+def ups_number() -> str:
+    """A tracking number shaped like UPS's: 1Z and 16 letters and digits."""
+    return "1Z" + secrets.token_hex(8).upper()
+
+
+def fedex_number() -> str:
+    """A tracking number of 12 digits, like FedEx's."""
+    return "7" + "".join(random.choices("0123456789", k=11))
+
+
+def carrier_zpl(tracking: str) -> bytes:
+    return (
+        "^XA\n^CI28\n^FO40,40^A0N,48,48^FDEXAMPLE PARCELS^FS\n"
+        f"^FO40,140^BY3^BCN,200,Y,N,N^FD{tracking}^FS\n^XZ\n"
+    ).encode()
+
+
+def carrier_pdf(tracking: str) -> bytes:
+    """A real 4x6 in PDF label, as a carrier's API sends one."""
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=(4 * 72, 6 * 72))
+    canvas.setFont("Helvetica-Bold", 20)
+    canvas.drawString(18, 390, "EXAMPLE PARCELS")
+    Code128(tracking, barWidth=1.1, barHeight=80).drawOn(canvas, 18, 220)
+    canvas.setFont("Helvetica", 12)
+    canvas.drawString(18, 200, tracking)
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def attach_label(
+    api: ApiClient,
+    order: int,
+    number: int,
+    document: bytes,
+    tracking: str | None,
+    content_type: str = "application/zpl",
+) -> TestResponse:
+    query = {} if tracking is None else {"tracking": tracking}
+    return api.request(
+        "PUT",
+        f"/api/shipments/{order}/cartons/{number}/label",
+        query_string=query,
+        data=document,
+        content_type=content_type,
+    )
+
+
+def closed_cartons(sessions: sessionmaker[Session], config: Config, order: dict[str, Any]) -> None:
+    """The picked order in two closed cartons, not labelled yet: 2 heavy, then 1 light."""
+    for sku, qty, weight in ((order["heavy"], 2, 950), (order["light"], 1, 400)):
+        with writing(sessions) as session:
+            carton = packing.open_carton(session, order["order"], "small", config.boxes).id
+            packing.pack_item(session, carton, sku, qty)
+            packing.close_carton(session, carton, weight, config.boxes, config.packing)
+
+
+def finish_packing_on(
+    sessions: sessionmaker[Session], config: Config, order: int, printer: str
+) -> None:
+    with writing(sessions) as session:
+        packing.finish_packing(session, order, config, printer)
+
+
+def carton_ids(sessions: sessionmaker[Session], order: int) -> list[int]:
+    with sessions() as session:
+        return [each.carton.id for each in packing.get_shipment(session, order).cartons]
+
+
+def print_jobs(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(PrintJob)) or 0)
+
+
+def job_document(sessions: sessionmaker[Session], job_id: int) -> bytes:
+    with sessions() as session:
+        job = session.get(PrintJob, job_id)
+        assert job is not None
+        return job.document
+
+
+def print_on_dock(sessions: sessionmaker[Session], config: Config, order: int) -> list[bytes]:
+    """Send due jobs to the dock's FakePrinter until the order's labels are sent: jobs other
+    tests left queued come first (oldest first), fail for want of their printer, and wait out
+    their backoff."""
+    printer = FakePrinter(config.printers["dock"].port)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            printing.dispatch(sessions, {"dock": config.printers["dock"]})
+            with sessions() as session:
+                waiting = session.scalar(
+                    select(func.count())
+                    .select_from(PrintJob)
+                    .join(Carton, Carton.label_job_id == PrintJob.id)
+                    .where(Carton.order_id == order, PrintJob.status != "sent")
+                )
+            if not waiting:
+                break
+        return list(printer.jobs)
+    finally:
+        printer.close()
+
+
+def test_a_shipment_prints_the_carrier_zpl_label_attached_before_packing(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],  # noqa: F811
+    carrier_config: Config,
+    picked: dict[str, Any],  # noqa: F811
+) -> None:
+    order = picked["order"]
+    closed_cartons(factory, carrier_config, picked)
+    tracking = ups_number()
+    zpl = carrier_zpl(tracking)
+    jobs = print_jobs(factory)
+    answer = attach_label(carrier_api, order, 1, zpl, tracking)
+    assert answer.status_code == 200, answer.json
+    assert answer.json["carrier_label"] == "zpl" and answer.json["tracking"] == tracking
+    # Not packed yet: nothing is queued, nor said to print.
+    assert answer.json["label_job"] is None and answer.json["printed_label"] is None
+    assert print_jobs(factory) == jobs
+
+    finish_packing_on(factory, carrier_config, order, "dock")
+    received = print_on_dock(factory, carrier_config, order)
+
+    shipment = carrier_api.get(f"/api/shipments/{order}")
+    assert shipment.status_code == 200
+    body = shipment.json
+    assert body["id"] == body["order_id"] == order and body["status"] == "packed"
+    assert body["external_id"] and body["channel"]
+    first, second = body["cartons"]
+    # The carrier's number is kept at packing; the other carton gets ours.
+    assert first["tracking"] == tracking
+    assert second["tracking"] == packing.tracking_number(carton_ids(factory, order)[1])
+    assert (first["carrier_label"], second["carrier_label"]) == ("zpl", None)
+    assert (first["printed_label"], second["printed_label"]) == ("carrier", "ours")
+    assert sorted(item["qty"] for item in first["items"] + second["items"]) == [1, 2]
+    assert first["items"] == [{"sku": picked["heavy"], "qty": 2}]
+    assert first["weight_g"] == 950 and first["expected_g"] == 950 and first["box"] == "small"
+    for carton in (first, second):
+        job = carton["label_job"]
+        assert job["printer"] == "dock" and job["format"] == "zpl"
+        assert job["status"] == "sent" and job["attempts"] == 1 and job["last_error"] == ""
+    # The printer got the carrier's label byte for byte, and ours for the second carton.
+    assert zpl in received
+    ours = [label for label in received if f">;>800{second['sscc']}".encode() in label]
+    assert len(ours) == 1 and second["tracking"].encode() in ours[0]
+
+    label = carrier_api.get(f"/api/shipments/{order}/label?format=zpl&carton=1")
+    assert label.status_code == 200 and label.data == zpl
+    # In the other format the label is ours, bearing the carrier's tracking number.
+    pdf = carrier_api.get(f"/api/shipments/{order}/label?format=pdf&carton=1")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+
+    # At the dock: the carrier's barcode scans as its tracking number, ours as our SSCC.
+    ids = carton_ids(factory, order)
+    assert (
+        refused(factory, lambda s: shipping.confirm_label(s, None, ids[1], tracking))
+        == "label_mismatch"
+    )
+    with writing(factory) as session:
+        shipping.confirm_label(session, None, ids[0], tracking)
+    with writing(factory) as session:
+        shipping.confirm_label(session, None, ids[1], second["sscc"])
+    assert carrier_api.get(f"/api/orders/{order}").json["status"] == "shipped"
+
+    # Once shipped, a label is refused and nothing changes.
+    late = attach_label(carrier_api, order, 1, carrier_zpl("1ZLATE0000000001"), "1ZLATE0000000001")
+    assert late.status_code == 409 and late.json["error"]["code"] == "already_shipped"
+    after = carrier_api.get(f"/api/shipments/{order}").json
+    assert after["cartons"][0]["tracking"] == tracking
+    assert carrier_api.get(f"/api/shipments/{order}/label?carton=1").data == zpl
+
+
+def test_a_shipment_carrier_pdf_label_attached_after_packing_replaces_the_label_job(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],  # noqa: F811
+    packed_order: int,  # noqa: F811
+) -> None:
+    before = carrier_api.get(f"/api/shipments/{packed_order}").json
+    old_job, old_tracking = before["cartons"][0]["label_job"], before["cartons"][0]["tracking"]
+    assert before["cartons"][0]["printed_label"] == "ours" and old_job["printer"] == "hand"
+    tracking = fedex_number()
+    pdf = carrier_pdf(tracking)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+
+    answer = attach_label(carrier_api, packed_order, 1, pdf, tracking, "application/pdf")
+    assert answer.status_code == 200, answer.json
+    job = answer.json["label_job"]
+    # A new job on the printer of the old one, printing the carrier's PDF.
+    assert job["id"] != old_job["id"] and job["printer"] == "hand" and job["format"] == "pdf"
+    assert job["status"] == "queued" and answer.json["printed_label"] == "carrier"
+    assert job_document(factory, job["id"]) == pdf
+    assert job_document(factory, old_job["id"]) != pdf
+    assert answer.json["tracking"] == tracking and answer.json["carrier_label"] == "pdf"
+
+    # The same label again (a retried request) prints nothing more.
+    jobs = print_jobs(factory)
+    again = attach_label(carrier_api, packed_order, 1, pdf, tracking, "application/pdf")
+    assert again.status_code == 200 and again.json["label_job"]["id"] == job["id"]
+    assert print_jobs(factory) == jobs
+
+    assert carrier_api.get(f"/api/shipments/{packed_order}/label?format=pdf").data == pdf
+    zpl = carrier_api.get(f"/api/shipments/{packed_order}/label?format=zpl").data
+    assert f">;{tracking}".encode() in zpl and old_tracking.encode() not in zpl
+
+    # At the dock the carrier's number matches and our old one does not any more.
+    first, _ = carton_ids(factory, packed_order)
+    assert (
+        refused(factory, lambda s: shipping.confirm_label(s, None, first, old_tracking))
+        == "label_mismatch"
+    )
+    with writing(factory) as session:
+        shipping.confirm_label(session, None, first, tracking)
+
+    # The second carton is handed over on a supervisor's word; a packer may not.
+    url = f"/api/shipments/{packed_order}/ship"
+    assert carrier_api.as_role("packer").post(url).status_code == 403
+    assert carrier_api.post(url).status_code == 403
+    shipped = carrier_api.as_role("supervisor").post(url)
+    assert shipped.status_code == 200, shipped.json
+    assert shipped.json["status"] == "shipped"
+    assert [c["status"] for c in shipped.json["cartons"]] == ["shipped", "shipped"]
+    assert carrier_api.get(f"/api/orders/{packed_order}").json["status"] == "shipped"
+    assert carrier_api.as_role("admin").post(url).json["status"] == "shipped"
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize(
+    ("printer", "format_", "printed"),
+    [
+        ("dock", "zpl", "carrier"),
+        ("dock", "pdf", "ours"),
+        ("hand", "pdf", "carrier"),
+        ("hand", "zpl", "ours"),
+        ("office", "pdf", "carrier"),
+        ("office", "zpl", "carrier"),
+    ],
+)
+def test_a_shipment_prints_the_carrier_label_where_the_printer_prints_its_format(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],  # noqa: F811
+    carrier_config: Config,
+    picked: dict[str, Any],  # noqa: F811
+    printer: str,
+    format_: str,
+    printed: str,
+    when: str,
+) -> None:
+    """Elsewhere our own label prints, bearing the carrier's tracking number."""
+    order = picked["order"]
+    closed_cartons(factory, carrier_config, picked)
+    if when == "after":
+        finish_packing_on(factory, carrier_config, order, printer)
+    tracking = fedex_number()
+    document = carrier_pdf(tracking) if format_ == "pdf" else carrier_zpl(tracking)
+    answer = attach_label(carrier_api, order, 1, document, tracking, f"application/{format_}")
+    assert answer.status_code == 200, answer.json
+    if when == "before":
+        finish_packing_on(factory, carrier_config, order, printer)
+    carton = carrier_api.get(f"/api/shipments/{order}").json["cartons"][0]
+    assert carton["printed_label"] == printed and carton["tracking"] == tracking
+    job = carton["label_job"]
+    stored = job_document(factory, job["id"])
+    kind = carrier_config.printers[printer].kind
+    if printed == "carrier":
+        assert job["format"] == format_ and stored == document
+    else:
+        assert job["format"] == ("pdf" if kind == "browser" else "zpl") and stored != document
+        assert "cannot print the carrier's" in job["title"]
+        if job["format"] == "zpl":
+            assert f">;{tracking}".encode() in stored
+        else:
+            assert stored.startswith(b"%PDF-")
+    # The carrier's label is there to fetch for a printer that can print it.
+    fetched = carrier_api.get(f"/api/shipments/{order}/label?format={format_}")
+    assert fetched.status_code == 200 and fetched.data == document
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+HTML = b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
+GOOD_ZPL = carrier_zpl("1Z999AA10123456784")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "document", "tracking", "field"),
+    [
+        ("image/png", PNG, None, "label"),
+        ("application/zpl", PNG, None, "label"),
+        ("application/octet-stream", PNG, None, "label"),
+        ("application/pdf", b"", None, "label"),
+        ("application/zpl", b"  \n", None, "label"),
+        ("text/html", HTML, None, "label"),
+        ("application/zpl", HTML, None, "label"),
+        ("application/pdf", b"truncated", None, "label"),
+        ("application/zpl", b"^XA^FO50,50^A0N,40,40^FDno end^FS\n", None, "label"),
+        ("application/zpl", GOOD_ZPL + GOOD_ZPL[:-4], None, "label"),
+        ("application/zpl", GOOD_ZPL + b"trailing words", None, "label"),
+        ("application/zpl", b"~JR\n" + GOOD_ZPL, None, "label"),
+        ("application/zpl", GOOD_ZPL.replace(b"EXAMPLE", b"EX\x1bAMPLE"), None, "label"),
+        ("application/zpl", GOOD_ZPL.replace(b"EXAMPLE", b"EX\xffAMPLE"), None, "label"),
+        ("application/zpl", b"^XA^XZ", None, "label"),
+        ("application/pdf", GOOD_ZPL, None, "label"),
+        ("application/zpl", b"pdf", None, "label"),
+        ("application/pdf", b"big", None, "label"),
+        ("application/x-www-form-urlencoded", GOOD_ZPL, None, "label"),
+        ("application/zpl", GOOD_ZPL, "", "tracking"),
+        ("application/zpl", GOOD_ZPL, "1Z999\x07AA1", "tracking"),
+        ("application/zpl", GOOD_ZPL, "1Z999\nAA1", "tracking"),
+        ("application/zpl", GOOD_ZPL, "1Z 999 AA1", "tracking"),
+        ("application/zpl", GOOD_ZPL, "1Z999ÄA1", "tracking"),
+        ("application/zpl", GOOD_ZPL, "9" * 65, "tracking"),
+        ("application/zpl", GOOD_ZPL, "9" * 49, "tracking"),
+        ("application/zpl", GOOD_ZPL, "A" * 40, "tracking"),
+        ("application/zpl", GOOD_ZPL, "WH0999999999", "tracking"),
+        ("application/zpl", GOOD_ZPL, "missing", "tracking"),
+    ],
+)
+def test_a_shipment_refuses_what_is_not_a_carrier_label_and_nothing_changes(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],  # noqa: F811
+    packed_order: int,  # noqa: F811
+    content_type: str,
+    document: bytes,
+    tracking: str | None,
+    field: str,
+) -> None:
+    pdf = carrier_pdf("781234567890")
+    document = {
+        b"truncated": pdf[: len(pdf) * 2 // 3],
+        b"pdf": pdf,
+        b"big": pdf[:-6] + b"%" + b"0" * (2 * 1024 * 1024) + b"\n%%EOF\n",
+    }.get(document, document)
+    if tracking is None:
+        tracking = ups_number()
+    before = carrier_api.get(f"/api/shipments/{packed_order}").json
+    jobs = print_jobs(factory)
+    answer = attach_label(
+        carrier_api,
+        packed_order,
+        1,
+        document,
+        None if tracking == "missing" else tracking,
+        content_type,
+    )
+    assert answer.status_code == 422, answer.json
+    error = answer.json["error"]
+    assert error["field"] == field and error["message"]
+    assert error["code"] == ("not_a_label" if field == "label" else "invalid_input")
+    assert carrier_api.get(f"/api/shipments/{packed_order}").json == before
+    assert print_jobs(factory) == jobs
+
+
+def test_shipment_refusals_change_nothing(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],  # noqa: F811
+    packed_order: int,  # noqa: F811
+) -> None:
+    tracking = ups_number()
+    assert (
+        attach_label(carrier_api, packed_order, 1, carrier_zpl(tracking), tracking).status_code
+        == 200
+    )
+    before = carrier_api.get(f"/api/shipments/{packed_order}").json
+    jobs = print_jobs(factory)
+
+    # A tracking number on another carton already.
+    taken = attach_label(carrier_api, packed_order, 2, carrier_zpl(tracking), tracking)
+    assert taken.status_code == 409
+    assert taken.json["error"]["code"] == "tracking_taken"
+    assert taken.json["error"]["field"] == "tracking"
+
+    # Roles: a picker sees no shipment; only integrations and leads attach labels.
+    zpl = carrier_zpl(ups_number())
+    picker, packer = carrier_api.as_role("picker"), carrier_api.as_role("packer")
+    assert picker.get(f"/api/shipments/{packed_order}").status_code == 403
+    assert attach_label(picker, packed_order, 1, zpl, ups_number()).status_code == 403
+    assert attach_label(packer, packed_order, 1, zpl, ups_number()).status_code == 403
+    assert picker.post(f"/api/shipments/{packed_order}/ship").status_code == 403
+    assert packer.get(f"/api/shipments/{packed_order}").status_code == 200
+
+    # Unknown shipments and cartons.
+    for response in (
+        carrier_api.get("/api/shipments/999999999"),
+        attach_label(carrier_api, 999999999, 1, zpl, ups_number()),
+        carrier_api.as_role("supervisor").post("/api/shipments/999999999/ship"),
+    ):
+        assert response.status_code == 404 and response.json["error"]["code"] == "unknown_shipment"
+    unknown = attach_label(carrier_api, packed_order, 3, zpl, ups_number())
+    assert unknown.status_code == 404 and unknown.json["error"]["code"] == "unknown_carton"
+
+    assert carrier_api.get(f"/api/shipments/{packed_order}").json == before
+    assert print_jobs(factory) == jobs
+
+
+def test_a_shipment_not_packed_is_not_shipped_by_hand(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],  # noqa: F811
+    carrier_config: Config,
+    picked: dict[str, Any],  # noqa: F811
+) -> None:
+    order = picked["order"]
+    # Every carton closed, but the order not finished: no SSCC, no label yet.
+    closed_cartons(factory, carrier_config, picked)
+    before = carrier_api.get(f"/api/shipments/{order}").json
+    assert [c["sscc"] for c in before["cartons"]] == [None, None]
+    answer = carrier_api.as_role("supervisor").post(f"/api/shipments/{order}/ship")
+    assert answer.status_code == 409 and answer.json["error"]["code"] == "not_packed"
+    assert carrier_api.get(f"/api/shipments/{order}").json == before
+    assert before["status"] == "picking"
+    with factory() as session:
+        shipped = (
+            select(func.count())
+            .select_from(Carton)
+            .where(Carton.order_id == order, Carton.status == "shipped")
+        )
+        assert session.scalar(shipped) == 0

@@ -1,0 +1,135 @@
+"""Packing a demo order into two cartons on the handheld by scans at scanner speed, with a
+wrong item refused, in Chromium at 360x640; the labels reach a printer listener."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import func, select
+
+from tests.browser.conftest import sign_in
+from tests.browser.test_pick import ean_of, scan_and_wait
+from tests.conftest import REPO, free_port, running_service
+from tests.printer import FakePrinter
+from warehouse import picking
+from warehouse.config import Config, load_config
+from warehouse.db import make_engine, make_sessionmaker, writing
+from warehouse.errors import WarehouseError
+from warehouse.models import Order, OrderLine, Product, User
+
+
+@pytest.fixture(scope="module")
+def printer_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def pack_server(
+    live_database: str, printer_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The service with station pack1's label printer on a port of the test's own."""
+    text = (REPO / "config.toml").read_text()
+    config_file = Path(tmp_path_factory.mktemp("pack")) / "config.toml"
+    config_file.write_text(text.replace("port = 9100", f"port = {printer_port}", 1))
+    with running_service(live_database, env={"WAREHOUSE_CONFIG": str(config_file)}) as base:
+        yield base
+
+
+def picked_order(url: str) -> tuple[int, list[str]]:
+    """A demo order of three to eight units of two or more items, picked into a tote; its units' SKUs."""
+    config = load_config(REPO / "config.toml", {"WAREHOUSE_DATABASE_URL": url})
+    engine = make_engine(config.database)
+    with writing(make_sessionmaker(engine)) as session:
+        picker = session.scalars(select(User).where(User.badge == "U000004")).one()
+        several = (
+            select(OrderLine.order_id)
+            .group_by(OrderLine.order_id)
+            .having(func.sum(OrderLine.qty).between(3, 8), func.count() >= 2)
+        )
+        for order_id in session.scalars(
+            select(Order.id)
+            .where(Order.status == "reserved", Order.id.in_(several))
+            .order_by(Order.id)
+        ):
+            trial = session.begin_nested()
+            try:
+                made = picking.create_pick_list(session, [order_id], config.layout)
+            except WarehouseError:
+                trial.rollback()
+                continue
+            trial.commit()
+            break
+        else:
+            pytest.fail("the demo has no pickable order of several items")
+        picking.start_pick_list(session, made.id, picker)
+        picking.set_tote(session, made.id, picker, 1, "T98001")
+        units: list[str] = []
+        for pick in list(made.picks):
+            sku = pick.order_line.product.sku
+            picking.confirm_pick(
+                session, picker, made.id, pick.id, location=pick.stock.location.code,
+                sku=sku, qty=pick.qty, tote="T98001",
+            )  # fmt: skip
+            units += [sku] * pick.qty
+    engine.dispose()
+    return order_id, units
+
+
+def weight_kg(url: str, skus: list[str], box_g: int) -> str:
+    """What a carton of these units in this box weighs, as the packer types it."""
+    config: Config = load_config(REPO / "config.toml", {"WAREHOUSE_DATABASE_URL": url})
+    engine = make_engine(config.database)
+    with make_sessionmaker(engine)() as session:
+        weights = {
+            sku: weight for sku, weight in session.execute(select(Product.sku, Product.weight_g))
+        }
+    engine.dispose()
+    return f"{(sum(weights[sku] or 0 for sku in skus) + box_g) / 1000:.3f}"
+
+
+def test_pack_an_order_into_two_cartons_and_print_the_labels(
+    page: Page, pack_server: str, live_database: str, printer_port: int
+) -> None:
+    order, units = picked_order(live_database)
+    printer = FakePrinter(printer_port)
+    try:
+        sign_in(page, pack_server, "U000005", "5555", "packer")
+        page.goto(pack_server + "/pack?station=pack1")
+        scan_and_wait(page, f"O{order:08d}")
+        expect(page.get_by_test_id("order")).to_have_text(str(order))
+        expect(page.locator("body")).to_have_attribute("data-played", "good")
+        halves = [units[:1], units[1:]]
+        for number, skus in enumerate(halves, start=1):
+            with page.expect_navigation():
+                page.get_by_role("button", name=re.compile("^Medium box")).click()
+            expect(page.get_by_label(f"Scan each item into carton {number}")).to_be_focused()
+            if number == 1:
+                # An item the order does not want: refused with the bad sound.
+                stranger = next(f"SKU-{n:04d}" for n in range(1, 61) if f"SKU-{n:04d}" not in units)
+                scan_and_wait(page, ean_of(stranger))
+                expect(page.get_by_role("alert")).to_contain_text("is not in order")
+                expect(page.locator("body")).to_have_attribute("data-played", "bad")
+            for sku in skus:
+                scan_and_wait(page, ean_of(sku))
+                expect(page.locator("body")).to_have_attribute("data-played", "good")
+            page.get_by_label(re.compile(f"Weight of carton {number}")).fill(
+                weight_kg(live_database, skus, 300)
+            )
+            with page.expect_navigation():
+                page.get_by_role("button", name=f"Close carton {number}").click()
+            expect(page.get_by_role("status")).to_contain_text(f"Carton {number} closed")
+        expect(page.get_by_test_id("order-packed")).to_contain_text("packed: 2 cartons")
+        labels = printer.wait_for(2)
+    finally:
+        printer.close()
+    assert len(labels) == 2
+    ssccs = {re.search(rb">;>800(\d{18})", label)[1] for label in labels}  # type: ignore[index]
+    assert len(ssccs) == 2 and all(label.count(b"^XA") == 1 for label in labels)
+    page.reload()
+    expect(page.get_by_test_id("label-job")).to_have_count(2)
+    for job in page.get_by_test_id("label-job").all():
+        expect(job).to_contain_text("sent")

@@ -1,0 +1,33 @@
+"""Pack stations: what the station agent reports from the station's scale."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+
+from warehouse import stations
+from warehouse.web import config, db, requires
+
+blp = Blueprint("stations", __name__, url_prefix="/api/stations", description="Pack stations")
+
+
+class ScaleIn(ma.Schema):
+    weight_g = ma.fields.Integer(required=True, strict=True)
+
+
+class ScaleOut(ma.Schema):
+    station = ma.fields.String()
+    weight_g = ma.fields.Integer()
+
+
+@blp.route("/<station>/scale", methods=["POST"])
+@requires("packing.pack")
+@blp.arguments(ScaleIn)
+@blp.response(200, ScaleOut)
+def scale(body: dict[str, Any], station: str) -> dict[str, Any]:
+    """The station scale's latest stable reading; the station's page offers it as the weight."""
+    stations.read_scale(db(), station, body["weight_g"], config())
+    db().commit()
+    return {"station": station, "weight_g": body["weight_g"]}

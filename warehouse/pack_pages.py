@@ -1,0 +1,249 @@
+"""The pack station pages: scan the tote or the order, choose a box, scan each item into it,
+weigh and close it, and open another when one box is not enough; the labels print when the
+last carton closes. At a station the scans may come from its USB scanner through the
+station agent: the page follows the bench and shows what they did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+from flask import session as cookie
+from sqlalchemy import select
+
+from warehouse import packing, printing, scanning, stations
+from warehouse.errors import WarehouseError
+from warehouse.floor import act_on_scan, floor_page, refusal, whole_number
+from warehouse.models import Carton, PackStation, PrintJob, utcnow
+from warehouse.roles import allowed
+from warehouse.scanning import Answer
+from warehouse.web import config, current_user, db, no_store, requires, write_now, writes_late
+
+bp = Blueprint("pack", __name__, template_folder="templates")
+
+
+def _station() -> str | None:
+    """The station this browser packs at (chosen once, kept in its session)."""
+    name = cookie.get("station")
+    return name if name in config().stations else None
+
+
+def _read(raw: str) -> Answer:
+    setup = scanning.scanner_setup(config())
+    return scanning.match_scan(db(), scanning.read_or_refuse(raw, setup))
+
+
+def _bench() -> PackStation | None:
+    station = _station()
+    return stations.bench(write_now(), station, config()) if station else None
+
+
+def _start_page(status: int = 200, **values: Any) -> tuple[str, int]:
+    bench = _bench()
+    db().commit()
+    return floor_page(
+        "pack_start.html", status, stations=sorted(config().stations), station=_station(),
+        bench=bench, **values,
+    )  # fmt: skip
+
+
+@bp.route("/pack", methods=["GET", "POST"])
+@requires("packing.pack")
+@writes_late
+def start() -> tuple[str, int]:
+    """Choose the station, then scan the tote or the order to pack."""
+    if request.method == "GET":
+        if "station" in request.args:
+            chosen = request.args["station"]
+            cookie["station"] = chosen if chosen in config().stations else None
+        bench = _bench()
+        said = _bench_said(bench)
+        if bench is not None and bench.order_id is not None and _shown(bench):
+            return _order_page(bench.order_id, **said)
+        return _start_page(**said)
+    raw = request.form.get("code", "")
+    outcome = act_on_scan("pack", raw, lambda: stations.pack_scan(db(), None, _read(raw)))
+    if outcome.refused is not None:
+        return _start_page(422, error=refusal(outcome))
+    return _order_page(int((outcome.answer or {})["order"]), outcome="good")
+
+
+def _bench_said(bench: PackStation | None) -> dict[str, Any]:
+    """Sent here by the bench's version: what the station's scanner did, with its sound."""
+    if bench is None or not bench.outcome or request.args.get("bench") != str(bench.version):
+        return {}
+    words = "error" if bench.outcome == "bad" else "notice"
+    return {"outcome": bench.outcome, words: bench.message}
+
+
+def _shown(bench: PackStation) -> bool:
+    """Whether the bench's order is one still to pack (not one packed and gone)."""
+    try:
+        packing.ready_to_pack(db(), bench.order_id or 0)
+    except WarehouseError:
+        return False
+    return True
+
+
+def _order_page(order_id: int, status: int = 200, **values: Any) -> tuple[str, int]:
+    """The order on the bench: lines, cartons, the open carton's scan field, its labels."""
+    station = _station()
+    bench = _bench()
+    if bench is not None and bench.order_id != order_id:
+        stations.put_on_bench(write_now(), bench.name, order_id, current_user())
+        db().refresh(bench)
+    db().commit()
+    order = packing.get_order(db(), order_id)
+    cartons = (
+        db()
+        .scalars(select(Carton).where(Carton.order_id == order_id).order_by(Carton.number))
+        .all()
+    )
+    job_ids = [c.label_job_id for c in cartons if c.label_job_id]
+    jobs = {j.id: j for j in db().scalars(select(PrintJob).where(PrintJob.id.in_(job_ids)))}
+    printer = _printer_or_none(station)
+    return floor_page(
+        "pack.html",
+        status,
+        order=order,
+        lines=packing.lines_to_pack(db(), order),
+        cartons=cartons,
+        open_carton=next((c for c in cartons if c.status == "open"), None),
+        held=[c for c in cartons if c.status == "held"],
+        boxes=config().boxes,
+        jobs=jobs,
+        station=station,
+        bench=bench,
+        printer=printer,
+        printer_kind=config().printers[printer].kind if printer else None,
+        scale_g=stations.scale_weight(bench, utcnow()),
+        can_reopen=allowed(_role(), "packing.supervise"),
+        **values,
+    )
+
+
+def _role() -> str:
+    user = current_user()
+    return user.role if user else ""
+
+
+def _printer_or_none(station: str | None) -> str | None:
+    try:
+        return stations.printer_for(config(), station)
+    except WarehouseError:
+        return None
+
+
+def _act(order_id: int, act: Any, done: str) -> tuple[str, int]:
+    """Do a button's work; its refusal is shown and changes nothing."""
+    try:
+        act(write_now())
+    except WarehouseError as refused:
+        db().rollback()
+        return _order_page(order_id, refused.status, error=refused.message)
+    db().commit()
+    return _order_page(order_id, outcome="good", notice=done)
+
+
+@bp.route("/pack/<int:order_id>", methods=["GET", "POST"])
+@requires("packing.pack")
+@writes_late
+def order(order_id: int) -> tuple[str, int]:
+    """The order's packing: a scan, or a button (box, close, reopen, reprint)."""
+    if request.method == "GET":
+        return _order_page(order_id, **_bench_said(_bench()))
+    form = request.form
+    action = form.get("action", "scan")
+    if action == "box":
+        box = form.get("box", "")
+        return _act(
+            order_id,
+            lambda s: packing.open_carton(s, order_id, box, config().boxes),
+            f"{config().boxes[box].name if box in config().boxes else box} opened: scan the items.",
+        )
+    if action == "close":
+        return _close(order_id)
+    if action == "reopen":
+        if not allowed(_role(), "packing.supervise"):
+            return _order_page(order_id, 403, error="Only a supervisor may reopen a carton.")
+        carton_id = whole_number(form.get("carton"), "carton", 1)
+        return _act(order_id, lambda s: packing.reopen_carton(s, carton_id), "Carton reopened.")
+    if action == "reprint":
+        job_id = whole_number(form.get("job"), "job", 1)
+        return _act(order_id, lambda s: printing.reprint(s, job_id), "Sent again.")
+    raw = form.get("code", "")
+    outcome = act_on_scan("pack", raw, lambda: stations.pack_scan(db(), order_id, _read(raw)))
+    if outcome.refused is not None:
+        return _order_page(order_id, 422, error=refusal(outcome))
+    answer = outcome.answer or {}
+    if answer["step"] == "order":
+        return _order_page(int(answer["order"]), outcome="good")
+    return _order_page(order_id, outcome="good", notice=stations.said(answer, None)[1])
+
+
+def _close(order_id: int) -> tuple[str, int]:
+    """Weigh and close the open or held carton; held when the weight is off."""
+    form = request.form
+    carton_id = whole_number(form.get("carton"), "carton", 1)
+    try:
+        weight_g = round(float(form.get("weight_kg") or "") * 1000)
+    except (ValueError, OverflowError):
+        return _order_page(order_id, 422, error="Type the weight in kg, for example 1.25.")
+    printer = _printer_or_none(_station())
+    if printer is None:
+        return _order_page(order_id, 409, error="No label printer here: choose a station.")
+    try:
+        carton = stations.close_and_label(write_now(), carton_id, weight_g, config(), printer)
+    except WarehouseError as refused:
+        db().rollback()
+        return _order_page(order_id, refused.status, error=refused.message)
+    held = carton.status == "held"
+    number, weighed, expected = carton.number, carton.weight_g, carton.expected_g
+    db().commit()
+    if held:
+        return _order_page(
+            order_id, 422, error=f"Carton {number} weighs {weighed} g but should weigh about "
+            f"{expected} g: check what is in it, then weigh it again.",
+        )  # fmt: skip
+    return _order_page(order_id, outcome="good", notice=f"Carton {number} closed.")
+
+
+@bp.route("/pack/<int:order_id>/slip.pdf")
+@requires("packing.pack")
+def slip(order_id: int) -> Response:
+    """The order's packing slip, to print on the station's office printer."""
+    document = packing.packing_slip(db(), order_id, config())
+    return Response(document, mimetype="application/pdf")
+
+
+@bp.route("/pack/jobs/<int:job_id>.pdf")
+@requires("packing.pack")
+@writes_late
+def job_document(job_id: int) -> Response:
+    """A browser printer's label, opened on the handheld (which counts as sent)."""
+    job = printing.fetched_by_browser(write_now(), job_id)
+    if job.format != "pdf":
+        abort(404)
+    document = job.document
+    db().commit()
+    return Response(document, mimetype="application/pdf")
+
+
+@bp.route("/pack/bench/<station>.json")
+@requires("packing.pack")
+def bench_state(station: str) -> Response:
+    """What the station's page follows: its bench's version, order and scale."""
+    found = db().get(PackStation, station)
+    if found is None:
+        return jsonify({"version": 0, "order": None, "scale_g": None})
+    return jsonify(
+        {
+            "version": found.version,
+            "order": found.order_id,
+            "scale_g": stations.scale_weight(found, utcnow()),
+        }
+    )
+
+
+bp.after_request(no_store)
