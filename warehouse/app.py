@@ -66,16 +66,14 @@ def create_app(config: Config | None = None) -> Flask:
         pack_pages,
         pages,
         pick_pages,
+        print_pages,
         return_pages,
         scanner_setup,
     )
 
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(scanner_setup.bp)
-    app.register_blueprint(floor.bp)
-    app.register_blueprint(pick_pages.bp)
-    app.register_blueprint(pack_pages.bp)
-    app.register_blueprint(dock_pages.bp)
-    app.register_blueprint(return_pages.bp)
+    for pages_of in (
+        pages, scanner_setup, floor, pick_pages, pack_pages, dock_pages, return_pages, print_pages,
+    ):  # fmt: skip
+        app.register_blueprint(pages_of.bp)
     web.check_every_endpoint(app)
     return app

@@ -1,16 +1,16 @@
-"""The `warehouse` command: init, demo, serve, user add, token create, check."""
+"""The `warehouse` command: init, demo, serve, user add, token create, import, sheet, check."""
 
 from __future__ import annotations
 
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 from sqlalchemy import Engine, func, select
 
-from warehouse import accounts, demo, importer, inventory, migrate
+from warehouse import accounts, demo, importer, inventory, migrate, sheets
 from warehouse.config import Config, ConfigError, load_config
 from warehouse.db import make_engine, make_sessionmaker, writing
 from warehouse.errors import WarehouseError
@@ -238,6 +238,28 @@ def import_orders(ctx: Context, path: Path, channel_code: str, batch_size: int) 
     )
     if report.rejected:
         sys.exit(1)
+
+
+@main.command("sheet")
+@click.argument("kind", type=click.Choice(sheets.SHEETS))
+@click.option("--prefix", default="", help="Only codes, SKUs or names that start with this.")
+@click.option("--paper", type=click.Choice(["A4", "Letter"]), help="[default: labels.slip_paper]")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="The PDF file to write.",
+)  # fmt: skip
+@pass_context
+def sheet_command(
+    ctx: Context, kind: str, prefix: str, paper: Literal["A4", "Letter"] | None, output: Path
+) -> None:
+    """Write a sheet of barcodes to print: bin labels, product labels or staff badges."""
+    try:
+        with make_sessionmaker(ctx.migrated_engine)() as session:
+            document = sheets.sheet(session, kind, prefix, paper or ctx.config.labels.slip_paper)
+    except WarehouseError as error:
+        raise _refuse(error) from None
+    output.write_bytes(document)
+    click.echo(f"Wrote {output} ({len(document)} bytes).")
 
 
 @main.command()

@@ -35,6 +35,7 @@ TASKS = (
     Task("Count", "floor.count", "stock.count", "Count a bin by scanning"),
     Task("Look up", "floor.lookup", "stock.read", "Scan anything: what it is, where it is"),
     Task("Picking", "pick.supervise", "picking.plan", "Open lists, bins to count, pickers"),
+    Task("Printing", "printing.jobs", "printing.supervise", "Label jobs, reprints, barcode sheets"),
     Task("Orders", "pages.order_list", "orders.supervise", "By channel and status"),
     Task(
         "Scanner set-up", "scanner_setup.page", "scanners.setup", "Test a scanner, get its settings"

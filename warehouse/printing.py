@@ -62,6 +62,11 @@ def queue_job(
         printer=printer, format=format, document=document, title=title[:200],
         status="queued", attempts=0, next_try_at=utcnow(), last_error="",
     )  # fmt: skip
+    return _store(session, job)
+
+
+def _store(session: Session, job: PrintJob) -> PrintJob:
+    """Add a job; once the transaction commits, this process's dispatcher sends it."""
     session.add(job)
     session.flush()
     event.listen(session, "after_commit", _wake_after_commit, once=True)
@@ -82,9 +87,7 @@ def reprint(session: Session, job_id: int) -> PrintJob:
         title=f"reprint: {old.title}"[:200], status="queued", attempts=0,
         next_try_at=utcnow(), last_error="", reprint_of=old.id,
     )  # fmt: skip
-    session.add(job)
-    session.flush()
-    return job
+    return _store(session, job)
 
 
 def claim(session: Session, job_id: int, now: datetime) -> bool:
@@ -233,3 +236,17 @@ def run_dispatcher(
         except Exception:  # a bad pass (database busy, say) must not end the printing thread
             log.exception("print dispatch failed; trying again")
         _wake.wait(every_s)
+
+
+def recent_jobs(session: Session, limit: int = 100) -> list[PrintJob]:
+    """Jobs not yet sent (oldest first), then the latest sent ones."""
+    waiting = session.scalars(
+        select(PrintJob).where(PrintJob.status != "sent").order_by(PrintJob.id)
+    ).all()
+    sent = session.scalars(
+        select(PrintJob)
+        .where(PrintJob.status == "sent")
+        .order_by(PrintJob.id.desc())
+        .limit(max(limit - len(waiting), 0))
+    ).all()
+    return [*waiting, *sent]

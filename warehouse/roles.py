@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "shipments.ship": LEADS | {"packer"},
     # An order shipped on a supervisor's word, without its labels scanned back.
     "shipments.confirm": LEADS,
+    # Every print job's state, reprints, and sheets of bin, product and badge barcodes.
+    "printing.supervise": LEADS,
     # Returned items scanned back against their order.
     "returns.receive": LEADS | {"receiver", "packer"},
     # The supervisor's order pages.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import random
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from flask import Flask
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.pdfgen.canvas import Canvas
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
@@ -45,7 +46,8 @@ def carrier_config(config: Config) -> Config:
 
 
 @pytest.fixture(scope="module")
-def carrier_app(carrier_config: Config) -> Iterator[Flask]:
+def carrier_app(carrier_config: Config, engine: Engine) -> Iterator[Flask]:
+    """The service with those printers, on the migrated test database."""
     app = create_app(carrier_config)
     app.config["TESTING"] = True
     yield app
@@ -82,6 +84,7 @@ def fedex_number() -> str:
 
 
 def carrier_zpl(tracking: str) -> bytes:
+    """A carrier's ZPL label: one format with its name and the tracking barcode."""
     return (
         "^XA\n^CI28\n^FO40,40^A0N,48,48^FDEXAMPLE PARCELS^FS\n"
         f"^FO40,140^BY3^BCN,200,Y,N,N^FD{tracking}^FS\n^XZ\n"
@@ -110,6 +113,7 @@ def attach_label(
     tracking: str | None,
     content_type: str = "application/zpl",
 ) -> TestResponse:
+    """PUT a carrier's label (the raw body) on carton `number` of a shipment."""
     query = {} if tracking is None else {"tracking": tracking}
     return api.request(
         "PUT",
@@ -132,21 +136,25 @@ def closed_cartons(sessions: sessionmaker[Session], config: Config, order: dict[
 def finish_packing_on(
     sessions: sessionmaker[Session], config: Config, order: int, printer: str
 ) -> None:
+    """Finish packing the order, its labels going to `printer`."""
     with writing(sessions) as session:
         packing.finish_packing(session, order, config, printer)
 
 
 def carton_ids(sessions: sessionmaker[Session], order: int) -> list[int]:
+    """The ids of the order's cartons, by number."""
     with sessions() as session:
         return [each.carton.id for each in packing.get_shipment(session, order).cartons]
 
 
 def print_jobs(sessions: sessionmaker[Session]) -> int:
+    """How many print jobs are stored."""
     with sessions() as session:
         return int(session.scalar(select(func.count()).select_from(PrintJob)) or 0)
 
 
 def job_document(sessions: sessionmaker[Session], job_id: int) -> bytes:
+    """The document a print job stored for its printer."""
     with sessions() as session:
         job = session.get(PrintJob, job_id)
         assert job is not None
@@ -239,11 +247,13 @@ def test_a_shipment_prints_the_carrier_zpl_label_attached_before_packing(
     assert carrier_api.get(f"/api/orders/{order}").json["status"] == "shipped"
 
     # Once shipped, a label is refused and nothing changes.
+    jobs = print_jobs(factory)
     late = attach_label(carrier_api, order, 1, carrier_zpl("1ZLATE0000000001"), "1ZLATE0000000001")
     assert late.status_code == 409 and late.json["error"]["code"] == "already_shipped"
     after = carrier_api.get(f"/api/shipments/{order}").json
     assert after["cartons"][0]["tracking"] == tracking
     assert carrier_api.get(f"/api/shipments/{order}/label?carton=1").data == zpl
+    assert print_jobs(factory) == jobs
 
 
 def test_a_shipment_carrier_pdf_label_attached_after_packing_replaces_the_label_job(
@@ -351,43 +361,105 @@ def test_a_shipment_prints_the_carrier_label_where_the_printer_prints_its_format
     assert fetched.status_code == 200 and fetched.data == document
 
 
+def test_a_shipment_label_attached_while_the_order_is_packed_is_the_one_printed(
+    factory: sessionmaker[Session],  # noqa: F811
+    carrier_api: ApiClient,
+    carrier_config: Config,
+    picked: dict[str, Any],  # noqa: F811
+) -> None:
+    """The station has read the cartons when the label comes in: whichever transaction
+    commits first, the carrier's label and number end up on the carton's label job."""
+    order = picked["order"]
+    closed_cartons(factory, carrier_config, picked)
+    tracking = ups_number()
+    zpl = carrier_zpl(tracking)
+    read, attached = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def finish() -> None:
+        with writing(factory) as session:
+            # As the station holds the carton it has just closed.
+            held = packing.get_shipment(session, order).cartons
+            assert packing.order_is_packed(session, order) and len(held) == 2
+            read.set()
+            # On PostgreSQL the label commits meanwhile; SQLite's one writer makes it wait.
+            attached.wait(timeout=2)
+            packing.finish_packing(session, order, carrier_config, "dock")
+
+    def attach() -> None:
+        read.wait(timeout=10)
+        with writing(factory) as session:
+            packing.attach_carrier_label(session, order, 1, zpl, "zpl", tracking, carrier_config)
+        attached.set()
+
+    def run(act: Any) -> None:
+        try:
+            act()
+        except BaseException as failed:  # asserted below, where pytest sees it
+            failures.append(failed)
+
+    threads = [threading.Thread(target=run, args=(act,)) for act in (finish, attach)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    carton = carrier_api.get(f"/api/shipments/{order}").json["cartons"][0]
+    assert carton["tracking"] == tracking and carton["printed_label"] == "carrier"
+    assert job_document(factory, carton["label_job"]["id"]) == zpl
+
+
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
 HTML = b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
 GOOD_ZPL = carrier_zpl("1Z999AA10123456784")
+GOOD_PDF = carrier_pdf("781234567890")
+
+
+def refusal(content_type: str, document: bytes, tracking: str | None, name: str) -> Any:
+    """A refused label (tracking None: a good one is sent) or tracking number (a good label)."""
+    field = "label" if tracking is None else "tracking"
+    return pytest.param(content_type, document, tracking, field, id=name)
 
 
 @pytest.mark.parametrize(
     ("content_type", "document", "tracking", "field"),
     [
-        ("image/png", PNG, None, "label"),
-        ("application/zpl", PNG, None, "label"),
-        ("application/octet-stream", PNG, None, "label"),
-        ("application/pdf", b"", None, "label"),
-        ("application/zpl", b"  \n", None, "label"),
-        ("text/html", HTML, None, "label"),
-        ("application/zpl", HTML, None, "label"),
-        ("application/pdf", b"truncated", None, "label"),
-        ("application/zpl", b"^XA^FO50,50^A0N,40,40^FDno end^FS\n", None, "label"),
-        ("application/zpl", GOOD_ZPL + GOOD_ZPL[:-4], None, "label"),
-        ("application/zpl", GOOD_ZPL + b"trailing words", None, "label"),
-        ("application/zpl", b"~JR\n" + GOOD_ZPL, None, "label"),
-        ("application/zpl", GOOD_ZPL.replace(b"EXAMPLE", b"EX\x1bAMPLE"), None, "label"),
-        ("application/zpl", GOOD_ZPL.replace(b"EXAMPLE", b"EX\xffAMPLE"), None, "label"),
-        ("application/zpl", b"^XA^XZ", None, "label"),
-        ("application/pdf", GOOD_ZPL, None, "label"),
-        ("application/zpl", b"pdf", None, "label"),
-        ("application/pdf", b"big", None, "label"),
-        ("application/x-www-form-urlencoded", GOOD_ZPL, None, "label"),
-        ("application/zpl", GOOD_ZPL, "", "tracking"),
-        ("application/zpl", GOOD_ZPL, "1Z999\x07AA1", "tracking"),
-        ("application/zpl", GOOD_ZPL, "1Z999\nAA1", "tracking"),
-        ("application/zpl", GOOD_ZPL, "1Z 999 AA1", "tracking"),
-        ("application/zpl", GOOD_ZPL, "1Z999ÄA1", "tracking"),
-        ("application/zpl", GOOD_ZPL, "9" * 65, "tracking"),
-        ("application/zpl", GOOD_ZPL, "9" * 49, "tracking"),
-        ("application/zpl", GOOD_ZPL, "A" * 40, "tracking"),
-        ("application/zpl", GOOD_ZPL, "WH0999999999", "tracking"),
-        ("application/zpl", GOOD_ZPL, "missing", "tracking"),
+        refusal("image/png", PNG, None, "png-typed"),
+        refusal("application/zpl", PNG, None, "png-as-zpl"),
+        refusal("application/octet-stream", PNG, None, "png-untyped"),
+        refusal("application/pdf", b"", None, "empty"),
+        refusal("application/zpl", b"  \n", None, "blank"),
+        refusal("text/html", HTML, None, "html-typed"),
+        refusal("application/zpl", HTML, None, "html-as-zpl"),
+        refusal("application/pdf", GOOD_PDF[: len(GOOD_PDF) * 2 // 3], None, "pdf-cut-short"),
+        refusal("application/zpl", b"^XA^FO50,50^A0N,40,40^FDno end^FS\n", None, "zpl-no-xz"),
+        refusal("application/zpl", GOOD_ZPL + GOOD_ZPL[:-4], None, "zpl-second-cut-short"),
+        refusal("application/zpl", GOOD_ZPL + b"trailing words", None, "zpl-trailing-text"),
+        refusal("application/zpl", b"~JR\n" + GOOD_ZPL, None, "zpl-command-outside"),
+        refusal("application/zpl", GOOD_ZPL.replace(b"EXAMPLE", b"EX\x1bAMPLE"), None, "zpl-esc"),
+        refusal(
+            "application/zpl", GOOD_ZPL.replace(b"EXAMPLE", b"EX\xffAMPLE"), None, "zpl-not-utf8"
+        ),
+        refusal("application/zpl", b"^XA^XZ", None, "zpl-prints-nothing"),
+        refusal("application/pdf", GOOD_ZPL, None, "zpl-as-pdf"),
+        refusal("application/zpl", GOOD_PDF, None, "pdf-as-zpl"),
+        refusal(
+            "application/pdf",
+            GOOD_PDF[:-6] + b"%" + b"0" * 2**21 + b"\n%%EOF\n",
+            None,
+            "pdf-over-2mb",
+        ),
+        refusal("application/x-www-form-urlencoded", GOOD_ZPL, None, "form-typed"),
+        refusal("application/zpl", GOOD_ZPL, "", "tracking-empty"),
+        refusal("application/zpl", GOOD_ZPL, "1Z999\x07AA1", "tracking-bell"),
+        refusal("application/zpl", GOOD_ZPL, "1Z999\nAA1", "tracking-newline"),
+        refusal("application/zpl", GOOD_ZPL, "1Z 999 AA1", "tracking-spaces"),
+        refusal("application/zpl", GOOD_ZPL, "1Z999ÄA1", "tracking-not-ascii"),
+        refusal("application/zpl", GOOD_ZPL, "9" * 65, "tracking-65"),
+        refusal("application/zpl", GOOD_ZPL, "9" * 49, "tracking-49"),
+        refusal("application/zpl", GOOD_ZPL, "A" * 40, "tracking-wider-than-a-label"),
+        refusal("application/zpl", GOOD_ZPL, "WH0999999999", "tracking-of-ours"),
+        refusal("application/zpl", GOOD_ZPL, "missing", "tracking-missing"),
     ],
 )
 def test_a_shipment_refuses_what_is_not_a_carrier_label_and_nothing_changes(
@@ -399,12 +471,6 @@ def test_a_shipment_refuses_what_is_not_a_carrier_label_and_nothing_changes(
     tracking: str | None,
     field: str,
 ) -> None:
-    pdf = carrier_pdf("781234567890")
-    document = {
-        b"truncated": pdf[: len(pdf) * 2 // 3],
-        b"pdf": pdf,
-        b"big": pdf[:-6] + b"%" + b"0" * (2 * 1024 * 1024) + b"\n%%EOF\n",
-    }.get(document, document)
     if tracking is None:
         tracking = ups_number()
     before = carrier_api.get(f"/api/shipments/{packed_order}").json
