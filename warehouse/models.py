@@ -31,7 +31,7 @@ MOVEMENT_KINDS = ("receive", "move", "adjust", "pick", "ship", "return")
 
 CARTON_STATUSES = ("open", "held", "closed", "shipped")
 
-PRINT_JOB_STATUSES = ("queued", "sending", "sent")
+PRINT_JOB_STATUSES = ("queued", "sending", "sent", "replaced")
 
 PICK_LIST_KINDS = ("order", "batch", "wave")
 PICK_LIST_STATUSES = ("open", "picking", "done", "released")
@@ -468,7 +468,8 @@ class PrintJob(Base):
     """A document for a printer, stored before it is sent and kept after, for reprints.
 
     queued: waiting (first try, or after a failure until next_try_at); sending: claimed by
-    one sender until lease_until, so two never send one job; sent: the printer took it.
+    one sender until lease_until, so two never send one job; sent: the printer took it;
+    replaced: another document (a carrier's label) took its place before it was sent.
     """
 
     __tablename__ = "print_job"

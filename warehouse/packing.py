@@ -31,7 +31,7 @@ from warehouse.models import (
     PrintJob,
     utcnow,
 )
-from warehouse.printing import queue_job
+from warehouse.printing import queue_job, replace
 from warehouse.reservations import rows_changed
 
 MAX_ORDER_ID = 2**31 - 1
@@ -543,6 +543,8 @@ def attach_carrier_label(
         raise Conflict(f"Carton {number} has shipped already.", code="already_shipped")
     session.refresh(carton)
     if job is not None:
+        # Our label, if it has not gone to the printer yet, now never will.
+        replace(session, job.id)
         cartons = session.scalar(
             select(func.count()).select_from(Carton).where(Carton.order_id == order.id)
         )

@@ -90,6 +90,17 @@ def reprint(session: Session, job_id: int) -> PrintJob:
     return _store(session, job)
 
 
+def replace(session: Session, job_id: int) -> bool:
+    """A job not sent yet will not be: another document took its place. False when it is
+    being sent, or was."""
+    return rows_changed(
+        session,
+        update(PrintJob)
+        .where(PrintJob.id == job_id, PrintJob.status == "queued")
+        .values(status="replaced", lease_until=None),
+    ) == 1
+
+
 def claim(session: Session, job_id: int, now: datetime) -> bool:
     """Take a due job for sending; False when it is not due or another sender has it."""
     return (
@@ -239,13 +250,13 @@ def run_dispatcher(
 
 
 def recent_jobs(session: Session, limit: int = 100) -> list[PrintJob]:
-    """Jobs not yet sent (oldest first), then the latest sent ones."""
+    """Jobs waiting to be sent (oldest first), then the latest sent or replaced ones."""
     waiting = session.scalars(
-        select(PrintJob).where(PrintJob.status != "sent").order_by(PrintJob.id)
+        select(PrintJob).where(PrintJob.status.in_(("queued", "sending"))).order_by(PrintJob.id)
     ).all()
     sent = session.scalars(
         select(PrintJob)
-        .where(PrintJob.status == "sent")
+        .where(PrintJob.status.in_(("sent", "replaced")))
         .order_by(PrintJob.id.desc())
         .limit(max(limit - len(waiting), 0))
     ).all()

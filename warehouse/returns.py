@@ -21,7 +21,6 @@ from warehouse.models import Location, Movement, Order, User
 from warehouse.packing import get_order
 from warehouse.reservations import lock_products
 
-# Order ids are 32-bit integers in the database; a larger number names no order.
 MAX_REASON = 200
 
 

@@ -16,11 +16,24 @@ from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanners.gtin import with_check_digit
 from station_agent.readers import serial_scans
 from station_agent.scale import ScaleReporter
 from tests.api.test_floor import Handheld, outcome_of
-from tests.api.test_packing import factory, pick_an_order, picked  # noqa: F401 (fixtures)
-from tests.conftest import ApiClient, Person, free_port, make_product, service_app
+from tests.api.test_packing import (  # noqa: F401 (fixtures)
+    factory,
+    pick_an_order,
+    pick_lines,
+    picked,
+)
+from tests.conftest import (
+    ApiClient,
+    Person,
+    free_port,
+    make_product,
+    random_gtin13,
+    service_app,
+)
 from tests.printer import FakePrinter
 from warehouse import printing
 from warehouse.config import Config, PrinterConfig, StationConfig
@@ -320,3 +333,25 @@ def test_the_agent_sends_stable_scale_weights_to_the_page(
         reader.join()
     assert reporter.last == 875
     assert packer.client.get("/pack/bench/pack7.json").json["scale_g"] == 875
+
+
+def test_a_case_code_packs_its_units(
+    packer: Handheld, api: ApiClient, staff: dict[str, Person]
+) -> None:
+    unit = random_gtin13()
+    case = with_check_digit("1" + unit[:12])
+    sku = make_product(api, weight_g=100, barcodes=[unit], cases=[{"code": case, "units": 6}])[
+        "sku"
+    ]
+    order = pick_lines(api, {sku: 7})["order"]
+    packer.post("/pack", code=order_code(order))
+    packer.post(f"/pack/{order}", action="box", box="medium")
+    page = packer.post(f"/pack/{order}", code=case)
+    assert outcome_of(page) == "good" and f"6 x {sku} packed" in page.text
+    # Another case would be 5 too many; the last unit goes in by its own code.
+    page = packer.post(f"/pack/{order}", code=case)
+    assert page.status_code == 422 and "One too many: 1 of" in page.text
+    assert outcome_of(packer.post(f"/pack/{order}", code=unit)) == "good"
+    carton = re.search(r'name="carton" value="(\d+)"', page.text)[1]  # type: ignore[index]
+    page = packer.post(f"/pack/{order}", action="close", carton=carton, weight_kg="1.0")
+    assert "Order packed: 1 carton." in page.text

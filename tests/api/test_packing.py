@@ -33,18 +33,23 @@ def picked(api: ApiClient) -> dict[str, Any]:
 
 def pick_an_order(api: ApiClient) -> dict[str, Any]:
     """An order of 2 x a 400 g item and 1 x a 250 g item, picked into its tote."""
-    channel = make_channel(api)
     heavy = make_product(api, weight_g=400)["sku"]
     light = make_product(api, weight_g=250)["sku"]
-    for sku in (heavy, light):
-        receive(api, sku, layout_bin(api), 5)
-    order = place_order(api, channel, {heavy: 2, light: 1})["id"]
+    return {**pick_lines(api, {heavy: 2, light: 1}), "heavy": heavy, "light": light}
+
+
+def pick_lines(api: ApiClient, lines: dict[str, int]) -> dict[str, Any]:
+    """An order of these units, received into bins of the layout and picked into its tote."""
+    channel = make_channel(api)
+    for sku, qty in lines.items():
+        receive(api, sku, layout_bin(api), qty + 3)
+    order = place_order(api, channel, lines)["id"]
     made = api.post("/api/pick-lists", {"orders": [order]}).json
     start(api, made["id"])
     totes = put_totes(api, made)
     for pick in made["picks"]:
         assert confirm(api, made["id"], pick, tote=totes[order]).status_code == 200
-    return {"order": order, "heavy": heavy, "light": light, "tote": totes[order]}
+    return {"order": order, "tote": totes[order]}
 
 
 def refused(factory: sessionmaker[Session], act: Any) -> str:

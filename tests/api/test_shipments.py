@@ -175,7 +175,7 @@ def print_on_dock(sessions: sessionmaker[Session], config: Config, order: int) -
                     select(func.count())
                     .select_from(PrintJob)
                     .join(Carton, Carton.label_job_id == PrintJob.id)
-                    .where(Carton.order_id == order, PrintJob.status != "sent")
+                    .where(Carton.order_id == order, PrintJob.status.in_(("queued", "sending")))
                 )
             if not waiting:
                 break
@@ -276,6 +276,10 @@ def test_a_shipment_carrier_pdf_label_attached_after_packing_replaces_the_label_
     assert job["status"] == "queued" and answer.json["printed_label"] == "carrier"
     assert job_document(factory, job["id"]) == pdf
     assert job_document(factory, old_job["id"]) != pdf
+    # Our label had not been sent (the handheld never opened it): it never will be.
+    with factory() as session:
+        replaced = session.get(PrintJob, old_job["id"])
+        assert replaced is not None and replaced.status == "replaced"
     assert answer.json["tracking"] == tracking and answer.json["carrier_label"] == "pdf"
 
     # The same label again (a retried request) prints nothing more.

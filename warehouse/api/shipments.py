@@ -37,7 +37,9 @@ class LabelJobOut(ma.Schema):
     printer = ma.fields.String()
     format = ma.fields.String(metadata={"description": "zpl or pdf"})
     title = ma.fields.String()
-    status = ma.fields.String(metadata={"description": "queued, sending or sent"})
+    status = ma.fields.String(
+        metadata={"description": "queued, sending, sent, or replaced (by a carrier's label)"}
+    )
     attempts = ma.fields.Integer()
     last_error = ma.fields.String(metadata={"description": "why the last try failed, if it did"})
     created_at = ma.fields.DateTime()

@@ -1,4 +1,5 @@
-"""Pack stations: the order on each bench, its scale reading and its last scan's outcome.
+"""Pack stations: the order on each bench, its scale reading and its last scan's outcome;
+a print job may be replaced (a label superseded before it was sent).
 
 Revision ID: 0007
 Revises: 0006
@@ -36,7 +37,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_pack_station")),
     )
+    _print_job_statuses("('queued', 'sending', 'sent', 'replaced')")
+
+
+def _print_job_statuses(listed: str) -> None:
+    # SQLite cannot alter a CHECK: batch mode copies the table with the new one.
+    with op.batch_alter_table("print_job") as batch_op:
+        batch_op.drop_constraint(op.f("ck_print_job_status"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_print_job_status"), f"status IN {listed}")
 
 
 def downgrade() -> None:
+    op.execute("UPDATE print_job SET status = 'sent' WHERE status = 'replaced'")
+    _print_job_statuses("('queued', 'sending', 'sent')")
     op.drop_table("pack_station")
