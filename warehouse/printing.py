@@ -93,12 +93,13 @@ def reprint(session: Session, job_id: int) -> PrintJob:
 def replace(session: Session, job_id: int) -> bool:
     """A job not sent yet will not be: another document took its place. False when it is
     being sent, or was."""
-    return rows_changed(
+    replaced = rows_changed(
         session,
         update(PrintJob)
         .where(PrintJob.id == job_id, PrintJob.status == "queued")
         .values(status="replaced", lease_until=None),
-    ) == 1
+    )
+    return replaced == 1
 
 
 def claim(session: Session, job_id: int, now: datetime) -> bool:
