@@ -10,12 +10,11 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 from flask import session as cookie
-from sqlalchemy import select
 
 from warehouse import packing, printing, scanning, stations
 from warehouse.errors import WarehouseError
 from warehouse.floor import act_on_scan, floor_page, refusal, whole_number
-from warehouse.models import Carton, PackStation, PrintJob, utcnow
+from warehouse.models import PackStation, utcnow
 from warehouse.roles import allowed
 from warehouse.scanning import Answer
 from warehouse.web import config, current_user, db, no_store, requires, write_now, writes_late
@@ -35,8 +34,12 @@ def _read(raw: str) -> Answer:
 
 
 def _bench() -> PackStation | None:
+    """This station's bench; made (the one write) on its first use."""
     station = _station()
-    return stations.bench(write_now(), station, config()) if station else None
+    if station is None:
+        return None
+    found = db().get(PackStation, station, populate_existing=True)
+    return found if found is not None else stations.bench(write_now(), station, config())
 
 
 def _start_page(status: int = 200, **values: Any) -> tuple[str, int]:
@@ -95,13 +98,9 @@ def _order_page(order_id: int, status: int = 200, **values: Any) -> tuple[str, i
         db().refresh(bench)
     db().commit()
     order = packing.get_order(db(), order_id)
-    cartons = (
-        db()
-        .scalars(select(Carton).where(Carton.order_id == order_id).order_by(Carton.number))
-        .all()
-    )
-    job_ids = [c.label_job_id for c in cartons if c.label_job_id]
-    jobs = {j.id: j for j in db().scalars(select(PrintJob).where(PrintJob.id.in_(job_ids)))}
+    shipment = packing.get_shipment(db(), order_id)
+    cartons = [each.carton for each in shipment.cartons]
+    jobs = {each.carton.id: each.label_job for each in shipment.cartons if each.label_job}
     printer = _printer_or_none(station)
     return floor_page(
         "pack.html",

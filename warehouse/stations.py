@@ -28,11 +28,14 @@ def bench(session: Session, name: str, config: Config) -> PackStation:
     """The station's bench (made on first use); an unknown station is refused."""
     if name not in config.stations:
         raise NotFound(f"No station is named {name!r} in config.toml.", code="unknown_station")
-    session.execute(
-        insert_or_skip(session, PackStation, ["name"]),
-        {"name": name, "outcome": "", "message": "", "version": 0},
-    )
     station = session.get(PackStation, name, populate_existing=True)
+    if station is None:
+        # Two first uses at once: one inserts, the other's insert is skipped.
+        session.execute(
+            insert_or_skip(session, PackStation, ["name"]),
+            {"name": name, "outcome": "", "message": "", "version": 0},
+        )
+        station = session.get(PackStation, name, populate_existing=True)
     assert station is not None
     return station
 

@@ -39,10 +39,11 @@ def pick_an_order(api: ApiClient) -> dict[str, Any]:
 
 
 def pick_lines(api: ApiClient, lines: dict[str, int]) -> dict[str, Any]:
-    """An order of these units, received into bins of the layout and picked into its tote."""
+    """An order of these units, picked into its tote from bins of the layout that hold a few
+    more (5 units where the order wants up to 2)."""
     channel = make_channel(api)
     for sku, qty in lines.items():
-        receive(api, sku, layout_bin(api), qty + 3)
+        receive(api, sku, layout_bin(api), max(5, qty + 3))
     order = place_order(api, channel, lines)["id"]
     made = api.post("/api/pick-lists", {"orders": [order]}).json
     start(api, made["id"])
