@@ -1,5 +1,6 @@
 """Packing a demo order into two cartons on the handheld by scans at scanner speed, with a
-wrong item refused, in Chromium at 360x640; the labels reach a printer listener."""
+wrong item refused, in Chromium at 360x640; the labels reach a printer listener and are
+scanned back at the dock, and a returned unit goes to quarantine."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from tests.browser.conftest import sign_in
 from tests.browser.test_pick import ean_of, scan_and_wait
-from tests.conftest import REPO, free_port, running_service
+from tests.conftest import REPO, free_port, running_service, warehouse_command
 from tests.printer import FakePrinter
 from warehouse import picking
 from warehouse.config import Config, load_config
@@ -91,7 +92,7 @@ def weight_kg(url: str, skus: list[str], box_g: int) -> str:
     return f"{(sum(weights[sku] or 0 for sku in skus) + box_g) / 1000:.3f}"
 
 
-def test_pack_an_order_into_two_cartons_and_print_the_labels(
+def test_pack_print_load_at_the_dock_and_take_a_return(
     page: Page, pack_server: str, live_database: str, printer_port: int
 ) -> None:
     order, units = picked_order(live_database)
@@ -133,3 +134,29 @@ def test_pack_an_order_into_two_cartons_and_print_the_labels(
     expect(page.get_by_test_id("label-job")).to_have_count(2)
     for job in page.get_by_test_id("label-job").all():
         expect(job).to_contain_text("sent")
+    # At the dock: the slip, then each label as a scanner reads its GS1-128 (AIM ]C1, FNC1
+    # as the identifier); the same label twice is refused; the last one ships the order.
+    page.goto(pack_server + "/dock")
+    scan_and_wait(page, f"O{order:08d}")
+    first, second = (f"]C100{sscc.decode()}" for sscc in sorted(ssccs))
+    scan_and_wait(page, first)
+    expect(page.get_by_role("status")).to_contain_text("loaded")
+    scan_and_wait(page, first)
+    expect(page.get_by_role("alert")).to_contain_text("scanned already")
+    expect(page.locator("body")).to_have_attribute("data-played", "bad")
+    scan_and_wait(page, second)
+    expect(page.get_by_role("status")).to_contain_text("The order has shipped")
+    expect(page.get_by_test_id("order-status")).to_have_text("shipped")
+    # The customer sends one unit back: an item the order never shipped is refused, the
+    # right one goes to quarantine.
+    page.goto(pack_server + "/returns")
+    scan_and_wait(page, f"O{order:08d}")
+    scan_and_wait(page, ean_of(stranger))
+    expect(page.get_by_role("alert")).to_contain_text("never shipped")
+    scan_and_wait(page, ean_of(units[0]))
+    with page.expect_navigation():
+        page.get_by_test_id("quarantine").click()
+    expect(page.locator("body")).to_have_attribute("data-played", "good")
+    returned = page.get_by_test_id("lines").get_by_role("row").filter(has_text=units[0])
+    expect(returned.get_by_role("cell").nth(2)).to_have_text("1")
+    assert "All stock invariants hold" in warehouse_command(live_database, "check")
