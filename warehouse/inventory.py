@@ -175,33 +175,36 @@ def receive(
     reference: str = "",
 ) -> Movement:
     """Book units arriving at a location."""
+    _positive(qty)
     product = product_for_sku(session, sku)
     bin_ = location_for_code(session, location)
-    return _book_in(session, user, product, bin_, qty, lot, expiry, "receive", "receipt", reference)
+    return _book_total(
+        session, user, product, bin_, qty, lot, expiry, "receive", "receipt", reference
+    )
 
 
-def _book_in(
+def _book_total(
     session: Session,
     user: User | None,
     product: Product,
     place: Location,
-    qty: int,
+    delta: int,
     lot: str,
     expiry: date | None,
     kind: str,
     reason: str,
     reference: str,
 ) -> Movement:
-    """Units coming in (received, returned): on hand at once, and to waiting backorders."""
-    _positive(qty)
+    """Units coming in (received, returned) or leaving (shipped): the product's total changes
+    with the location's, under its lock; units in go to waiting backorders at once."""
     figures = lock_products(session, [product.id])[product.id]
-    _change_total(session, product, figures, qty)
+    _change_total(session, product, figures, delta)
     return _book(
         session,
         kind=kind,
         product=product,
         location=place,
-        delta=qty,
+        delta=delta,
         user=user,
         lot=lot,
         expiry=expiry,
@@ -364,19 +367,8 @@ def ship_out(
 ) -> Movement:
     """Book units leaving the warehouse from where they wait (a tote) when they ship."""
     _positive(qty)
-    figures = lock_products(session, [product.id])[product.id]
-    _change_total(session, product, figures, -qty)
-    return _book(
-        session,
-        kind="ship",
-        product=product,
-        location=place,
-        delta=-qty,
-        user=user,
-        lot=lot,
-        expiry=expiry,
-        reason="shipped",
-        reference=reference,
+    return _book_total(
+        session, user, product, place, -qty, lot, expiry, "ship", "shipped", reference
     )
 
 
@@ -392,7 +384,8 @@ def return_in(
     reference: str = "",
 ) -> Movement:
     """Book units a customer sent back in at a location (a bin, or quarantine)."""
-    return _book_in(
+    _positive(qty)
+    return _book_total(
         session, user, product, place, qty, lot, expiry, "return", reason or "returned", reference
     )
 
