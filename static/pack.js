@@ -10,6 +10,11 @@ async function follow() {
   try {
     const answer = await fetch(`/pack/bench/${encodeURIComponent(bench.dataset.bench)}.json`,
       { credentials: "same-origin", cache: "no-store" });
+    if (answer.redirected || answer.status === 401) {
+      // Signed out (idle): show the sign-in page instead of following a bench unseen.
+      window.location.reload();
+      return;
+    }
     if (answer.ok) {
       const state = await answer.json();
       if (String(state.version) !== bench.dataset.version) {

@@ -17,7 +17,16 @@ from warehouse.floor import act_on_scan, floor_page, refusal, whole_number
 from warehouse.models import PackStation, utcnow
 from warehouse.roles import allowed
 from warehouse.scanning import Answer
-from warehouse.web import config, current_user, db, no_store, requires, write_now, writes_late
+from warehouse.web import (
+    config,
+    current_user,
+    db,
+    no_store,
+    polled,
+    requires,
+    write_now,
+    writes_late,
+)
 
 bp = Blueprint("pack", __name__, template_folder="templates")
 
@@ -231,6 +240,7 @@ def job_document(job_id: int) -> Response:
 
 @bp.route("/pack/bench/<station>.json")
 @requires("packing.pack")
+@polled
 def bench_state(station: str) -> Response:
     """What the station's page follows: its bench's version, order and scale."""
     found = db().get(PackStation, station)

@@ -58,6 +58,13 @@ def public(view: F) -> F:
     return view
 
 
+def polled(view: F) -> F:
+    """Mark a view a page asks on its own (a station following its bench): it does not count
+    as the person's activity, so a page left open still signs out when idle."""
+    view._polled = True  # type: ignore[attr-defined]
+    return view
+
+
 def signed_webhook(view: F) -> F:
     """Mark a view that needs no user because its request is signed (checked by the view)."""
     view._public = True  # type: ignore[attr-defined]
@@ -167,7 +174,8 @@ def _identify() -> Response | None:
             session.clear()
             return None
         g.user = user
-        session["seen"] = time.time()
+        if not g.get("polled"):
+            session["seen"] = time.time()
     return None
 
 
@@ -177,6 +185,7 @@ def _authorize() -> BaseResponse | None:
     if view is None or request.endpoint in PUBLIC_ENDPOINTS:
         return None
     g.write_late = getattr(view, "_write_late", False)
+    g.polled = getattr(view, "_polled", False)
     refused = _identify()
     if refused is not None:
         return refused

@@ -355,3 +355,19 @@ def test_a_case_code_packs_its_units(
     carton = re.search(r'name="carton" value="(\d+)"', page.text)[1]  # type: ignore[index]
     page = packer.post(f"/pack/{order}", action="close", carton=carton, weight_kg="1.0")
     assert "Order packed: 1 carton." in page.text
+
+
+def test_following_the_bench_does_not_keep_an_idle_session_alive(packer: Handheld) -> None:
+    with packer.client.session_transaction() as session:
+        session["seen"] = seen = time.time() - 60
+    assert packer.client.get("/pack/bench/pack7.json").status_code == 200
+    with packer.client.session_transaction() as session:
+        assert session["seen"] == seen
+    # A person's own request does count.
+    assert packer.client.get("/pack").status_code == 200
+    with packer.client.session_transaction() as session:
+        assert session["seen"] > seen
+    # Idle past the limit: the poll is sent to sign in, and the page reloads to show it.
+    with packer.client.session_transaction() as session:
+        session["seen"] = time.time() - 16 * 60
+    assert packer.client.get("/pack/bench/pack7.json").status_code == 302

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
@@ -160,3 +161,45 @@ def test_pack_print_load_at_the_dock_and_take_a_return(
     returned = page.get_by_test_id("lines").get_by_role("row").filter(has_text=units[0])
     expect(returned.get_by_role("cell").nth(2)).to_have_text("1")
     assert "All stock invariants hold" in warehouse_command(live_database, "check")
+
+
+def test_the_station_page_follows_its_scanner_and_scale(
+    page: Page, pack_server: str, live_database: str
+) -> None:
+    order, units = picked_order(live_database)
+    token = warehouse_command(live_database, "token", "create", "paula").strip()
+    agent = httpx.Client(base_url=pack_server, headers={"Authorization": f"Bearer {token}"})
+    sign_in(page, pack_server, "U000005", "5555", "packer")
+    page.goto(pack_server + "/pack?station=pack1")
+    # The station's USB scanner (through the agent) puts the order on the bench: the page
+    # that waits for a scan shows it by itself.
+    with page.expect_navigation():
+        answer = agent.post(
+            "/api/barcodes/resolve", json={"code": f"O{order:08d}", "station": "pack1"}
+        )
+        assert answer.status_code == 200 and answer.json()["pack"]["step"] == "order"
+    expect(page.get_by_test_id("order")).to_have_text(str(order))
+    expect(page.locator("body")).to_have_attribute("data-played", "good")
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("^Large box")).click()
+    with page.expect_navigation():
+        assert (
+            agent.post(
+                "/api/barcodes/resolve", json={"code": ean_of(units[0]), "station": "pack1"}
+            ).status_code
+            == 200
+        )
+    expect(page.get_by_role("status")).to_contain_text(f"1 x {units[0]} packed into carton 1")
+    stranger = next(f"SKU-{n:04d}" for n in range(1, 61) if f"SKU-{n:04d}" not in units)
+    with page.expect_navigation():
+        assert (
+            agent.post(
+                "/api/barcodes/resolve", json={"code": ean_of(stranger), "station": "pack1"}
+            ).status_code
+            == 422
+        )
+    expect(page.get_by_role("alert")).to_contain_text("is not in order")
+    expect(page.locator("body")).to_have_attribute("data-played", "bad")
+    # The scale's stable reading fills the weight field.
+    assert agent.post("/api/stations/pack1/scale", json={"weight_g": 1234}).status_code == 200
+    expect(page.get_by_label(re.compile("Weight of carton 1"))).to_have_value("1.234")
