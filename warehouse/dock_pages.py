@@ -10,20 +10,15 @@ from typing import Any
 from flask import Blueprint, request
 from sqlalchemy import select
 
-from warehouse import scanning, shipping
+from warehouse import shipping
 from warehouse.errors import InvalidInput, WarehouseError
-from warehouse.floor import act_on_scan, floor_page, refusal
+from warehouse.floor import act_on_scan, floor_page, refusal, scanned
 from warehouse.models import Carton, Order
 from warehouse.roles import allowed
 from warehouse.scanning import Answer
-from warehouse.web import config, current_user, db, no_store, requires, write_now, writes_late
+from warehouse.web import current_user, db, no_store, requires, write_now, writes_late
 
 bp = Blueprint("dock", __name__, template_folder="templates")
-
-
-def _read(raw: str) -> Answer:
-    setup = scanning.scanner_setup(config())
-    return scanning.match_scan(db(), scanning.read_or_refuse(raw, setup))
 
 
 def _dock_page(order_id: int | None, status: int = 200, **values: Any) -> tuple[str, int]:
@@ -61,7 +56,7 @@ def dock() -> tuple[str, int]:
     raw = form.get("code", "")
 
     def load() -> Answer:
-        answer = _read(raw)
+        answer = scanned(raw)
         if answer["kind"] == "order":
             return {"kind": "dock", "order": answer["order"]["id"]}
         if order_id is None:

@@ -43,6 +43,11 @@ def resolve_posted(source: str) -> Outcome:
     return outcome
 
 
+def scanned(raw: str) -> Answer:
+    """What a posted scan names (refused as the parser refuses it)."""
+    return scanning.read_and_match(db(), raw, scanning.scanner_setup(config()))
+
+
 def act_on_scan(source: str, raw: str, act: Any) -> Outcome:
     """Do what the posted scan does, once per scan id, logged; the log is committed."""
     outcome = scanning.record_scan(write_now(), raw, scan_context(source), act)

@@ -11,12 +11,11 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, request
 from flask import session as cookie
 
-from warehouse import packing, printing, scanning, stations
+from warehouse import packing, printing, stations
 from warehouse.errors import WarehouseError
-from warehouse.floor import act_on_scan, floor_page, refusal, whole_number
+from warehouse.floor import act_on_scan, floor_page, refusal, scanned, whole_number
 from warehouse.models import PackStation, utcnow
 from warehouse.roles import allowed
-from warehouse.scanning import Answer
 from warehouse.web import (
     config,
     current_user,
@@ -35,11 +34,6 @@ def _station() -> str | None:
     """The station this browser packs at (chosen once, kept in its session)."""
     name = cookie.get("station")
     return name if name in config().stations else None
-
-
-def _read(raw: str) -> Answer:
-    setup = scanning.scanner_setup(config())
-    return scanning.match_scan(db(), scanning.read_or_refuse(raw, setup))
 
 
 def _bench() -> PackStation | None:
@@ -75,7 +69,7 @@ def start() -> tuple[str, int]:
             return _order_page(bench.order_id, **said)
         return _start_page(**said)
     raw = request.form.get("code", "")
-    outcome = act_on_scan("pack", raw, lambda: stations.pack_scan(db(), None, _read(raw)))
+    outcome = act_on_scan("pack", raw, lambda: stations.pack_scan(db(), None, scanned(raw)))
     if outcome.refused is not None:
         return _start_page(422, error=refusal(outcome))
     return _order_page(int((outcome.answer or {})["order"]), outcome="good")
@@ -124,7 +118,6 @@ def _order_page(order_id: int, status: int = 200, **values: Any) -> tuple[str, i
         station=station,
         bench=bench,
         printer=printer,
-        printer_kind=config().printers[printer].kind if printer else None,
         scale_g=stations.scale_weight(bench, utcnow()),
         can_reopen=allowed(_role(), "packing.supervise"),
         **values,
@@ -181,7 +174,7 @@ def order(order_id: int) -> tuple[str, int]:
         job_id = whole_number(form.get("job"), "job", 1)
         return _act(order_id, lambda s: printing.reprint(s, job_id), "Sent again.")
     raw = form.get("code", "")
-    outcome = act_on_scan("pack", raw, lambda: stations.pack_scan(db(), order_id, _read(raw)))
+    outcome = act_on_scan("pack", raw, lambda: stations.pack_scan(db(), order_id, scanned(raw)))
     if outcome.refused is not None:
         return _order_page(order_id, 422, error=refusal(outcome))
     answer = outcome.answer or {}
@@ -198,10 +191,8 @@ def _close(order_id: int) -> tuple[str, int]:
         weight_g = round(float(form.get("weight_kg") or "") * 1000)
     except (ValueError, OverflowError):
         return _order_page(order_id, 422, error="Type the weight in kg, for example 1.25.")
-    printer = _printer_or_none(_station())
-    if printer is None:
-        return _order_page(order_id, 409, error="No label printer here: choose a station.")
     try:
+        printer = stations.printer_for(config(), _station())
         carton = stations.close_and_label(write_now(), carton_id, weight_g, config(), printer)
     except WarehouseError as refused:
         db().rollback()

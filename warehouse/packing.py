@@ -355,11 +355,7 @@ def shipment_label(
     session: Session, order_id: int, number: int, config: Config, format: str
 ) -> bytes:
     """The label of carton `number` of a labelled order (a shipment is an order's cartons)."""
-    order = session.scalars(
-        select(Order).where(Order.id == order_id).options(selectinload(Order.channel))
-    ).first()
-    if order is None:
-        raise NotFound(f"No shipment has id {order_id}.", code="unknown_shipment")
+    order = _shipment_order(session, order_id)
     cartons = session.scalars(
         select(Carton).where(Carton.order_id == order_id).order_by(Carton.number)
     ).all()

@@ -12,10 +12,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from warehouse import picking, scanning
 from warehouse.errors import InvalidInput, WarehouseError
-from warehouse.floor import act_on_scan, floor_page, refusal, whole_number
+from warehouse.floor import act_on_scan, floor_page, refusal, scanned, whole_number
 from warehouse.models import PickList, User, utcnow
 from warehouse.scanning import Answer
-from warehouse.web import config, current_user, db, no_store, requires, writes_late
+from warehouse.web import current_user, db, no_store, requires, writes_late
 
 bp = Blueprint("pick", __name__, template_folder="templates")
 
@@ -24,12 +24,6 @@ def _me() -> User:
     user = current_user()
     assert user is not None
     return user
-
-
-def _read(raw: str) -> Answer:
-    """What a posted scan names (refused as the parser refuses it)."""
-    setup = scanning.scanner_setup(config())
-    return scanning.match_scan(db(), scanning.read_or_refuse(raw, setup))
 
 
 @bp.route("/pick")
@@ -97,7 +91,7 @@ def walk(pick_list_id: int) -> tuple[str, int]:
     step = form.get("step", "location")
 
     def check() -> Answer:
-        answer = _read(raw)
+        answer = scanned(raw)
         if step == "location":
             picking.expect_location(pick, str(answer.get("location") or answer["code"]))
             return {"kind": "pick", "step": "location", "pick": pick.id}
@@ -134,7 +128,7 @@ def walk(pick_list_id: int) -> tuple[str, int]:
 
 def _scan_tote_onto_cart(pick_list: PickList, slot: int, raw: str) -> tuple[str, int]:
     def put() -> Answer:
-        answer = _read(raw)
+        answer = scanned(raw)
         if answer["kind"] != "tote":
             raise InvalidInput(f"{answer['code']} is not a tote.", field="tote", code="not_a_tote")
         picking.set_tote(db(), pick_list.id, _me(), slot, answer["tote"])

@@ -12,7 +12,7 @@ from flask import Blueprint, request
 
 from warehouse import returns, scanning
 from warehouse.errors import InvalidInput, WarehouseError
-from warehouse.floor import act_on_scan, floor_page, refusal, whole_number
+from warehouse.floor import act_on_scan, floor_page, refusal, scanned, whole_number
 from warehouse.scanning import Answer
 from warehouse.web import config, current_user, db, no_store, requires, writes_late
 
@@ -22,18 +22,12 @@ bp = Blueprint("return", __name__, template_folder="templates")
 TYPED_ORDER = re.compile(r"[0-9]{1,10}")
 
 
-def _read(raw: str) -> Answer:
-    """What a raw scan names."""
-    setup = scanning.scanner_setup(config())
-    return scanning.match_scan(db(), scanning.read_or_refuse(raw, setup))
-
-
 def _order_named(raw: str) -> int:
     """The order id of a scanned order barcode or a typed order number."""
     text = raw.strip()
     if TYPED_ORDER.fullmatch(text):
         return int(text)
-    answer = _read(raw)
+    answer = scanned(raw)
     if answer["kind"] != "order":
         raise InvalidInput(
             f"{answer['code']} is not an order: scan the order's barcode or type its number.",
@@ -94,7 +88,7 @@ def _scan_item(order_id: int) -> tuple[str, int]:
     raw = request.form.get("code", "")
 
     def check() -> Answer:
-        answer = _read(raw)
+        answer = scanned(raw)
         if answer["kind"] == "order":
             order = returns.shipped_order(db(), int(answer["order"]["id"]))
             return {"kind": "return", "step": "order", "order": order.id}
@@ -138,7 +132,7 @@ def _put_back(order_id: int) -> tuple[str, int]:
         qty = whole_number(form.get("qty"), "qty", 1)
         location = None
         if code:
-            answer = _read(code)
+            answer = scanned(code)
             if answer["kind"] != "location":
                 raise InvalidInput(
                     f"{answer['code']} is not a location: scan the bin, or send the item "

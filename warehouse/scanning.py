@@ -158,6 +158,11 @@ def read_or_refuse(raw: str, setup: ScannerSetup) -> Scan:
         raise ScanRefused(error.code, error.message) from None
 
 
+def read_and_match(session: Session, raw: str, setup: ScannerSetup) -> Answer:
+    """What a raw scan names; a scan the parser refuses is a ScanRefused."""
+    return match_scan(session, read_or_refuse(raw, setup))
+
+
 def _replay(entry: ScanLog, context: ScanContext) -> Outcome:
     owner = context.user.id if context.user else None
     if entry.user_id != owner:
@@ -275,5 +280,5 @@ def resolve_scan(
     write lock is held for the log entry only.
     """
     check_scan_id(context.scan_id)
-    tried = attempt(lambda: match_scan(session, read_or_refuse(raw, setup)))
+    tried = attempt(lambda: read_and_match(session, raw, setup))
     return log_scan(then_write() if then_write else session, raw, context, tried)

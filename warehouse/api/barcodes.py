@@ -99,7 +99,7 @@ def _at_pack_station(
     station's page is told what it did (a refusal too)."""
 
     def act() -> scanning.Answer:
-        answer = scanning.match_scan(db(), scanning.read_or_refuse(raw, setup))
+        answer = scanning.read_and_match(db(), raw, setup)
         return stations.scan_at_bench(db(), station, answer, config(), current_user())
 
     session = write_now()
