@@ -11,9 +11,9 @@ printer ignores outside them could be anything, so nothing but white space may b
 from __future__ import annotations
 
 from labels.barcodes import MAX_LENGTH, LabelError, fit_module, zpl_code128
+from labels.printers import LabelFormat
 from labels.shipping import TRACKING_MODULES, WIDTH_IN
 
-FORMATS = ("pdf", "zpl")
 MAX_BYTES = 2 * 1024 * 1024
 # As many characters as a Code 128 barcode carries (GS1's limit).
 MAX_TRACKING = MAX_LENGTH
@@ -34,9 +34,9 @@ def _refuse(message: str) -> LabelError:
     return LabelError("not_a_label", message)
 
 
-def format_of(document: bytes) -> str:
+def format_of(document: bytes) -> LabelFormat:
     """The format a document's first bytes claim: pdf for "%PDF-", zpl for anything else."""
-    return "pdf" if document.startswith(b"%PDF-") else "zpl"
+    return LabelFormat.PDF if document.startswith(b"%PDF-") else LabelFormat.ZPL
 
 
 def _what(document: bytes) -> str:
@@ -46,7 +46,7 @@ def _what(document: bytes) -> str:
 
 def check_label(document: bytes, format: str) -> None:
     """Refuse (LabelError "not_a_label") what is not one whole carrier label in `format`."""
-    if format not in FORMATS:
+    if format not in tuple(LabelFormat):
         raise _refuse(f"A carrier label is PDF or ZPL, not {format!r}.")
     if not document.strip():
         raise _refuse("The label is empty.")
@@ -55,7 +55,7 @@ def check_label(document: bytes, format: str) -> None:
     what = _what(document)
     if what:
         raise _refuse(f"This is {what}, not a {format.upper()} label.")
-    if format == "pdf":
+    if format == LabelFormat.PDF:
         _check_pdf(document)
     else:
         _check_zpl(document)

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from warehouse import web
+from warehouse import pages, web
 from warehouse.api import make_api
 from warehouse.config import Config, load_config
 from warehouse.db import make_engine, make_sessionmaker, writing
@@ -60,20 +60,6 @@ def create_app(config: Config | None = None) -> Flask:
     )
     web.install(app)
     make_api(app)
-    from warehouse import (
-        dock_pages,
-        floor,
-        pack_pages,
-        pages,
-        pick_pages,
-        print_pages,
-        return_pages,
-        scanner_setup,
-    )
-
-    for pages_of in (
-        pages, scanner_setup, floor, pick_pages, pack_pages, dock_pages, return_pages, print_pages,
-    ):  # fmt: skip
-        app.register_blueprint(pages_of.bp)
+    pages.register(app)
     web.check_every_endpoint(app)
     return app

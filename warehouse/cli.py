@@ -10,7 +10,7 @@ from typing import Any, Literal
 import click
 from sqlalchemy import Engine, func, select
 
-from warehouse import accounts, demo, importer, inventory, migrate, sheets
+from warehouse import accounts, demo, importer, invariants, migrate, sheets
 from warehouse.config import Config, ConfigError, load_config
 from warehouse.db import make_engine, make_sessionmaker, writing
 from warehouse.errors import WarehouseError
@@ -267,7 +267,7 @@ def sheet_command(
 def check(ctx: Context) -> None:
     """Verify the stock invariants; exit 1 with a line per violation."""
     with make_sessionmaker(ctx.migrated_engine)() as session:
-        problems = inventory.check_invariants(session)
+        problems = invariants.check_invariants(session)
         counts = [
             session.scalar(select(func.count()).select_from(model))
             for model in (Product, Location, Movement)

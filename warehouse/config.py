@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from labels.printers import PrinterKind
+from scanners.numbered import numbered_code
+
 
 class ConfigError(Exception):
     """config.toml or an override is wrong; the message names the key."""
@@ -134,7 +137,9 @@ class ScannersConfig(Section):
     badge_pattern: str = r"U[0-9]{6}"
     tote_pattern: str = r"T[0-9]{5}"
     carton_pattern: str = r"C[0-9]{8}"
-    order_pattern: str = r"O[0-9]{8}"
+    # Order codes are written by the service (packing slips) as well as read, so this one is
+    # a fixed text, a run of digits and a fixed text.
+    order_pattern: str = r"O[0-9]{8,10}"
 
     @field_validator("badge_pattern", "tote_pattern", "carton_pattern", "order_pattern")
     @classmethod
@@ -143,6 +148,12 @@ class ScannersConfig(Section):
             re.compile(value)
         except re.error as exc:
             raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+    @field_validator("order_pattern")
+    @classmethod
+    def _numbered(cls, value: str) -> str:
+        numbered_code(value)
         return value
 
 
@@ -165,16 +176,16 @@ class LabelsConfig(Section):
 
 
 class PrinterConfig(Section):
-    kind: Literal["tcp", "cups", "browser"]
+    kind: PrinterKind
     host: str = ""
     port: int = Field(9100, ge=1, le=65535)
     queue: str = ""
 
     @model_validator(mode="after")
     def _target_named(self) -> PrinterConfig:
-        if self.kind == "tcp" and not self.host:
+        if self.kind == PrinterKind.TCP and not self.host:
             raise ValueError("a tcp printer needs host")
-        if self.kind == "cups" and not self.queue:
+        if self.kind == PrinterKind.CUPS and not self.queue:
             raise ValueError("a cups printer needs queue")
         return self
 

@@ -1,13 +1,14 @@
-"""Engines and sessions: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL (psycopg 3)."""
+"""Engines and sessions: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL (psycopg 3),
+and the SQL helpers every domain module shares."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Update, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -91,3 +92,9 @@ def insert_or_skip(session: Session, table: Any, unique: list[str]) -> Any:
     """INSERT ... ON CONFLICT (unique) DO NOTHING for the session's database."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=unique)
+
+
+def rows_changed(session: Session, statement: Update) -> int:
+    """Run a conditional UPDATE; the row count says whether its condition held."""
+    result = session.execute(statement, execution_options={"synchronize_session": False})
+    return cast(CursorResult[Any], result).rowcount

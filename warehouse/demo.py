@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scanners.gtin import with_check_digit
-from warehouse import accounts, catalog, inventory, orders
+from warehouse import accounts, catalog, channels, inventory, orders
 from warehouse.config import Config
 from warehouse.models import Product
+from warehouse.order_input import LineInput, OrderInput, ShipTo
 
 AISLES = ("A01", "A02", "A03", "A04", "A05")
 BAYS = 8
@@ -140,22 +141,22 @@ _NAMES = ("Ann Lee", "Bo Chen", "Carla Diaz", "Dev Patel", "Eve Moreau", "Femi A
 
 def _load_orders(session: Session, rng: random.Random) -> None:
     for code, name, priority, buffer, share in CHANNELS:
-        orders.put_channel(session, code, name, priority, buffer, share)
+        channels.put_channel(session, code, name, priority, buffer, share)
     skus = list(session.scalars(select(Product.sku).order_by(Product.sku)))
     for number in range(1, 25):
         code = CHANNELS[number % len(CHANNELS)][0]
         big = code == "wholesale"
         lines = tuple(
-            orders.LineInput(sku, rng.randint(20, 90) if big else rng.randint(1, 3))
+            LineInput(sku, rng.randint(20, 90) if big else rng.randint(1, 3))
             for sku in rng.sample(skus, rng.randint(1, 3))
         )
         orders.take_order(
             session,
             code,
-            orders.OrderInput(
+            OrderInput(
                 external_id=f"{code.upper()}-{1000 + number}",
                 lines=lines,
-                ship_to=orders.ShipTo(
+                ship_to=ShipTo(
                     name=rng.choice(_NAMES),
                     street1=f"{rng.randint(1, 200)} Market Street",
                     city="Springfield",

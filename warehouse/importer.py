@@ -17,10 +17,11 @@ from typing import IO, Any
 import marshmallow as ma
 from sqlalchemy.orm import Session, sessionmaker
 
-from warehouse.api.orders import OrderIn
+from warehouse.channels import get_channel
 from warehouse.db import begin_write
 from warehouse.errors import WarehouseError
-from warehouse.orders import OrderInput, get_channel, take_orders
+from warehouse.order_input import OrderIn, OrderInput
+from warehouse.orders import take_orders
 
 SHIP_TO = ("name", "street1", "street2", "city", "region", "postal_code", "country")
 REQUIRED = ("external_id", "sku", "qty", "ship_to_name", "ship_to_street1", "ship_to_city",

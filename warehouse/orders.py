@@ -1,28 +1,23 @@
-"""Channels and their orders: intake (API, webhook, CSV), cancel, and available-to-sell feeds.
+"""Channel orders: intake (API, webhook, CSV), lookup, cancel.
 
-Every way an order arrives ends in `take_order`, so the rules live in one place: an order
+Every way an order arrives ends in `take_orders`, so the rules live in one place: an order
 is stored with its lines and reserved in the same transaction, and the same order from
 the same channel again (same external id, same content) is never stored or reserved twice.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal
 from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from warehouse.db import insert_or_skip
+from warehouse.db import insert_or_skip, rows_changed
 from warehouse.errors import Conflict, InvalidInput, NotFound, UnknownSku, WarehouseError
-from warehouse.models import Channel, Order, OrderLine, Product, utcnow
+from warehouse.models import Channel, Order, OrderLine, OrderStatus, Product, utcnow
+from warehouse.order_input import LineInput, OrderInput
 from warehouse.reservations import (
     Figures,
     fill_backorders,
@@ -33,112 +28,12 @@ from warehouse.reservations import (
     store_reserved,
 )
 
-CHANNEL_CODE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
-# How far a webhook's timestamp may be from the warehouse's clock.
-WEBHOOK_TOLERANCE_S = 300
-
-
-@dataclass(frozen=True)
-class ShipTo:
-    name: str
-    street1: str
-    city: str
-    postal_code: str
-    country: str
-    street2: str = ""
-    region: str = ""
-
-
-@dataclass(frozen=True)
-class LineInput:
-    sku: str
-    qty: int
-    unit_price: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class OrderInput:
-    """An order as a channel sends it, after its shape was checked."""
-
-    external_id: str
-    lines: tuple[LineInput, ...]
-    ship_to: ShipTo
-    ship_by: datetime | None = None
-
-    def fingerprint(self) -> str:
-        """Equal for two deliveries of the same order, whatever their key order or spacing."""
-        ship = self.ship_to
-        canonical = json.dumps(
-            [
-                self.external_id,
-                [[line.sku, line.qty, str(line.unit_price)] for line in self.lines],
-                [ship.name, ship.street1, ship.street2, ship.city, ship.region,
-                 ship.postal_code, ship.country],
-                self.ship_by.isoformat() if self.ship_by else None,
-            ],
-            separators=(",", ":"),
-        )  # fmt: skip
-        return hashlib.sha256(canonical.encode()).hexdigest()
+# Order ids are 32-bit: a larger number names no order (and PostgreSQL refuses to compare it).
+MAX_ORDER_ID = 2**31 - 1
 
 
 class DuplicateExternalId(Conflict):
     code = "duplicate_external_id"
-
-
-class WebhookRefused(WarehouseError):
-    code = "bad_signature"
-    status = 401
-
-
-def _check_code(code: str) -> None:
-    if not (1 <= len(code) <= 32) or not set(code) <= CHANNEL_CODE_CHARS:
-        raise InvalidInput(
-            "a channel code has 1 to 32 lower-case letters, digits, - or _", field="code"
-        )
-
-
-def put_channel(
-    session: Session,
-    code: str,
-    name: str,
-    priority: int = 100,
-    buffer: int = 0,
-    share: Decimal = Decimal(1),
-) -> tuple[Channel, bool]:
-    """Create or update a channel; a new one gets a webhook secret. Returns (channel, created)."""
-    _check_code(code)
-    if buffer < 0:
-        raise InvalidInput("buffer must be 0 or more", field="buffer")
-    if not Decimal(0) < share <= Decimal(1):
-        raise InvalidInput("share must be more than 0 and at most 1", field="share")
-    channel = session.scalar(select(Channel).where(Channel.code == code))
-    created = channel is None
-    if channel is None:
-        channel = Channel(code=code, webhook_secret=new_webhook_secret())
-        session.add(channel)
-    channel.name, channel.priority, channel.buffer, channel.share = name, priority, buffer, share
-    session.flush()
-    return channel, created
-
-
-def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
-
-
-def rotate_webhook_secret(session: Session, code: str) -> Channel:
-    """Give a channel a new webhook secret; the old one stops working at once."""
-    channel = get_channel(session, code)
-    channel.webhook_secret = new_webhook_secret()
-    session.flush()
-    return channel
-
-
-def get_channel(session: Session, code: str) -> Channel:
-    """The channel with this code, or NotFound."""
-    channel = session.scalar(select(Channel).where(Channel.code == code))
-    if channel is None:
-        raise NotFound(f"No channel has code {code!r}.", code="unknown_channel")
-    return channel
 
 
 def _check_lines(lines: tuple[LineInput, ...]) -> None:
@@ -357,15 +252,40 @@ def take_order(session: Session, channel_code: str, order: OrderInput) -> tuple[
     return row, True
 
 
-def get_order(session: Session, order_id: int) -> Order:
-    """The order with its lines, or NotFound."""
-    order = session.scalar(
+def find_order(session: Session, order_id: int, *, lock: bool = False) -> Order | None:
+    """The order with this id, its channel, lines and their products; None when there is
+    none. With `lock`, its row is held for this transaction (FOR UPDATE)."""
+    if not 1 <= order_id <= MAX_ORDER_ID:
+        return None
+    query = (
         select(Order)
         .where(Order.id == order_id)
         .options(
             selectinload(Order.lines).selectinload(OrderLine.product), selectinload(Order.channel)
         )
+        .execution_options(populate_existing=True)
     )
+    return session.scalars(query.with_for_update() if lock else query).first()
+
+
+def move_on(session: Session, order_id: int, was: OrderStatus, becomes: OrderStatus) -> bool:
+    """Move an order from one status to the next by a conditional UPDATE, never reading it
+    to write it back; False when it was not in `was` (another request got there first)."""
+    changed = rows_changed(
+        session,
+        update(Order).where(Order.id == order_id, Order.status == was).values(status=becomes),
+    )
+    return changed == 1
+
+
+def ledger_reference(order_id: int) -> str:
+    """The reference of the ledger movements that ship an order's units and return them."""
+    return f"order {order_id}"
+
+
+def get_order(session: Session, order_id: int) -> Order:
+    """The order with this id (see find_order), or NotFound."""
+    order = find_order(session, order_id)
     if order is None:
         raise NotFound(f"No order has id {order_id}.", code="unknown_order")
     return order
@@ -374,62 +294,23 @@ def get_order(session: Session, order_id: int) -> Order:
 def cancel_order(session: Session, order_id: int) -> Order:
     """Cancel an order and give its units back; waiting backorders get them at once."""
     order = get_order(session, order_id)
-    if order.status == "shipped":
+    if order.status == OrderStatus.SHIPPED:
         raise Conflict(
             f"Order {order.id} has shipped and can no longer be cancelled.", code="already_shipped"
         )
-    if order.status == "cancelled":
+    if order.status == OrderStatus.CANCELLED:
         return order
     freed = release_order(session, order)
-    order.status = "cancelled"
+    order.status = OrderStatus.CANCELLED
     fill_backorders(session, freed)
     session.flush()
     return order
 
 
-def available_to_sell(session: Session, channel_code: str) -> Iterator[tuple[str, int]]:
-    """(sku, units) for every product: max(0, floor((on hand - reserved) * share) - buffer)."""
-    channel = get_channel(session, channel_code)
-    share, buffer = Decimal(channel.share), channel.buffer
-    rows = session.execute(
-        select(Product.sku, Product.on_hand, Product.reserved).order_by(Product.sku)
-    ).yield_per(1000)
-    for sku, on_hand, reserved in rows:
-        shared = (Decimal(on_hand - reserved) * share).to_integral_value(ROUND_FLOOR)
-        yield sku, max(0, int(shared) - buffer)
-
-
-def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature header value for a delivery: sha256=HMAC-SHA256(secret, timestamp + "." + body)."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
-
-
-def verify_webhook(
-    session: Session, channel_code: str, timestamp: str, signature: str, body: bytes, now: float
-) -> None:
-    """Refuse a delivery whose signature is wrong or whose timestamp is more than 5 minutes off."""
-    channel = get_channel(session, channel_code)
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        raise WebhookRefused(
-            "The timestamp header is missing or not a number of seconds."
-        ) from None
-    expected = webhook_signature(channel.webhook_secret, timestamp, body)
-    if not hmac.compare_digest(expected.encode(), signature.encode()):
-        raise WebhookRefused("The signature does not match this body and timestamp.")
-    if abs(now - sent) > WEBHOOK_TOLERANCE_S:
-        raise WebhookRefused(
-            "The timestamp is more than 5 minutes from the warehouse's clock.",
-            code="stale_signature",
-        )
-
-
 def find_orders(
     session: Session,
     channel_code: str | None = None,
-    status: str | None = None,
+    status: OrderStatus | None = None,
     external_id: str | None = None,
     limit: int = 100,
 ) -> list[Order]:
@@ -449,8 +330,3 @@ def find_orders(
         escaped = external_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Order.external_id.like(escaped + "%", escape="\\"))
     return list(session.scalars(query))
-
-
-def list_channels(session: Session) -> list[Channel]:
-    """Every channel, served-first first."""
-    return list(session.scalars(select(Channel).order_by(Channel.priority, Channel.code)))

@@ -1,5 +1,5 @@
 """Packing: each picked unit scanned into a carton, cartons weighed and closed, the order
-packed when every picked unit is in a closed carton.
+packed when every picked unit is in a closed carton; and what a scan at a pack station does.
 
 A carton whose scale weight is off what its items and box should weigh is held for a
 re-check before any label prints. One carton of an order is open at a time.
@@ -12,29 +12,26 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from labels.barcodes import LabelError
-from labels.carrier import check_label, check_tracking
-from labels.shipping import Address as LabelAddress
-from labels.shipping import ShippingLabel, to_pdf, to_zpl
-from labels.slip import PackingSlip, SlipLine
-from labels.slip import to_pdf as slip_pdf
-from labels.sscc import sscc
-from warehouse.config import BoxConfig, Config, PackingConfig
+from warehouse.config import BoxConfig, PackingConfig
+from warehouse.db import rows_changed
 from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.models import (
+    ACTIVE_PICK_LISTS,
     Carton,
     CartonItem,
+    CartonStatus,
     Order,
     OrderLine,
+    OrderStatus,
     Pick,
     PickList,
-    PrintJob,
+    PickListOrder,
+    PickListStatus,
+    PickStatus,
     utcnow,
 )
-from warehouse.printing import queue_job, replace
-from warehouse.reservations import rows_changed
-
-MAX_ORDER_ID = 2**31 - 1
+from warehouse.orders import get_order
+from warehouse.scanning import Logged, Resolved
 
 
 class WrongItem(InvalidInput):
@@ -76,7 +73,7 @@ def lines_to_pack(session: Session, order: Order) -> list[LineToPack]:
             select(Pick.order_line_id, func.sum(Pick.picked))
             .join(Pick.pick_list)
             .join(Pick.order_line)
-            .where(OrderLine.order_id == order.id, PickList.status != "released")
+            .where(OrderLine.order_id == order.id, PickList.status != PickListStatus.RELEASED)
             .group_by(Pick.order_line_id)
         )
     }
@@ -95,21 +92,6 @@ def lines_to_pack(session: Session, order: Order) -> list[LineToPack]:
     ]
 
 
-def get_order(session: Session, order_id: int) -> Order:
-    """An order with its lines and their products, or NotFound."""
-    order = None
-    # An id past the column's range names no order (and PostgreSQL would refuse to compare).
-    if 1 <= order_id <= MAX_ORDER_ID:
-        order = session.scalar(
-            select(Order)
-            .where(Order.id == order_id)
-            .options(selectinload(Order.lines).selectinload(OrderLine.product))
-        )
-    if order is None:
-        raise NotFound(f"No order has id {order_id}.", code="unknown_order")
-    return order
-
-
 def _still_picking(session: Session, order: Order) -> bool:
     return bool(
         session.scalar(
@@ -119,8 +101,8 @@ def _still_picking(session: Session, order: Order) -> bool:
             .join(Pick.order_line)
             .where(
                 OrderLine.order_id == order.id,
-                Pick.status == "open",
-                PickList.status.in_(("open", "picking")),
+                Pick.status == PickStatus.OPEN,
+                PickList.status.in_(ACTIVE_PICK_LISTS),
             )
         )
     )
@@ -129,9 +111,9 @@ def _still_picking(session: Session, order: Order) -> bool:
 def ready_to_pack(session: Session, order_id: int) -> Order:
     """An order whose picking is done and that is not packed yet; refused otherwise."""
     order = get_order(session, order_id)
-    if order.status in ("packed", "shipped"):
+    if order.status in (OrderStatus.PACKED, OrderStatus.SHIPPED):
         raise Conflict(f"Order {order.id} is {order.status} already.", code="already_packed")
-    if order.status != "picking" or _still_picking(session, order):
+    if order.status != OrderStatus.PICKING or _still_picking(session, order):
         raise Conflict(f"Order {order.id} is not picked yet ({order.status}).", code="not_picked")
     return order
 
@@ -144,11 +126,11 @@ def open_carton(session: Session, order_id: int, box: str, boxes: dict[str, BoxC
         )
     order = ready_to_pack(session, order_id)
     cartons = session.scalars(select(Carton).where(Carton.order_id == order.id)).all()
-    if any(c.status in ("open", "held") for c in cartons):
+    if any(c.status in (CartonStatus.OPEN, CartonStatus.HELD) for c in cartons):
         raise Conflict("Close the open carton first.", code="carton_open")
     if all(line.left == 0 for line in lines_to_pack(session, order)):
         raise Conflict(f"Everything of order {order.id} is packed.", code="all_packed")
-    carton = Carton(order_id=order.id, number=len(cartons) + 1, box=box, status="open")
+    carton = Carton(order_id=order.id, number=len(cartons) + 1, box=box, status=CartonStatus.OPEN)
     session.add(carton)
     session.flush()
     return carton
@@ -158,7 +140,7 @@ def pack_item(session: Session, carton_id: int, sku: str, units: int) -> CartonI
     """Put scanned units into an open carton: refused for an item the order does not
     want, or one unit more than was picked for it."""
     carton = get_carton(session, carton_id)
-    if carton.status != "open":
+    if carton.status != CartonStatus.OPEN:
         raise Conflict(f"Carton {carton.number} is {carton.status}.", code="carton_not_open")
     order = get_order(session, carton.order_id)
     line = next(
@@ -199,7 +181,7 @@ def close_carton(
 ) -> Carton:
     """Weigh and close a carton; off the expected weight, it is held for a re-check."""
     carton = get_carton(session, carton_id)
-    if carton.status not in ("open", "held"):
+    if carton.status not in (CartonStatus.OPEN, CartonStatus.HELD):
         raise Conflict(f"Carton {carton.number} is {carton.status}.", code="carton_not_open")
     if not carton.items:
         raise Conflict("The carton is empty: pack an item first.", code="empty_carton")
@@ -211,7 +193,7 @@ def close_carton(
     expected = expected_weight_g(carton, boxes)
     allowed = max(rules.weight_tolerance_g, expected * rules.weight_tolerance)
     carton.weight_g, carton.expected_g = weight_g, expected
-    carton.status = "held" if abs(weight_g - expected) > allowed else "closed"
+    carton.status = CartonStatus.HELD if abs(weight_g - expected) > allowed else CartonStatus.CLOSED
     carton.closed_at = utcnow()
     session.flush()
     return carton
@@ -220,13 +202,13 @@ def close_carton(
 def reopen_carton(session: Session, carton_id: int) -> Carton:
     """A supervisor opens a closed or held carton again (before it ships)."""
     carton = get_carton(session, carton_id)
-    if carton.status == "shipped":
+    if carton.status == CartonStatus.SHIPPED:
         raise Conflict("The carton has shipped.", code="already_shipped")
     if not rows_changed(
         session,
         update(Carton)
-        .where(Carton.id == carton.id, Carton.status.in_(("closed", "held")))
-        .values(status="open"),
+        .where(Carton.id == carton.id, Carton.status.in_((CartonStatus.CLOSED, CartonStatus.HELD)))
+        .values(status=CartonStatus.OPEN),
     ):
         raise Conflict(f"Carton {carton.number} is already open.", code="carton_open")
     session.refresh(carton)
@@ -239,312 +221,62 @@ def order_is_packed(session: Session, order_id: int) -> bool:
     cartons = session.scalars(select(Carton).where(Carton.order_id == order.id)).all()
     return (
         bool(cartons)
-        and all(c.status == "closed" for c in cartons)
+        and all(c.status == CartonStatus.CLOSED for c in cartons)
         and all(line.left == 0 for line in lines_to_pack(session, order))
         and not _still_picking(session, order)
     )
 
 
-def tracking_number(carton_id: int) -> str:
-    """The carrier-neutral shipment number of a carton (a carrier's label replaces it)."""
-    return f"WH{carton_id:010d}"
-
-
-def _addresses(order: Order, config: Config) -> tuple[LabelAddress, LabelAddress]:
-    """Ship-from (the warehouse's, from config.toml) and ship-to (the order's)."""
-    home = config.labels.ship_from
-    return (
-        LabelAddress(
-            home.name, home.street1, home.street2, home.city,
-            home.region, home.postal_code, home.country,
-        ),
-        LabelAddress(
-            order.ship_name, order.ship_street1, order.ship_street2, order.ship_city,
-            order.ship_region, order.ship_postal_code, order.ship_country,
-        ),
-    )  # fmt: skip
-
-
-def label_document(
-    carton: Carton, order: Order, cartons: int, config: Config, format: str, dpi: int | None = None
-) -> bytes:
-    """A carton's shipping label as ZPL or as a 4x6 in PDF page."""
-    ship_from, ship_to = _addresses(order, config)
-    label = ShippingLabel(
-        ship_from=ship_from,
-        ship_to=ship_to,
-        order_ref=order.external_id,
-        channel=order.channel.code,
-        carton_no=carton.number,
-        cartons=cartons,
-        weight_kg=(carton.weight_g or 0) / 1000,
-        tracking=carton.tracking or "",
-        sscc=carton.sscc or "",
-    )  # fmt: skip
-    if format == "pdf":
-        return to_pdf(label)
-    return to_zpl(label, dpi or config.labels.dpi).encode()
-
-
-def order_code(order_id: int) -> str:
-    """The warehouse's own code of an order, as its barcodes carry it."""
-    return f"O{order_id:08d}"
-
-
-def packing_slip(session: Session, order_id: int, config: Config) -> bytes:
-    """The order's packing slip as a PDF on the configured paper: what its cartons hold."""
-    order = get_order(session, order_id)
-    ship_from, ship_to = _addresses(order, config)
-    slip = PackingSlip(
-        ship_from=ship_from,
-        ship_to=ship_to,
-        order_code=order_code(order.id),
-        order_ref=order.external_id,
-        channel=order.channel.code,
-        lines=[
-            SlipLine(each.line.product.sku, each.line.product.name, each.packed)
-            for each in lines_to_pack(session, order)
-            if each.packed
-        ],
-    )  # fmt: skip
-    return slip_pdf(slip, config.labels.slip_paper)
-
-
-def finish_packing(session: Session, order_id: int, config: Config, printer: str) -> list[PrintJob]:
-    """The order is packed: each carton gets its SSCC and tracking number (a carrier's, where
-    one is attached), and one label job per carton is stored for the station's printer: the
-    carrier's label where the printer prints its format, else the warehouse's own."""
-    if not order_is_packed(session, order_id):
-        raise Conflict(
-            f"Order {order_id} is not packed: every unit in a closed carton first.",
-            code="not_packed",
-        )
-    taken = rows_changed(
-        session,
-        update(Order)
-        .where(Order.id == order_id, Order.status == "picking")
-        .values(status="packed"),
+def order_in(session: Session, scanned: Resolved) -> int | None:
+    """The order a scanned order code or tote names (a tote holds the order picked into
+    it; once it holds units it is also a stock location); None for anything else."""
+    if scanned.order is not None:
+        return scanned.order.id
+    tote = scanned.tote or scanned.location
+    if tote is None:
+        return None
+    found = session.scalar(
+        select(PickListOrder.order_id)
+        .join(Order, Order.id == PickListOrder.order_id)
+        .where(PickListOrder.tote == tote, Order.status == OrderStatus.PICKING)
+        .order_by(PickListOrder.id.desc())
+        .limit(1)
     )
-    if not taken:
-        raise Conflict(f"Order {order_id} is packed already.", code="already_packed")
-    order = session.scalars(
-        select(Order).where(Order.id == order_id).options(selectinload(Order.channel))
-    ).one()
-    # Read again now that the order row is ours: a carrier's label attached while this
-    # transaction waited for it is on the cartons loaded before.
-    cartons = session.scalars(
-        select(Carton)
-        .where(Carton.order_id == order_id)
-        .order_by(Carton.number)
-        .execution_options(populate_existing=True)
-    ).all()
-    jobs = []
-    for carton in cartons:
-        carton.sscc = sscc(config.labels.company_prefix, carton.id)
-        # A carrier's tracking number, attached before packing, is the one its label bears.
-        if carton.tracking is None:
-            carton.tracking = tracking_number(carton.id)
-        job = _queue_label(session, config, printer, order, carton, len(cartons))
-        carton.label_job_id = job.id
-        jobs.append(job)
-    session.flush()
-    return jobs
+    if found is None and scanned.kind == "tote":
+        raise NotFound(f"Tote {tote} holds no order to pack.", code="empty_tote")
+    return None if found is None else int(found)
 
 
-def shipment_label(
-    session: Session, order_id: int, number: int, config: Config, format: str
-) -> bytes:
-    """The label of carton `number` of a labelled order (a shipment is an order's cartons)."""
-    order = _shipment_order(session, order_id)
-    cartons = session.scalars(
-        select(Carton).where(Carton.order_id == order_id).order_by(Carton.number)
-    ).all()
-    carton = next((c for c in cartons if c.number == number), None)
-    if carton is None:
-        raise NotFound(f"Shipment {order_id} has no carton {number}.", code="unknown_carton")
-    if not carton.sscc:
-        raise Conflict(f"Carton {number} is not labelled yet.", code="not_labelled")
-    if carton.carrier_label is not None and carton.carrier_label_format == format:
-        return carton.carrier_label
-    return label_document(carton, order, len(cartons), config, format, dpi=203)
-
-
-# The label formats each kind of printer prints: a raw port-9100 printer takes ZPL, a
-# handheld's browser opens PDFs, and a CUPS queue takes either.
-PRINTER_FORMATS: dict[str, tuple[str, ...]] = {
-    "tcp": ("zpl",),
-    "browser": ("pdf",),
-    "cups": ("zpl", "pdf"),
-}
-
-
-@dataclass(frozen=True)
-class ShipmentCarton:
-    """A carton of a shipment and the print job of the label on it (None before packing)."""
-
-    carton: Carton
-    label_job: PrintJob | None
-
-    @property
-    def printed_label(self) -> str | None:
-        """Whose label the job prints: "carrier", "ours", or None while none is queued."""
-        job, carton = self.label_job, self.carton
-        if job is None:
-            return None
-        carriers = (
-            carton.carrier_label is not None
-            and job.format == carton.carrier_label_format
-            and job.document == carton.carrier_label
-        )
-        return "carrier" if carriers else "ours"
-
-
-@dataclass(frozen=True)
-class Shipment:
-    """An order's cartons: a shipment's id is its order's."""
-
-    order: Order
-    cartons: list[ShipmentCarton]
-
-
-def _queue_label(
-    session: Session, config: Config, printer: str, order: Order, carton: Carton, cartons: int
-) -> PrintJob:
-    """Queue a carton's label: the carrier's where the printer prints its format, else the
-    warehouse's own in a format it does print (bearing the carton's tracking number, which
-    is the carrier's where one is attached, so the dock scan still matches)."""
-    kind = config.printers[printer].kind if printer in config.printers else ""
-    title = f"label, carton {carton.number} of {cartons}, order {order.external_id}"
-    carriers = carton.carrier_label_format
-    if carton.carrier_label is not None and carriers in PRINTER_FORMATS.get(kind, ()):
-        return queue_job(
-            session, config.printers, printer, str(carriers), carton.carrier_label,
-            f"carrier {title}",
-        )  # fmt: skip
-    format = "pdf" if kind == "browser" else "zpl"
-    if carton.carrier_label is not None:
-        title += f" (ours: {printer} cannot print the carrier's {str(carriers).upper()})"
-    document = label_document(carton, order, cartons, config, format)
-    return queue_job(session, config.printers, printer, format, document, title)
-
-
-def _shipment_order(session: Session, order_id: int, lock: bool = False) -> Order:
-    query = (
-        select(Order)
-        .where(Order.id == order_id)
-        .options(selectinload(Order.channel))
-        .execution_options(populate_existing=True)
-    )
-    order = session.scalars(query.with_for_update() if lock else query).first()
-    if order is None:
-        raise NotFound(f"No shipment has id {order_id}.", code="unknown_shipment")
-    return order
-
-
-def get_shipment(session: Session, order_id: int) -> Shipment:
-    """An order's cartons with their items and label jobs, or NotFound."""
-    order = _shipment_order(session, order_id)
-    cartons = session.scalars(
-        select(Carton)
-        .where(Carton.order_id == order.id)
-        .order_by(Carton.number)
-        .options(
-            selectinload(Carton.items)
-            .selectinload(CartonItem.order_line)
-            .selectinload(OrderLine.product)
-        )
-        .execution_options(populate_existing=True)
-    ).all()
-    job_ids = [c.label_job_id for c in cartons if c.label_job_id is not None]
-    jobs = {
-        job.id: job for job in session.scalars(select(PrintJob).where(PrintJob.id.in_(job_ids)))
-    }
-    return Shipment(
-        order,
-        [ShipmentCarton(c, jobs.get(c.label_job_id) if c.label_job_id else None) for c in cartons],
+def open_carton_of(session: Session, order_id: int) -> Carton | None:
+    """The order's open carton, if it has one."""
+    return session.scalar(
+        select(Carton).where(Carton.order_id == order_id, Carton.status == CartonStatus.OPEN)
     )
 
 
-def _is_ours(tracking: str) -> bool:
-    """A tracking number of the warehouse's own (tracking_number's) shape."""
-    digits = tracking[2:]
-    return tracking[:2] == "WH" and digits.isdigit() and tracking_number(int(digits)) == tracking
-
-
-def attach_carrier_label(
-    session: Session,
-    order_id: int,
-    number: int,
-    document: bytes,
-    format: str,
-    tracking: str,
-    config: Config,
-) -> ShipmentCarton:
-    """Attach a carrier's own label (PDF or ZPL) to carton `number` of a shipment; its
-    tracking number replaces the carton's. Once the carton's label is queued, the new one is
-    queued on the same printer in its place. Refused once the carton has shipped."""
-    try:
-        check_label(document, format)
-    except LabelError as bad:
-        raise InvalidInput(bad.message, field="label", code="not_a_label") from None
-    try:
-        check_tracking(tracking)
-    except LabelError as bad:
-        raise InvalidInput(bad.message, field="tracking") from None
-    # finish_packing takes the order row too: a label attached meanwhile is either seen by
-    # it, or finds the label job it queued and replaces it.
-    order = _shipment_order(session, order_id, lock=True)
-    carton = session.scalars(
-        select(Carton)
-        .where(Carton.order_id == order.id, Carton.number == number)
-        .execution_options(populate_existing=True)
-    ).first()
-    if carton is None:
-        raise NotFound(f"Shipment {order_id} has no carton {number}.", code="unknown_carton")
-    if carton.status == "shipped" or order.status == "shipped":
-        raise Conflict(f"Carton {number} has shipped already.", code="already_shipped")
-    if order.status == "cancelled":
-        raise Conflict(f"Order {order.id} is cancelled.", code="order_cancelled")
-    # A number of our own shape would collide with the carton it is made for, at packing.
-    if _is_ours(tracking) and tracking != tracking_number(carton.id):
+def pack_scan(session: Session, order_id: int | None, scanned: Resolved) -> Logged:
+    """What a scan at packing does: an order or a tote brings that order to the bench; an
+    item goes into the open carton of the order on the bench (a case code counts its units)."""
+    found = order_in(session, scanned)
+    if found is not None:
+        ready_to_pack(session, found)
+        return {"kind": "pack", "step": "order", "order": found}
+    if order_id is None:
         raise InvalidInput(
-            f"{tracking} is one of the warehouse's own numbers, not a carrier's.",
-            field="tracking",
+            f"{scanned.code} is not an order or a tote: scan the tote or the order.",
+            field="code",
+            code="not_an_order",
         )
-    # The dock matches a scan against both, so neither may name another carton.
-    if session.scalar(
-        select(Carton.id).where(
-            (Carton.tracking == tracking) | (Carton.sscc == tracking), Carton.id != carton.id
+    if scanned.kind != "product" or scanned.sku is None:
+        raise WrongItem(
+            f"{scanned.code} is not an item this warehouse knows: put it aside.",
+            field="sku",
+            code="wrong_item",
         )
-    ):
-        raise Conflict(
-            f"Tracking number {tracking} is on another carton already.",
-            field="tracking",
-            code="tracking_taken",
-        )
-    job = session.get(PrintJob, carton.label_job_id) if carton.label_job_id else None
-    if (carton.carrier_label, carton.carrier_label_format, carton.tracking) == (
-        document,
-        format,
-        tracking,
-    ):
-        # The same label again (a retried request): nothing more to print.
-        return ShipmentCarton(carton, job)
-    if not rows_changed(
-        session,
-        update(Carton)
-        .where(Carton.id == carton.id, Carton.status != "shipped")
-        .values(carrier_label=document, carrier_label_format=format, tracking=tracking),
-    ):
-        raise Conflict(f"Carton {number} has shipped already.", code="already_shipped")
-    session.refresh(carton)
-    if job is not None:
-        # Our label, if it has not gone to the printer yet, now never will.
-        replace(session, job.id)
-        cartons = session.scalar(
-            select(func.count()).select_from(Carton).where(Carton.order_id == order.id)
-        )
-        job = _queue_label(session, config, job.printer, order, carton, int(cartons or 0))
-        carton.label_job_id = job.id
-        session.flush()
-    return ShipmentCarton(carton, job)
+    carton = open_carton_of(session, order_id)
+    if carton is None:
+        raise Conflict("Choose a box first.", code="no_open_carton")
+    units = scanned.units_scanned
+    pack_item(session, carton.id, scanned.sku, units)
+    return {"kind": "pack", "step": "item", "order": order_id, "carton": carton.number,
+            "sku": scanned.sku, "units": units}  # fmt: skip

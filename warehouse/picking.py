@@ -1,41 +1,43 @@
-"""Pick lists: orders turned into stops at bins, held for the list, in walking order.
+"""Pick lists: orders turned into stops at bins, held for the list, in walking order; and
+walking them: totes onto the cart, each pick verified by scans of the bin, the item and the
+tote, short picks, and lists released when abandoned.
 
 Concurrency: the orders' products are locked first, in id order, like every stock change.
 An order goes on a pick list by a conditional UPDATE of its status (reserved -> picking), so
-two lists never take one order; units are held at a bin by a conditional UPDATE of
-stock.allocated (only while qty - allocated covers them), so two lists never send pickers to
-the same units. Neither reads a figure to write it back.
+two lists never take one order; units are held at bins as `allocation` does, so two lists
+never send pickers to the same units. Neither reads a figure to write it back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from warehouse.batching import group_orders
+from warehouse.allocation import Held, allocate_bins, release_bins
 from warehouse.config import LayoutConfig
-from warehouse.errors import Conflict, InvalidInput, NotFound, WarehouseError
+from warehouse.db import rows_changed
+from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.inventory import move_picked
 from warehouse.models import (
-    Channel,
+    ACTIVE_PICK_LISTS,
     CountTask,
     Location,
     Order,
     OrderLine,
+    OrderStatus,
     Pick,
     PickList,
     PickListOrder,
-    ScanLog,
+    PickListStatus,
+    PickStatus,
     Stock,
     User,
     utcnow,
 )
-from warehouse.reservations import lock_products, rows_changed
+from warehouse.orders import move_on
+from warehouse.reservations import lock_products
 from warehouse.routing import Layout, LayoutError, Stop, route_stops
 
 MAX_BATCH = 24
@@ -74,81 +76,6 @@ def stop_of(location: Location, config: LayoutConfig) -> Stop:
     return Stop(config.aisles.index(location.aisle) + 1, bay)
 
 
-@dataclass(frozen=True)
-class Held:
-    stock: Stock
-    qty: int
-
-
-def _candidates(
-    session: Session, product_id: int, avoid: int | None = None
-) -> list[tuple[Stock, int]]:
-    rows = session.execute(
-        select(Stock, Stock.qty - Stock.allocated)
-        .join(Stock.location)
-        .where(
-            Stock.product_id == product_id,
-            Location.pickable.is_(True),
-            Stock.qty > Stock.allocated,
-            *(() if avoid is None else (Stock.location_id != avoid,)),
-        )
-        .options(selectinload(Stock.location))
-    ).all()
-    return [(stock, int(free)) for stock, free in rows]
-
-
-def _preference(candidate: tuple[Stock, int], need: int) -> tuple[Any, ...]:
-    """Bins in the order they are picked from: first expiry first out (undated last), then
-    a bin that holds all that is needed, then the fullest, then by code."""
-    stock, free = candidate
-    return (stock.expiry is None, stock.expiry, free < need, -free, stock.location.code)
-
-
-def _hold(session: Session, stock: Stock, qty: int) -> bool:
-    """Hold units at a bin if they are still free there."""
-    return (
-        rows_changed(
-            session,
-            update(Stock)
-            .where(Stock.id == stock.id, Stock.qty - Stock.allocated >= qty)
-            .values(allocated=Stock.allocated + qty),
-        )
-        > 0
-    )
-
-
-def allocate_bins(
-    session: Session, product_id: int, qty: int, avoid: int | None = None
-) -> list[Held]:
-    """Hold qty units of a product at pickable bins (but the location `avoid`): first
-    expiry first out where lots have dates, else the fewest stops (a bin that holds them
-    all, then the fullest). Returns what it could hold, which may be less than qty."""
-    held: list[Held] = []
-    need = qty
-    candidates = _candidates(session, product_id, avoid)
-    while need and candidates:
-        candidates.sort(key=lambda candidate: _preference(candidate, need))
-        stock, free = candidates.pop(0)
-        take = min(free, need)
-        # Another list may have held units here since they were read: then try the rest.
-        if _hold(session, stock, take):
-            held.append(Held(stock, take))
-            need -= take
-    return held
-
-
-def release_bins(session: Session, picks: Sequence[Pick]) -> None:
-    """Give back the units a list holds at bins and has not picked."""
-    for pick in picks:
-        left = pick.qty - pick.picked
-        if left and pick.status == "open":
-            session.execute(
-                update(Stock)
-                .where(Stock.id == pick.stock_id)
-                .values(allocated=Stock.allocated - left)
-            )
-
-
 def _take_orders(session: Session, order_ids: Sequence[int]) -> list[Order]:
     """Move the orders from reserved to picking; refuse if any is not ready."""
     if len(set(order_ids)) != len(order_ids):
@@ -160,13 +87,7 @@ def _take_orders(session: Session, order_ids: Sequence[int]) -> list[Order]:
         session.scalars(select(OrderLine.product_id).where(OrderLine.order_id.in_(order_ids))),
     )
     for order_id in sorted(order_ids):
-        taken = rows_changed(
-            session,
-            update(Order)
-            .where(Order.id == order_id, Order.status == "reserved")
-            .values(status="picking"),
-        )
-        if not taken:
+        if not move_on(session, order_id, OrderStatus.RESERVED, OrderStatus.PICKING):
             order = session.get(Order, order_id)
             if order is None:
                 raise NotFound(f"No order has id {order_id}.", code="unknown_order")
@@ -193,7 +114,7 @@ def _new_pick(order_line_id: int, held: Held, seq: int) -> Pick:
         seq=seq,
         qty=held.qty,
         picked=0,
-        status="open",
+        status=PickStatus.OPEN,
     )
 
 
@@ -251,18 +172,15 @@ def get_pick_list(session: Session, pick_list_id: int) -> PickList:
     return found
 
 
-# Walking the list ---------------------------------------------------------------------------
-
-
 class WrongScan(InvalidInput):
     """A scan that does not match the stop: the wrong bin, item or tote, or too many units."""
 
 
 def _held_by(session: Session, pick_list_id: int, user: User) -> PickList:
     pick_list = get_pick_list(session, pick_list_id)
-    if pick_list.status in ("done", "released"):
+    if pick_list.status not in ACTIVE_PICK_LISTS:
         raise Conflict(f"Pick list {pick_list.id} is {pick_list.status}.", code="pick_list_closed")
-    if pick_list.status != "picking" or pick_list.picker_id != user.id:
+    if pick_list.status != PickListStatus.PICKING or pick_list.picker_id != user.id:
         holder = pick_list.picker.name if pick_list.picker else "nobody"
         raise Conflict(
             f"Pick list {pick_list.id} is held by {holder}: start it first.", code="not_yours"
@@ -278,12 +196,12 @@ def start_pick_list(session: Session, pick_list_id: int, user: User) -> PickList
         .where(
             PickList.id == pick_list_id,
             or_(
-                PickList.status == "open",
-                and_(PickList.status == "picking", PickList.picker_id == user.id),
+                PickList.status == PickListStatus.OPEN,
+                and_(PickList.status == PickListStatus.PICKING, PickList.picker_id == user.id),
             ),
         )
         .values(
-            status="picking",
+            status=PickListStatus.PICKING,
             picker_id=user.id,
             started_at=func.coalesce(PickList.started_at, utcnow()),
         ),
@@ -308,7 +226,7 @@ def set_tote(
         .where(
             PickListOrder.tote == tote,
             PickListOrder.id != place.id,
-            PickList.status.in_(("open", "picking")),
+            PickList.status.in_(ACTIVE_PICK_LISTS),
         )
     )
     if elsewhere is not None:
@@ -336,14 +254,14 @@ def _open_pick(pick_list: PickList, pick_id: int) -> Pick:
     pick = next((p for p in pick_list.picks if p.id == pick_id), None)
     if pick is None:
         raise NotFound(f"Pick list {pick_list.id} has no pick {pick_id}.", code="unknown_pick")
-    if pick.status != "open":
+    if pick.status != PickStatus.OPEN:
         raise Conflict(f"This pick is already {pick.status}.", code="pick_done")
     return pick
 
 
 def _finish_if_done(pick_list: PickList) -> None:
-    if all(pick.status != "open" for pick in pick_list.picks):
-        pick_list.status = "done"
+    if all(pick.status != PickStatus.OPEN for pick in pick_list.picks):
+        pick_list.status = PickListStatus.DONE
         pick_list.finished_at = utcnow()
 
 
@@ -380,7 +298,7 @@ def expect_units(pick: Pick, units: int) -> None:
 
 def next_pick(pick_list: PickList) -> Pick | None:
     """The first stop still to pick, in walking order."""
-    return next((pick for pick in pick_list.picks if pick.status == "open"), None)
+    return next((pick for pick in pick_list.picks if pick.status == PickStatus.OPEN), None)
 
 
 def empty_slot(pick_list: PickList) -> PickListOrder | None:
@@ -424,7 +342,7 @@ def confirm_pick(
     )  # fmt: skip
     pick.picked += qty
     if pick.picked == pick.qty:
-        pick.status = "picked"
+        pick.status = PickStatus.PICKED
     _finish_if_done(pick_list)
     session.flush()
     return pick
@@ -451,7 +369,7 @@ def short_pick(
     session.execute(
         update(Stock).where(Stock.id == pick.stock_id).values(allocated=Stock.allocated - missing)
     )
-    pick.status = "short"
+    pick.status = PickStatus.SHORT
     session.add(
         CountTask(
             location_id=pick.stock.location_id,
@@ -477,25 +395,21 @@ def release_pick_list(session: Session, pick_list_id: int) -> PickList:
     """End an abandoned list: its unpicked units are no longer held, and its orders with
     nothing picked yet can go on another list."""
     pick_list = get_pick_list(session, pick_list_id)
-    if pick_list.status in ("done", "released"):
+    if pick_list.status not in ACTIVE_PICK_LISTS:
         raise Conflict(f"Pick list {pick_list.id} is {pick_list.status}.", code="pick_list_closed")
     lock_products(session, {pick.stock.product_id for pick in pick_list.picks})
     release_bins(session, pick_list.picks)
     started = {pick.order_line.order_id for pick in pick_list.picks if pick.picked}
     for place in pick_list.orders:
         if place.order_id not in started:
-            session.execute(
-                update(Order)
-                .where(Order.id == place.order_id, Order.status == "picking")
-                .values(status="reserved")
-            )
-    pick_list.status, pick_list.finished_at = "released", utcnow()
+            move_on(session, place.order_id, OrderStatus.PICKING, OrderStatus.RESERVED)
+    pick_list.status, pick_list.finished_at = PickListStatus.RELEASED, utcnow()
     session.flush()
     return pick_list
 
 
 def find_pick_lists(
-    session: Session, statuses: Sequence[str] = ("open", "picking")
+    session: Session, statuses: Sequence[PickListStatus] = ACTIVE_PICK_LISTS
 ) -> list[PickList]:
     """Pick lists by status, oldest first, with who holds them."""
     return list(
@@ -510,150 +424,3 @@ def find_pick_lists(
             )
         )
     )
-
-
-@dataclass(frozen=True)
-class PickerFigures:
-    """One picker's work since a time: stops confirmed, units, and how many scans were wrong."""
-
-    name: str
-    picks: int
-    units: int
-    scans: int
-    wrong_scans: int
-    picks_per_hour: float
-
-    @property
-    def accuracy(self) -> float:
-        """Share of pick scans that were right (1.0 when there were none)."""
-        return 1.0 - self.wrong_scans / self.scans if self.scans else 1.0
-
-
-def picker_figures(session: Session, since: datetime) -> list[PickerFigures]:
-    """Picks per hour and pick accuracy of each picker since a time, from the scan log."""
-    rows = session.execute(
-        select(User.name, ScanLog.at, ScanLog.accepted, ScanLog.result)
-        .join(User, User.id == ScanLog.user_id)
-        .where(ScanLog.source == "pick", ScanLog.at >= since)
-        .order_by(User.name, ScanLog.at)
-    ).all()
-    by_name: dict[str, list[Any]] = {}
-    for row in rows:
-        by_name.setdefault(row.name, []).append(row)
-    figures = []
-    for name, scans in by_name.items():
-        confirmed = [s for s in scans if s.accepted and (s.result or {}).get("step") == "tote"]
-        # Hours at work: from the first pick scan to the last, at least a minute.
-        hours = max((scans[-1].at - scans[0].at).total_seconds(), 60.0) / 3600
-        figures.append(
-            PickerFigures(
-                name=name,
-                picks=len(confirmed),
-                units=sum(int((s.result or {}).get("picked", 0)) for s in confirmed),
-                scans=len(scans),
-                wrong_scans=sum(1 for s in scans if not s.accepted),
-                picks_per_hour=round(len(confirmed) / hours, 1),
-            )
-        )
-    return figures
-
-
-def open_count_tasks(session: Session) -> list[CountTask]:
-    """Bins to count after short picks, oldest first."""
-    return list(
-        session.scalars(
-            select(CountTask)
-            .where(CountTask.done_at.is_(None))
-            .order_by(CountTask.id)
-            .options(selectinload(CountTask.location), selectinload(CountTask.product))
-        )
-    )
-
-
-# Waves ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WaveFilter:
-    """Which reserved orders a wave takes, most urgent first."""
-
-    channel: str | None = None
-    ship_by_before: datetime | None = None
-    max_orders: int | None = None
-    max_lines: int | None = None
-
-
-@dataclass(frozen=True)
-class Wave:
-    pick_lists: list[PickList]
-    # Orders the filter chose that could not be picked now, with why.
-    skipped: list[tuple[int, str]]
-
-
-def _wave_orders(session: Session, wanted: WaveFilter) -> list[Order]:
-    query = (
-        select(Order)
-        .where(Order.status == "reserved")
-        .order_by(Order.ship_by.is_(None), Order.ship_by, Order.created_at, Order.id)
-        .options(selectinload(Order.lines).selectinload(OrderLine.product))
-    )
-    if wanted.channel:
-        query = query.join(Order.channel).where(Channel.code == wanted.channel)
-    if wanted.ship_by_before:
-        query = query.where(Order.ship_by < wanted.ship_by_before)
-    chosen: list[Order] = []
-    lines = 0
-    for order in session.scalars(query):
-        if wanted.max_orders is not None and len(chosen) >= wanted.max_orders:
-            break
-        if wanted.max_lines is not None and lines + len(order.lines) > wanted.max_lines:
-            break
-        chosen.append(order)
-        lines += len(order.lines)
-    return chosen
-
-
-def predicted_stops(session: Session, order: Order, layout: LayoutConfig) -> list[Stop]:
-    """The stops the order's picks would take, by the bins allocation would choose now
-    (nothing is held): what batching groups orders by. Raises NotPickable or InvalidInput."""
-    stops = []
-    for line in order.lines:
-        need = line.reserved
-        for stock, free in sorted(
-            _candidates(session, line.product_id),
-            key=lambda c: (
-                c[0].expiry is None,
-                c[0].expiry,
-                c[1] < need,
-                -c[1],
-                c[0].location.code,
-            ),
-        ):
-            if not need:
-                break
-            need -= min(free, need)
-            stops.append(stop_of(stock.location, layout))
-        if need:
-            raise NotPickable(f"{line.product.sku} is short in pick bins.", field="orders")
-    return stops
-
-
-def create_wave(session: Session, wanted: WaveFilter, layout: LayoutConfig, cart_size: int) -> Wave:
-    """Pick lists for the orders a filter chooses, grouped cart by cart so routes are short."""
-    if not 1 <= cart_size <= MAX_BATCH:
-        raise InvalidInput(f"A cart takes 1 to {MAX_BATCH} orders.", field="cart_size")
-    skipped: list[tuple[int, str]] = []
-    stops: dict[int, list[Stop]] = {}
-    for order in _wave_orders(session, wanted):
-        try:
-            stops[order.id] = predicted_stops(session, order, layout)
-        except WarehouseError as why:
-            skipped.append((order.id, why.message))
-    made: list[PickList] = []
-    for batch in group_orders(stops, cart_size, layout_of(layout)):
-        try:
-            with session.begin_nested():
-                made.append(create_pick_list(session, batch, layout, kind="wave"))
-        except WarehouseError as why:
-            skipped += [(order_id, why.message) for order_id in batch]
-    return Wave(made, skipped)

@@ -11,36 +11,28 @@ job is sent again (the one case a label can print twice).
 from __future__ import annotations
 
 import logging
-import socket
-import subprocess
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from labels.printers import Delivery, LabelFormat, PrinterKind, send_cups, send_tcp
 from warehouse.config import PrinterConfig
-from warehouse.db import writing
+from warehouse.db import rows_changed, writing
 from warehouse.errors import InvalidInput, NotFound
-from warehouse.models import PrintJob, utcnow
-from warehouse.reservations import rows_changed
+from warehouse.models import PrintJob, PrintJobStatus, utcnow
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("zpl", "pdf")
 LEASE = timedelta(seconds=30)
 FIRST_RETRY_S, LAST_RETRY_S = 1.0, 60.0
-CONNECT_TIMEOUT_S, SEND_TIMEOUT_S = 3.0, 10.0
 
 
 # Set when a transaction of this process that stored a job commits, so its dispatcher sends
 # the job now rather than at its next poll: the label is out while the carton is taped.
 _wake = threading.Event()
-
-
-class PrinterError(Exception):
-    """The printer did not take the job: off, refused, or closed the connection mid-job."""
 
 
 def queue_job(
@@ -54,13 +46,15 @@ def queue_job(
     """Store a job for a printer of config.toml; it is sent after the transaction commits."""
     if printer not in printers:
         raise InvalidInput(f"No printer is named {printer!r} in config.toml.", field="printer")
-    if format not in FORMATS:
-        raise InvalidInput(f"A print job is {' or '.join(FORMATS)}, not {format}.", field="format")
+    if format not in tuple(LabelFormat):
+        raise InvalidInput(
+            f"A print job is {' or '.join(LabelFormat)}, not {format}.", field="format"
+        )
     if not document:
         raise InvalidInput("The document is empty.", field="document")
     job = PrintJob(
         printer=printer, format=format, document=document, title=title[:200],
-        status="queued", attempts=0, next_try_at=utcnow(), last_error="",
+        status=PrintJobStatus.QUEUED, attempts=0, next_try_at=utcnow(), last_error="",
     )  # fmt: skip
     return _store(session, job)
 
@@ -84,7 +78,7 @@ def reprint(session: Session, job_id: int) -> PrintJob:
         raise NotFound(f"No print job has id {job_id}.", code="unknown_print_job")
     job = PrintJob(
         printer=old.printer, format=old.format, document=old.document,
-        title=f"reprint: {old.title}"[:200], status="queued", attempts=0,
+        title=f"reprint: {old.title}"[:200], status=PrintJobStatus.QUEUED, attempts=0,
         next_try_at=utcnow(), last_error="", reprint_of=old.id,
     )  # fmt: skip
     return _store(session, job)
@@ -96,8 +90,8 @@ def replace(session: Session, job_id: int) -> bool:
     replaced = rows_changed(
         session,
         update(PrintJob)
-        .where(PrintJob.id == job_id, PrintJob.status == "queued")
-        .values(status="replaced", lease_until=None),
+        .where(PrintJob.id == job_id, PrintJob.status == PrintJobStatus.QUEUED)
+        .values(status=PrintJobStatus.REPLACED, lease_until=None),
     )
     return replaced == 1
 
@@ -111,11 +105,15 @@ def claim(session: Session, job_id: int, now: datetime) -> bool:
             .where(
                 PrintJob.id == job_id,
                 or_(
-                    (PrintJob.status == "queued") & (PrintJob.next_try_at <= now),
-                    (PrintJob.status == "sending") & (PrintJob.lease_until < now),
+                    (PrintJob.status == PrintJobStatus.QUEUED) & (PrintJob.next_try_at <= now),
+                    (PrintJob.status == PrintJobStatus.SENDING) & (PrintJob.lease_until < now),
                 ),
             )
-            .values(status="sending", lease_until=now + LEASE, attempts=PrintJob.attempts + 1),
+            .values(
+                status=PrintJobStatus.SENDING,
+                lease_until=now + LEASE,
+                attempts=PrintJob.attempts + 1,
+            ),
         )
         > 0
     )
@@ -132,8 +130,8 @@ def due_jobs(
         .where(
             PrintJob.printer.in_(list(printers)),
             or_(
-                (PrintJob.status == "queued") & (PrintJob.next_try_at <= now),
-                (PrintJob.status == "sending") & (PrintJob.lease_until < now),
+                (PrintJob.status == PrintJobStatus.QUEUED) & (PrintJob.next_try_at <= now),
+                (PrintJob.status == PrintJobStatus.SENDING) & (PrintJob.lease_until < now),
             ),
         )
         .order_by(PrintJob.id)
@@ -147,35 +145,13 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(LAST_RETRY_S, FIRST_RETRY_S * 2 ** max(0, attempts - 1)))
 
 
-def send_tcp(printer: PrinterConfig, document: bytes) -> None:
-    """Raw port 9100 (what Zebra-class printers speak): every byte taken, closed cleanly."""
-    try:
-        with socket.create_connection((printer.host, printer.port), CONNECT_TIMEOUT_S) as sock:
-            sock.settimeout(SEND_TIMEOUT_S)
-            sock.sendall(document)
-            sock.shutdown(socket.SHUT_WR)
-            # A printer that took the job closes its side; a reset here means it did not.
-            while sock.recv(4096):
-                pass
-    except OSError as exc:
-        raise PrinterError(f"{printer.host}:{printer.port}: {exc}") from None
-
-
-def send_cups(printer: PrinterConfig, document: bytes) -> None:
-    """A CUPS queue through lp; raw, so ZPL reaches the printer as it is."""
-    try:
-        done = subprocess.run(
-            ["lp", "-d", printer.queue, "-o", "raw"],
-            input=document, capture_output=True, timeout=SEND_TIMEOUT_S, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise PrinterError(f"lp: {exc}") from None
-    if done.returncode != 0:
-        raise PrinterError(f"lp: {done.stderr.decode(errors='replace').strip()}")
-
-
-Sender = Callable[[PrinterConfig, bytes], None]
-SENDERS: dict[str, Sender] = {"tcp": send_tcp, "cups": send_cups}
+def deliver(printer: PrinterConfig | None, document: bytes) -> Delivery:
+    """Send a document to a printer of config.toml by its kind's driver."""
+    if printer is None or printer.kind == PrinterKind.BROWSER:
+        return Delivery(False, "no printer to send to in config.toml")
+    if printer.kind == PrinterKind.TCP:
+        return send_tcp(printer.host, printer.port, document)
+    return send_cups(printer.queue, document)
 
 
 def send_job(
@@ -188,28 +164,24 @@ def send_job(
         job = session.get(PrintJob, job_id)
         assert job is not None
         printer, document, attempts = printers.get(job.printer), job.document, job.attempts
-    try:
-        if printer is None or printer.kind not in SENDERS:
-            raise PrinterError(f"no printer {job.printer!r} to send to in config.toml")
-        SENDERS[printer.kind](printer, document)
-    except PrinterError as failed:
-        with writing(factory) as session:
+    delivery = deliver(printer, document)
+    with writing(factory) as session:
+        if not delivery.sent:
             session.execute(
                 update(PrintJob)
-                .where(PrintJob.id == job_id, PrintJob.status == "sending")
+                .where(PrintJob.id == job_id, PrintJob.status == PrintJobStatus.SENDING)
                 .values(
-                    status="queued",
+                    status=PrintJobStatus.QUEUED,
                     lease_until=None,
-                    last_error=str(failed)[:300],
+                    last_error=delivery.error[:300],
                     next_try_at=utcnow() + backoff(attempts),
                 )
             )
-        return False
-    with writing(factory) as session:
+            return False
         session.execute(
             update(PrintJob)
             .where(PrintJob.id == job_id)
-            .values(status="sent", sent_at=utcnow(), lease_until=None, last_error="")
+            .values(status=PrintJobStatus.SENT, sent_at=utcnow(), lease_until=None, last_error="")
         )
     return True
 
@@ -219,7 +191,7 @@ def fetched_by_browser(session: Session, job_id: int) -> PrintJob:
     job = session.get(PrintJob, job_id)
     if job is None:
         raise NotFound(f"No print job has id {job_id}.", code="unknown_print_job")
-    job.status, job.sent_at, job.attempts = "sent", utcnow(), job.attempts + 1
+    job.status, job.sent_at, job.attempts = PrintJobStatus.SENT, utcnow(), job.attempts + 1
     session.flush()
     return job
 
@@ -227,7 +199,7 @@ def fetched_by_browser(session: Session, job_id: int) -> PrintJob:
 def dispatch(factory: sessionmaker[Session], printers: dict[str, PrinterConfig]) -> int:
     """One pass over the due jobs; returns how many were sent."""
     # Browser printers' jobs wait for the handheld to open them.
-    sendable = [name for name, printer in printers.items() if printer.kind != "browser"]
+    sendable = [name for name, printer in printers.items() if printer.kind != PrinterKind.BROWSER]
     with factory() as session:
         due = due_jobs(session, utcnow(), sendable)
     return sum(send_job(factory, printers, job_id) for job_id in due)
@@ -253,11 +225,13 @@ def run_dispatcher(
 def recent_jobs(session: Session, limit: int = 100) -> list[PrintJob]:
     """Jobs waiting to be sent (oldest first), then the latest sent or replaced ones."""
     waiting = session.scalars(
-        select(PrintJob).where(PrintJob.status.in_(("queued", "sending"))).order_by(PrintJob.id)
+        select(PrintJob)
+        .where(PrintJob.status.in_((PrintJobStatus.QUEUED, PrintJobStatus.SENDING)))
+        .order_by(PrintJob.id)
     ).all()
     sent = session.scalars(
         select(PrintJob)
-        .where(PrintJob.status.in_(("sent", "replaced")))
+        .where(PrintJob.status.in_((PrintJobStatus.SENT, PrintJobStatus.REPLACED)))
         .order_by(PrintJob.id.desc())
         .limit(max(limit - len(waiting), 0))
     ).all()

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, contains_eager
 
-from warehouse.models import OPEN_STATUSES, Channel, Order, OrderLine, Product
-
-# Statuses that intake and stock changes set; later ones belong to picking and shipping.
-RESERVING_STATUSES = ("reserved", "partial", "backordered")
+from warehouse.models import (
+    OPEN_ORDER_STATUSES,
+    RESERVING_STATUSES,
+    Channel,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+)
 
 
 @dataclass
@@ -38,12 +42,6 @@ class Figures:
 
 class LockBroken(RuntimeError):
     """A conditional UPDATE found figures other than those read under the lock."""
-
-
-def rows_changed(session: Session, statement: Update) -> int:
-    """Run a conditional UPDATE; the row count says whether its condition held."""
-    result = session.execute(statement, execution_options={"synchronize_session": False})
-    return cast(CursorResult[Any], result).rowcount
 
 
 def lock_products(
@@ -86,15 +84,17 @@ def store_reserved(session: Session, units: dict[int, int]) -> None:
 
 def _set_reserved(line: OrderLine, reserved: int) -> None:
     line.reserved = reserved
-    line.backordered = line.order.status in OPEN_STATUSES and reserved < line.qty
+    line.backordered = line.order.status in OPEN_ORDER_STATUSES and reserved < line.qty
 
 
-def reserving_status(lines: Iterable[tuple[int, int]]) -> str:
+def reserving_status(lines: Iterable[tuple[int, int]]) -> OrderStatus:
     """reserved, partial or backordered, from (qty, reserved) of each line."""
     lines = list(lines)
     if all(reserved == qty for qty, reserved in lines):
-        return "reserved"
-    return "partial" if any(reserved for _, reserved in lines) else "backordered"
+        return OrderStatus.RESERVED
+    return (
+        OrderStatus.PARTIAL if any(reserved for _, reserved in lines) else OrderStatus.BACKORDERED
+    )
 
 
 def settle_status(order: Order) -> None:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from warehouse import inventory
 from warehouse.catalog import product_for_sku
 from warehouse.errors import Conflict, InvalidInput, UnknownLocation
-from warehouse.models import Location, Movement, Order, User
-from warehouse.packing import get_order
+from warehouse.models import Location, Movement, Order, OrderStatus, User
+from warehouse.orders import get_order, ledger_reference
 from warehouse.reservations import lock_products
 
 MAX_REASON = 200
@@ -65,15 +65,10 @@ class ReturnLine:
         return self.shipped - self.returned
 
 
-def reference_of(order_id: int) -> str:
-    """The ledger reference shared by an order's ship and return movements."""
-    return f"order {order_id}"
-
-
 def shipped_order(session: Session, order_id: int) -> Order:
     """An order that has shipped, with its lines; NotFound or NotShipped otherwise."""
     order = get_order(session, order_id)
-    if order.status != "shipped":
+    if order.status != OrderStatus.SHIPPED:
         raise NotShipped(
             f"Order {order.id} is {order.status}, not shipped: nothing of it can be returned.",
             field="order_id",
@@ -87,7 +82,7 @@ def _units(session: Session, order: Order, kind: str) -> dict[int, int]:
         select(Movement.product_id, func.sum(Movement.qty))
         .where(
             Movement.kind == kind,
-            Movement.reference == reference_of(order.id),
+            Movement.reference == ledger_reference(order.id),
             Movement.product_id.in_([line.product_id for line in order.lines]),
         )
         .group_by(Movement.product_id)
@@ -101,7 +96,7 @@ def _shipped_lot(session: Session, order: Order, product_id: int) -> tuple[str, 
         select(Movement.lot, Movement.expiry)
         .where(
             Movement.kind == "ship",
-            Movement.reference == reference_of(order.id),
+            Movement.reference == ledger_reference(order.id),
             Movement.product_id == product_id,
         )
         .distinct()
@@ -206,5 +201,5 @@ def return_item(
         line.lot,
         line.expiry,
         reason=reason,
-        reference=reference_of(order.id),
+        reference=ledger_reference(order.id),
     )

@@ -1,19 +1,98 @@
-"""Shipping: each carton's printed label scanned back at the dock (a label of another
-carton is refused, which catches swapped labels), then the order ships: its units are
-booked out of the totes they were picked into, and its reservations are consumed.
+"""Shipping: an order's cartons as a shipment (a shipment's id is its order's); each carton's
+printed label scanned back at the dock (a label of another carton is refused, which catches
+swapped labels); then the order ships: its units are booked out of the totes they were picked
+into, and its reservations are consumed.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from warehouse import inventory
-from warehouse.errors import Conflict, InvalidInput
-from warehouse.models import Carton, Location, Order, OrderLine, Pick, PickList, Stock, User
+from warehouse.errors import Conflict, InvalidInput, NotFound
+from warehouse.models import (
+    Carton,
+    CartonItem,
+    CartonStatus,
+    Location,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Pick,
+    PickList,
+    PickListStatus,
+    PrintJob,
+    Stock,
+    User,
+)
+from warehouse.orders import find_order, get_order, ledger_reference
 from warehouse.packing import get_carton
 from warehouse.picking import tote_of
 from warehouse.reservations import fill_backorders, release_order
+
+
+@dataclass(frozen=True)
+class ShipmentCarton:
+    """A carton of a shipment and the print job of the label on it (None before packing)."""
+
+    carton: Carton
+    label_job: PrintJob | None
+
+    @property
+    def printed_label(self) -> str | None:
+        """Whose label the job prints: "carrier", "ours", or None while none is queued."""
+        job, carton = self.label_job, self.carton
+        if job is None:
+            return None
+        carriers = (
+            carton.carrier_label is not None
+            and job.format == carton.carrier_label_format
+            and job.document == carton.carrier_label
+        )
+        return "carrier" if carriers else "ours"
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """An order's cartons: a shipment's id is its order's."""
+
+    order: Order
+    cartons: list[ShipmentCarton]
+
+
+def shipment_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
+    """The order a shipment id names (see orders.find_order), or NotFound."""
+    order = find_order(session, order_id, lock=lock)
+    if order is None:
+        raise NotFound(f"No shipment has id {order_id}.", code="unknown_shipment")
+    return order
+
+
+def get_shipment(session: Session, order_id: int) -> Shipment:
+    """An order's cartons with their items and label jobs, or NotFound."""
+    order = shipment_order(session, order_id)
+    cartons = session.scalars(
+        select(Carton)
+        .where(Carton.order_id == order.id)
+        .order_by(Carton.number)
+        .options(
+            selectinload(Carton.items)
+            .selectinload(CartonItem.order_line)
+            .selectinload(OrderLine.product)
+        )
+        .execution_options(populate_existing=True)
+    ).all()
+    job_ids = [c.label_job_id for c in cartons if c.label_job_id is not None]
+    jobs = {
+        job.id: job for job in session.scalars(select(PrintJob).where(PrintJob.id.in_(job_ids)))
+    }
+    return Shipment(
+        order,
+        [ShipmentCarton(c, jobs.get(c.label_job_id) if c.label_job_id else None) for c in cartons],
+    )
 
 
 class LabelMismatch(InvalidInput):
@@ -24,19 +103,19 @@ def confirm_label(session: Session, user: User | None, carton_id: int, scanned: 
     """The label on a carton, scanned at the dock, must be that carton's (its SSCC or its
     tracking number); the order ships when its last carton is confirmed."""
     carton = get_carton(session, carton_id)
-    if carton.status == "shipped":
+    if carton.status == CartonStatus.SHIPPED:
         raise Conflict(f"Carton {carton.number} has shipped already.", code="already_shipped")
-    if carton.status != "closed" or not carton.sscc:
+    if carton.status != CartonStatus.CLOSED or not carton.sscc:
         raise Conflict(f"Carton {carton.number} is not labelled yet.", code="not_labelled")
     if scanned not in (carton.sscc, carton.tracking):
         raise LabelMismatch(
             "This label belongs to another carton: check the labels were not swapped.",
             field="label",
         )
-    carton.status = "shipped"
+    carton.status = CartonStatus.SHIPPED
     session.flush()
     cartons = session.scalars(select(Carton).where(Carton.order_id == carton.order_id)).all()
-    if all(c.status == "shipped" for c in cartons):
+    if all(c.status == CartonStatus.SHIPPED for c in cartons):
         ship_order(session, user, carton.order_id)
     return carton
 
@@ -58,7 +137,7 @@ def load_carton(session: Session, user: User | None, order_id: int, label: str) 
             "not swapped.",
             field="label",
         )
-    if carton.status == "shipped":
+    if carton.status == CartonStatus.SHIPPED:
         raise Conflict(
             f"The label of carton {carton.number} was scanned already: is it on two cartons?",
             code="already_shipped",
@@ -69,31 +148,31 @@ def load_carton(session: Session, user: User | None, order_id: int, label: str) 
 def ship_by_hand(session: Session, user: User | None, order_id: int) -> Order:
     """A supervisor confirms the hand-over of an order whose cartons are all labelled."""
     cartons = session.scalars(select(Carton).where(Carton.order_id == order_id)).all()
-    if not cartons or any(c.status not in ("closed", "shipped") or not c.sscc for c in cartons):
+    labelled = (CartonStatus.CLOSED, CartonStatus.SHIPPED)
+    if not cartons or any(c.status not in labelled or not c.sscc for c in cartons):
         raise Conflict(f"Order {order_id} is not packed and labelled.", code="not_packed")
     for carton in cartons:
-        carton.status = "shipped"
+        carton.status = CartonStatus.SHIPPED
     return ship_order(session, user, order_id)
 
 
 def ship_order(session: Session, user: User | None, order_id: int) -> Order:
     """Book the order's picked units out of their totes and consume its reservations."""
-    order = session.scalars(
-        select(Order)
-        .where(Order.id == order_id)
-        .options(selectinload(Order.lines))
-        .execution_options(populate_existing=True)
-    ).one()
-    if order.status == "shipped":
+    order = get_order(session, order_id)
+    if order.status == OrderStatus.SHIPPED:
         return order
-    if order.status != "packed":
+    if order.status != OrderStatus.PACKED:
         raise Conflict(f"Order {order.id} is {order.status}, not packed.", code="not_packed")
     freed = release_order(session, order)
     picks = session.scalars(
         select(Pick)
         .join(Pick.pick_list)
         .join(Pick.order_line)
-        .where(OrderLine.order_id == order.id, PickList.status != "released", Pick.picked > 0)
+        .where(
+            OrderLine.order_id == order.id,
+            PickList.status != PickListStatus.RELEASED,
+            Pick.picked > 0,
+        )
         .options(
             selectinload(Pick.pick_list).selectinload(PickList.orders),
             selectinload(Pick.stock).selectinload(Stock.product),
@@ -106,9 +185,9 @@ def ship_order(session: Session, user: User | None, order_id: int) -> Order:
         assert tote is not None, "picked units are always in a tote"
         inventory.ship_out(
             session, user, pick.stock.product, tote, pick.picked,
-            pick.stock.lot, pick.stock.expiry, reference=f"order {order.id}",
+            pick.stock.lot, pick.stock.expiry, reference=ledger_reference(order.id),
         )  # fmt: skip
-    order.status = "shipped"
+    order.status = OrderStatus.SHIPPED
     session.flush()
     # Units held but never picked (short picks) are free again for waiting orders.
     fill_backorders(session, freed)

@@ -1,9 +1,12 @@
-"""What every request shares: its database session, who is asking, the role check, errors."""
+"""What every request shares: its database session and the one place views' transactions
+begin and end, who is asking, the role check, CSRF, and errors (JSON to the API, the error
+page to people)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import (
@@ -29,7 +32,7 @@ from warehouse.accounts import user_for_token
 from warehouse.config import Config
 from warehouse.db import begin_write
 from warehouse.errors import WarehouseError
-from warehouse.models import User
+from warehouse.models import CartonStatus, OrderStatus, PickListStatus, User
 from warehouse.roles import PERMISSIONS, allowed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -103,6 +106,30 @@ def write_now() -> Session:
     return session
 
 
+@contextmanager
+def transaction(
+    *, write: bool = True, keep: tuple[type[WarehouseError], ...] = ()
+) -> Iterator[Session]:
+    """A view's work that must stand whatever the view answers (a scan's log entry, a step
+    a page shows the outcome of): committed when the block ends, rolled back when it raises.
+    The one place where views' transactions begin and end.
+
+    `write` begins the write transaction at once; without it the block starts reading and
+    calls write_now() itself before it writes. A refusal of a class in `keep` is committed
+    before it is raised (a failed login is counted even though it is refused).
+    """
+    session = write_now() if write else db()
+    try:
+        yield session
+    except keep:
+        session.commit()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
 def no_store(response: Response) -> Response:
     """Pages show stock and who is signed in: a shared handheld must not show them from cache."""
     response.headers.setdefault("Cache-Control", "no-store")
@@ -125,6 +152,15 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     response = jsonify({"error": body})
     response.status_code = status
     return response
+
+
+def refusal(status: int, code: str, message: str, field: str | None = None) -> Response:
+    """A refused request: API.md's error envelope to the API, the error page to a person."""
+    # A page's own script that posts JSON reads its refusals as JSON too.
+    if wants_json() or request.is_json:
+        return error_response(status, code, message, field)
+    title = {403: "Not allowed", 404: "Not found"}.get(status, "Not done")
+    return Response(render_template("error.html", title=title, message=message), status=status)
 
 
 def _view_of(endpoint: str | None) -> Callable[..., Any] | None:
@@ -195,7 +231,7 @@ def _authorize() -> BaseResponse | None:
         if wants_json():
             return error_response(401, "unauthorized", "Log in or send a bearer token.")
         idle = 1 if g.get("signed_out_idle") else None
-        return redirect(url_for("pages.login", next=request.full_path.rstrip("?"), idle=idle))
+        return redirect(url_for("pages.home.login", next=request.full_path.rstrip("?"), idle=idle))
     # Cookies ride along on cross-site requests, bearer tokens do not: only cookie
     # sessions (and the login form) need a CSRF token.
     if (
@@ -207,10 +243,7 @@ def _authorize() -> BaseResponse | None:
     if public or user is None:
         return None
     if not allowed(user.role, view._permission):  # type: ignore[attr-defined]
-        message = f"A {user.role} may not do this."
-        if wants_json():
-            return error_response(403, "forbidden", message)
-        return Response(render_template("error.html", message=message), status=403)
+        return refusal(403, "forbidden", f"A {user.role} may not do this.")
     return None
 
 
@@ -226,10 +259,15 @@ def _close(_exc: BaseException | None) -> None:
         db_session.close()
 
 
-def _handle_warehouse_error(error: WarehouseError) -> Response:
+def _undo() -> None:
+    """A refused request changes nothing."""
     if "db" in g:
         g.db.rollback()
-    response = error_response(error.status, error.code, error.message, error.field)
+
+
+def _handle_warehouse_error(error: WarehouseError) -> Response:
+    _undo()
+    response = refusal(error.status, error.code, error.message, error.field)
     retry_after = getattr(error, "retry_after", None)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
@@ -273,12 +311,9 @@ def handle_http_exception(error: HTTPException) -> Response | HTTPException:
 
 def _handle_validation(error: ValidationError) -> Response:
     """A body checked by a schema inside a view (a signed webhook) rather than by webargs."""
-    if "db" in g:
-        g.db.rollback()
+    _undo()
     field, message = _validation_message(error.messages)
-    return error_response(
-        422, "invalid_input", f"{field}: {message}" if field else message, field or None
-    )
+    return refusal(422, "invalid_input", f"{field}: {message}" if field else message, field or None)
 
 
 def _handle_csrf(error: CSRFError) -> Response:
@@ -286,28 +321,30 @@ def _handle_csrf(error: CSRFError) -> Response:
         return error_response(
             400, "csrf_failed", f"{error.description} Send the X-CSRFToken header."
         )
-    return Response(
-        render_template("error.html", message="The page was out of date. Go back and try again."),
-        status=400,
-    )
+    return refusal(400, "csrf_failed", "The page was out of date. Go back and try again.")
 
 
 def _handle_integrity(error: IntegrityError) -> Response:
     # Constraints back up the domain's own checks; a concurrent request can still trip them.
-    if "db" in g:
-        g.db.rollback()
-    return error_response(409, "conflict", "A concurrent change got there first; try again.")
+    _undo()
+    return refusal(409, "conflict", "A concurrent change got there first; try again.")
 
 
 def _handle_database_down(error: OperationalError) -> Response:
     current_app.logger.error("database error: %s", error)
-    if "db" in g:
-        g.db.rollback()
-    return error_response(503, "database_unavailable", "The database does not answer.")
+    _undo()
+    return refusal(503, "database_unavailable", "The database does not answer.")
 
 
 def _template_globals() -> dict[str, Any]:
-    return {"current_user": current_user(), "warehouse_name": config().warehouse.name}
+    return {
+        "current_user": current_user(),
+        "warehouse_name": config().warehouse.name,
+        # Pages compare statuses by these, as the code does.
+        "OrderStatus": OrderStatus,
+        "PickListStatus": PickListStatus,
+        "CartonStatus": CartonStatus,
+    }
 
 
 def install(app: Flask) -> None:

@@ -20,7 +20,7 @@ from tests.conftest import (
     stock_of,
     stocked_product,
 )
-from warehouse import inventory, orders
+from warehouse import invariants, order_input, orders
 from warehouse.db import make_sessionmaker, writing
 
 
@@ -255,7 +255,7 @@ def test_a_count_below_the_reservations_takes_back_the_newest(api: ApiClient, db
         "locations": [],
     }
     db.rollback()
-    assert inventory.check_invariants(db) == []
+    assert invariants.check_invariants(db) == []
 
 
 def test_moving_reserved_stock_keeps_its_reservations(api: ApiClient, channel: str) -> None:
@@ -319,7 +319,7 @@ def test_check_names_a_reservation_that_no_order_holds(
         connection.execute(text("UPDATE product SET reserved = 2 WHERE sku = :sku"), {"sku": sku})
     try:
         db.rollback()
-        assert f"{sku}: 2 reserved but open order lines hold 0" in inventory.check_invariants(db)
+        assert f"{sku}: 2 reserved but open order lines hold 0" in invariants.check_invariants(db)
     finally:
         with engine.begin() as connection:
             connection.execute(
@@ -348,11 +348,11 @@ def test_the_supervisor_pages_list_and_show_orders(
 def test_a_batch_takes_the_good_orders_and_names_the_bad(api: ApiClient, engine: Engine) -> None:
     channel = make_channel(api)
     sku = stocked_product(api, 3)
-    ship = orders.ShipTo("Ann Lee", "1 Main Street", "Springfield", "62701", "US")
-    first = orders.OrderInput(ref("B"), (orders.LineInput(sku, 2),), ship)
-    changed = orders.OrderInput(first.external_id, (orders.LineInput(sku, 1),), ship)
-    unknown = orders.OrderInput(ref("B"), (orders.LineInput("NO-SUCH-SKU", 1),), ship)
-    short = orders.OrderInput(ref("B"), (orders.LineInput(sku, 2),), ship)
+    ship = order_input.ShipTo("Ann Lee", "1 Main Street", "Springfield", "62701", "US")
+    first = order_input.OrderInput(ref("B"), (order_input.LineInput(sku, 2),), ship)
+    changed = order_input.OrderInput(first.external_id, (order_input.LineInput(sku, 1),), ship)
+    unknown = order_input.OrderInput(ref("B"), (order_input.LineInput("NO-SUCH-SKU", 1),), ship)
+    short = order_input.OrderInput(ref("B"), (order_input.LineInput(sku, 2),), ship)
     with writing(make_sessionmaker(engine)) as session:
         out = orders.take_orders(session, channel, [first, first, changed, unknown, short])
     assert [type(item).__name__ for item in out] == [

@@ -37,7 +37,7 @@ from tests.conftest import (
 from tests.printer import FakePrinter
 from warehouse import printing
 from warehouse.config import Config, PrinterConfig, StationConfig
-from warehouse.inventory import check_invariants
+from warehouse.invariants import check_invariants
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ from tests.api.test_pick_flow import confirm, put_totes, start
 from tests.api.test_picking import layout_bin, place_order
 from tests.conftest import ApiClient, free_port, make_channel, make_product, receive
 from tests.printer import FakePrinter
-from warehouse import packing, printing, shipping
+from warehouse import labelling, packing, printing, shipping
 from warehouse.config import Config, PrinterConfig
 from warehouse.db import make_sessionmaker, writing
 from warehouse.errors import WarehouseError
-from warehouse.inventory import check_invariants
+from warehouse.invariants import check_invariants
 
 
 @pytest.fixture
@@ -137,10 +137,10 @@ def test_packed_order_prints_one_label_per_carton_and_ships_by_label_scans(
             packing.close_carton(session, carton, weight, boxes, rules)
         cartons.append(carton)
     with writing(factory) as session:
-        jobs = packing.finish_packing(session, order, config, "pack9")
+        jobs = labelling.finish_packing(session, order, config, "pack9")
     assert len(jobs) == 2
     assert (
-        refused(factory, lambda s: packing.finish_packing(s, order, config, "pack9"))
+        refused(factory, lambda s: labelling.finish_packing(s, order, config, "pack9"))
         == "already_packed"
     )
     printer = FakePrinter(port)
@@ -196,6 +196,6 @@ def packed_order(factory: sessionmaker[Session], config: Config, picked: dict[st
             packing.pack_item(session, carton, sku, qty)
             packing.close_carton(session, carton, weight, config.boxes, config.packing)
     with writing(factory) as session:
-        jobs = packing.finish_packing(session, order, config, "hand")
+        jobs = labelling.finish_packing(session, order, config, "hand")
     assert [job.format for job in jobs] == ["pdf", "pdf"]
     return int(order)

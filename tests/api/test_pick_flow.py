@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.api.test_picking import layout_bin, place_order
 from tests.conftest import ApiClient, make_channel, make_product, receive, stock_of
-from warehouse.inventory import check_invariants
+from warehouse.invariants import check_invariants
 from warehouse.models import CountTask, Movement
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import ApiClient, make_channel, make_product, order_body, receive
-from warehouse.inventory import check_invariants
+from warehouse.invariants import check_invariants
 from warehouse.models import Pick, PickList, Stock
 
 
@@ -84,6 +84,16 @@ def test_first_expiry_first_out(api: ApiClient, channel: str) -> None:
     order = place_order(api, channel, {sku: 6})
     picks = pick_list(api, order["id"]).json["picks"]
     assert sorted((p["lot"], p["qty"]) for p in picks) == [("EARLY", 3), ("LATE", 3)]
+
+
+def test_a_picks_expiry_is_an_iso_date_as_receipts_take_it(api: ApiClient, channel: str) -> None:
+    sku = make_product(api)["sku"]
+    receipt = receive(api, sku, layout_bin(api), 4, lot="L1", expiry="2027-03-31")
+    order = place_order(api, channel, {sku: 2})
+    made = pick_list(api, order["id"]).json
+    shown = api.get(f"/api/pick-lists/{made['id']}").json
+    assert [p["expiry"] for p in shown["picks"]] == ["2027-03-31"] == [receipt["expiry"]]
+    assert [p["expiry"] for p in made["picks"]] == ["2027-03-31"]
 
 
 def test_without_dates_the_fewest_stops(api: ApiClient, channel: str) -> None:

@@ -28,7 +28,7 @@ from tests.conftest import (
 from warehouse import returns, shipping
 from warehouse.config import Config
 from warehouse.db import writing
-from warehouse.inventory import check_invariants
+from warehouse.invariants import check_invariants
 from warehouse.models import PickListOrder
 
 

@@ -16,6 +16,9 @@ from werkzeug.test import TestResponse
 from scanners.diagnose import SETUP_CODES, SetupCode
 from tests.conftest import PASSWORD, Person
 
+# Not collected again by tests/pg: the scanner set-up page keeps nothing in the database.
+POSTGRESQL = False
+
 _GS = "\x1d"
 _URL = "/scanner-setup/diagnose"
 

@@ -23,7 +23,7 @@ from werkzeug.test import TestResponse
 from tests.api.test_packing import factory, packed_order, picked, refused  # noqa: F401
 from tests.conftest import ApiClient, free_port
 from tests.printer import FakePrinter
-from warehouse import packing, printing, shipping
+from warehouse import labelling, packing, printing, shipping
 from warehouse.app import create_app
 from warehouse.config import Config, PrinterConfig
 from warehouse.db import writing
@@ -138,13 +138,13 @@ def finish_packing_on(
 ) -> None:
     """Finish packing the order, its labels going to `printer`."""
     with writing(sessions) as session:
-        packing.finish_packing(session, order, config, printer)
+        labelling.finish_packing(session, order, config, printer)
 
 
 def carton_ids(sessions: sessionmaker[Session], order: int) -> list[int]:
     """The ids of the order's cartons, by number."""
     with sessions() as session:
-        return [each.carton.id for each in packing.get_shipment(session, order).cartons]
+        return [each.carton.id for each in shipping.get_shipment(session, order).cartons]
 
 
 def print_jobs(sessions: sessionmaker[Session]) -> int:
@@ -213,7 +213,7 @@ def test_a_shipment_prints_the_carrier_zpl_label_attached_before_packing(
     first, second = body["cartons"]
     # The carrier's number is kept at packing; the other carton gets ours.
     assert first["tracking"] == tracking
-    assert second["tracking"] == packing.tracking_number(carton_ids(factory, order)[1])
+    assert second["tracking"] == labelling.tracking_number(carton_ids(factory, order)[1])
     assert (first["carrier_label"], second["carrier_label"]) == ("zpl", None)
     assert (first["printed_label"], second["printed_label"]) == ("carrier", "ours")
     assert sorted(item["qty"] for item in first["items"] + second["items"]) == [1, 2]
@@ -383,17 +383,17 @@ def test_a_shipment_label_attached_while_the_order_is_packed_is_the_one_printed(
     def finish() -> None:
         with writing(factory) as session:
             # As the station holds the carton it has just closed.
-            held = packing.get_shipment(session, order).cartons
+            held = shipping.get_shipment(session, order).cartons
             assert packing.order_is_packed(session, order) and len(held) == 2
             read.set()
             # On PostgreSQL the label commits meanwhile; SQLite's one writer makes it wait.
             attached.wait(timeout=2)
-            packing.finish_packing(session, order, carrier_config, "dock")
+            labelling.finish_packing(session, order, carrier_config, "dock")
 
     def attach() -> None:
         read.wait(timeout=10)
         with writing(factory) as session:
-            packing.attach_carrier_label(session, order, 1, zpl, "zpl", tracking, carrier_config)
+            labelling.attach_carrier_label(session, order, 1, zpl, "zpl", tracking, carrier_config)
         attached.set()
 
     def run(act: Any) -> None:

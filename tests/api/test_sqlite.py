@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+# Not collected again by tests/pg: these are SQLite's own settings.
+POSTGRESQL = False
+
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(engine: Engine) -> None:
     assert engine.dialect.name == "sqlite"

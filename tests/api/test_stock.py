@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import ApiClient, make_location, make_product, receive, ref, stock_of
-from warehouse import inventory
+from warehouse import invariants
 from warehouse.models import Movement
 
 
@@ -177,4 +177,4 @@ def test_the_invariants_hold_after_every_kind_of_change(
     api.post("/api/stock/moves", {"sku": sku, "from": src, "to": dst, "qty": 5})
     api.post("/api/stock/counts", {"sku": sku, "location": dst, "counted": 4})
     db.rollback()  # a new transaction sees what the requests committed
-    assert inventory.check_invariants(db) == []
+    assert invariants.check_invariants(db) == []

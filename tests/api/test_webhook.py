@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.conftest import ApiClient, order_body, ref, stock_of, stocked_product
-from warehouse.orders import webhook_signature
+from warehouse.channels import webhook_signature
 
 
 @pytest.fixture

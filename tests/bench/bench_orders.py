@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import psycopg
 
 from tests.conftest import REPO, SHIP_TO, WAREHOUSE, running_service, warehouse_command
-from warehouse import catalog, inventory, orders
+from warehouse import catalog, channels, inventory, order_input, orders
 from warehouse.config import Config, DatabaseConfig
 from warehouse.db import make_engine, make_sessionmaker, writing
 
@@ -81,7 +81,7 @@ def prepare(url: str, orders_expected: int) -> str:
     per_sku = max(1, orders_expected * 3 * 2 // len(SKUS) // 2)
     with writing(make_sessionmaker(engine)) as session:
         catalog.put_location(session, "A01-01-1", config.warehouse.location_pattern)
-        orders.put_channel(session, CHANNEL, "Benchmark")
+        channels.put_channel(session, CHANNEL, "Benchmark")
         for sku in SKUS:
             catalog.put_product(session, sku, catalog.ProductSpec(name=sku))
             inventory.receive(session, None, sku, "A01-01-1", per_sku)
@@ -132,13 +132,15 @@ def bench_domain(kind: str, count: int) -> None:
         prepare(url, count)
         engine = make_engine(DatabaseConfig(url=url))
         factory = make_sessionmaker(engine)
-        from tests.api.test_order_load import SHIP_TO as _  # noqa: F401  (same ship-to)
+        from tests.system.test_order_load import SHIP_TO as _  # noqa: F401  (same ship-to)
 
         inputs = [
-            orders.OrderInput(
+            order_input.OrderInput(
                 external_id=body["external_id"],
-                lines=tuple(orders.LineInput(line["sku"], line["qty"]) for line in body["lines"]),
-                ship_to=orders.ShipTo(**body["ship_to"]),
+                lines=tuple(
+                    order_input.LineInput(line["sku"], line["qty"]) for line in body["lines"]
+                ),
+                ship_to=order_input.ShipTo(**body["ship_to"]),
             )
             for body in (order_for(n) for n in range(count))
         ]

@@ -21,7 +21,9 @@ import threading
 import time
 from pathlib import Path
 
-from tests.api.test_label_service import (
+from tests.conftest import free_port, running_service, warehouse_command
+from tests.printer import FakePrinter
+from tests.system.test_label_service import (
     Api,
     Packer,
     new_channel,
@@ -30,8 +32,6 @@ from tests.api.test_label_service import (
     station_config,
     stocked_products,
 )
-from tests.conftest import free_port, running_service, warehouse_command
-from tests.printer import FakePrinter
 
 TARGET_MS = 200.0
 WARM_UP = 2  # orders packed first and not counted: each worker's first requests are slower

@@ -1,22 +1,31 @@
-"""Every database test of tests/api, collected again here so tests/pg/conftest.py points it at PostgreSQL."""
+"""Every database test of tests/api and tests/system, collected again here so that
+tests/pg/conftest.py points it at PostgreSQL.
 
-from tests.api.test_barcodes import *  # noqa: F403
-from tests.api.test_catalog import *  # noqa: F403
-from tests.api.test_concurrency import *  # noqa: F403
-from tests.api.test_database import *  # noqa: F403
-from tests.api.test_demo import *  # noqa: F403
-from tests.api.test_floor import *  # noqa: F403
-from tests.api.test_import import *  # noqa: F403
-from tests.api.test_login import *  # noqa: F403
-from tests.api.test_order_load import *  # noqa: F403
-from tests.api.test_orders import *  # noqa: F403
-from tests.api.test_pack_station import *  # noqa: F403
-from tests.api.test_packing import *  # noqa: F403
-from tests.api.test_pick_flow import *  # noqa: F403
-from tests.api.test_picking import *  # noqa: F403
-from tests.api.test_printing import *  # noqa: F403
-from tests.api.test_returns import *  # noqa: F403
-from tests.api.test_security import *  # noqa: F403
-from tests.api.test_shipments import *  # noqa: F403
-from tests.api.test_stock import *  # noqa: F403
-from tests.api.test_webhook import *  # noqa: F403
+Every test module of those suites is taken, as `from module import *` would take it, but a
+module that says `POSTGRESQL = False` (nothing in it depends on the database).
+"""
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+import tests.api
+import tests.system
+
+
+def _database_tests(package: ModuleType) -> dict[str, object]:
+    names: dict[str, object] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("test_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if getattr(module, "POSTGRESQL", True):
+            # Its marks stay with its own tests: pytestmark here would mark them all.
+            public = {k: v for k, v in vars(module).items() if not k.startswith("_")}
+            public.pop("pytestmark", None)
+            names.update(public)
+    return names
+
+
+for _package in (tests.api, tests.system):
+    globals().update(_database_tests(_package))

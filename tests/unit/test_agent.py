@@ -461,19 +461,27 @@ def assert_delivered_in_order(stub: StubService, scans: list[Any]) -> None:
 
 
 def test_scans_arrive_once_each_in_order_while_the_service_goes_down_and_up(
-    tmp_path: Path, stub: StubService, running: Callable[[Sender], None]
+    tmp_path: Path,
+    stub: StubService,
+    running: Callable[[Sender], None],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="station_agent.sender")
+
+    def tried_and_failed(times: int) -> bool:
+        return caplog.text.count("The service cannot be reached") >= times
+
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     running(fast_sender(outbox, stub.url))
     scans = [outbox.add(f"SKU-{n:04d}") for n in range(10)]  # the service is not up yet
-    time.sleep(0.5)
+    wait_until(lambda: tried_and_failed(1), what="a send to the stopped service")
     assert outbox.count() == 10
     stub.statuses = [503, 502, 503]  # then it starts, and is unwell for a moment
     stub.start()
     wait_until(lambda: outbox.count() == 0, what="the first scans")
     stub.stop()
     scans += [outbox.add(f"SKU-{n:04d}") for n in range(10, 20)]
-    time.sleep(0.5)
+    wait_until(lambda: tried_and_failed(2), what="a send to the service stopped again")
     assert outbox.count() == 10
     stub.start()  # again on the same port
     scans += [outbox.add(f"SKU-{n:04d}") for n in range(20, 30)]

@@ -91,3 +91,12 @@ def test_a_bad_override_is_refused_naming_the_variable(
 def test_a_named_config_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         load_config(environ={"WAREHOUSE_CONFIG": str(tmp_path / "missing.toml")})
+
+
+@pytest.mark.parametrize(
+    "pattern", ["O.*", "O[0-9]+", "(O)[0-9]{8}", "O[0-9]{8}|P[0-9]{8}", "[0-9]{9}", "7[0-9]{8}"]
+)
+def test_an_order_pattern_the_service_cannot_write_is_refused(tmp_path: Path, pattern: str) -> None:
+    # The service prints order codes on packing slips, so it must be able to write them.
+    with pytest.raises(ConfigError, match=r"ORDER_PATTERN.*fixed text"):
+        load_config(tmp_path / "none.toml", {"WAREHOUSE_SCANNERS_ORDER_PATTERN": pattern})

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import request
+from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
 from warehouse import scanning, stations
 from warehouse.errors import InvalidInput, WarehouseError
-from warehouse.web import config, current_user, db, requires, write_now, writes_late
+from warehouse.models import ROLES, OrderStatus
+from warehouse.web import config, current_user, db, requires, transaction, write_now, writes_late
 
 blp = Blueprint("barcodes", __name__, url_prefix="/api/barcodes", description="Scans and photos")
 
@@ -27,33 +28,60 @@ class ResolveIn(ma.Schema):
     )
 
 
-class GS1Out(ma.Schema):
+class OmitsNone(ma.Schema):
+    """Fields that say nothing are left out, as in the scan log."""
+
+    @ma.post_dump
+    def _omit_none(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class GS1Out(OmitsNone):
     gtin = ma.fields.String()
     sscc = ma.fields.String()
     lot = ma.fields.String()
-    expiry = ma.fields.String(metadata={"description": "ISO date"})
+    expiry = ma.fields.Date()
     serial = ma.fields.String()
     count = ma.fields.Integer()
 
 
-class ResolvedOut(ma.Schema):
-    kind = ma.fields.String(
-        required=True,
-        metadata={"enum": ["product", "location", "order", "tote", "carton", "user", "unknown"]},
+class OrderRefOut(ma.Schema):
+    id = ma.fields.Integer()
+    status = ma.fields.String(metadata={"enum": list(OrderStatus)})
+
+
+class UserRefOut(ma.Schema):
+    name = ma.fields.String()
+    role = ma.fields.String(metadata={"enum": list(ROLES)})
+
+
+class PackStepOut(ma.Schema):
+    kind = ma.fields.String(metadata={"enum": ["pack"]})
+    step = ma.fields.String(
+        metadata={"enum": ["order", "item"], "description": "an order on the bench, or an item"}
     )
+    order = ma.fields.Integer()
+    carton = ma.fields.Integer(metadata={"description": "the carton number the item went into"})
+    sku = ma.fields.String()
+    units = ma.fields.Integer()
+
+
+class ResolvedOut(OmitsNone):
+    kind = ma.fields.String(required=True, metadata={"enum": list(scanning.KINDS)})
     code = ma.fields.String(metadata={"description": "the scan without framing and AIM id"})
     symbology = ma.fields.String(metadata={"description": "AIM symbology identifier, if sent"})
     sku = ma.fields.String()
     name = ma.fields.String()
     units = ma.fields.Integer(metadata={"description": "units a case code counts"})
     location = ma.fields.String()
-    order = ma.fields.Dict()
-    user = ma.fields.Dict()
+    order = ma.fields.Nested(OrderRefOut)
+    user = ma.fields.Nested(UserRefOut)
     tote = ma.fields.String()
     carton = ma.fields.String()
     gs1 = ma.fields.Nested(GS1Out)
-    pack = ma.fields.Dict(
-        metadata={"description": "what a scan from a pack station's scanner did there"}
+    pack = ma.fields.Nested(
+        PackStepOut,
+        metadata={"description": "what a scan from a pack station's scanner did there"},
     )
 
 
@@ -75,7 +103,7 @@ class DecodeIn(ma.Schema):
 @writes_late
 @blp.arguments(ResolveIn)
 @blp.response(200, ResolvedOut)
-def resolve(body: dict[str, Any]) -> dict[str, Any]:
+def resolve(body: dict[str, Any]) -> scanning.Resolved | Response:
     """What a raw scan names; a malformed GS1 string or a bad check digit is a 422."""
     context = scanning.ScanContext(
         user=current_user(),
@@ -85,30 +113,29 @@ def resolve(body: dict[str, Any]) -> dict[str, Any]:
     )
     setup = scanning.scanner_setup(config())
     if body["station"] in config().stations:
-        return _at_pack_station(body["station"], body["code"], setup, context)
-    outcome = scanning.resolve_scan(db(), body["code"], setup, context, then_write=write_now)
+        return jsonify(_at_pack_station(body["station"], body["code"], setup, context))
     # The log entry stays even when the scan is refused.
-    db().commit()
+    with transaction(write=False):
+        outcome = scanning.resolve_scan(db(), body["code"], setup, context, then_write=write_now)
     return outcome.answer_or_raise()
 
 
 def _at_pack_station(
     station: str, raw: str, setup: scanning.ScannerSetup, context: scanning.ScanContext
-) -> dict[str, Any]:
+) -> scanning.Logged:
     """A pack station's scanner: the scan goes to the order on its bench, and the
     station's page is told what it did (a refusal too)."""
 
-    def act() -> scanning.Answer:
-        answer = scanning.read_and_match(db(), raw, setup)
-        return stations.scan_at_bench(db(), station, answer, config(), current_user())
+    def act() -> scanning.Logged:
+        scanned = scanning.read_and_match(db(), raw, setup)
+        return stations.scan_at_bench(db(), station, scanned, config(), current_user())
 
-    session = write_now()
-    stations.bench(session, station, config())
-    outcome = scanning.record_scan(session, raw, context, act)
-    stations.tell_bench(
-        session, station, *stations.said((outcome.answer or {}).get("pack"), outcome.refused)
-    )
-    db().commit()
+    with transaction() as session:
+        stations.bench(session, station, config())
+        outcome = scanning.record_scan(session, raw, context, act)
+        stations.tell_bench(
+            session, station, *stations.said((outcome.answer or {}).get("pack"), outcome.refused)
+        )
     return outcome.answer_or_raise()
 
 
@@ -116,7 +143,7 @@ class ImageRefused(WarehouseError):
     status = 422
 
 
-def _decode(data: bytes) -> scanning.Answer:
+def _decode(data: bytes) -> scanning.Logged:
     # Imported here: the decoders load native libraries that only this endpoint needs.
     from scanners.decode import DecodeLimits, ImageError, decode_image
 
@@ -142,9 +169,9 @@ def decode(_files: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("Send the photo as the multipart field 'image'.", field="image")
     data = upload.read()
     context = scanning.ScanContext(user=current_user(), source="camera")
-    outcome = scanning.record_scan(
-        db(), f"<image {len(data)} bytes>", context, lambda: _decode(data)
-    )
-    db().commit()
+    with transaction() as session:
+        outcome = scanning.record_scan(
+            session, f"<image {len(data)} bytes>", context, lambda: _decode(data)
+        )
     answer = outcome.answer_or_raise()
     return {"codes": answer["codes"]}

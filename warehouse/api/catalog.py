@@ -39,8 +39,19 @@ class ProductIn(ma.Schema):
 class ProductOut(ma.Schema):
     sku = ma.fields.String()
     name = ma.fields.String()
-    barcodes = ma.fields.Method("_units_barcodes")
-    cases = ma.fields.Method("_case_barcodes")
+    barcodes = ma.fields.Method(
+        "_units_barcodes", metadata={"type": "array", "items": {"type": "string"}}
+    )
+    cases = ma.fields.Method(
+        "_case_barcodes",
+        metadata={
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"code": {"type": "string"}, "units": {"type": "integer"}},
+            },
+        },
+    )
     unit_price = ma.fields.Float(allow_none=True)
     unit_cost = ma.fields.Float(allow_none=True)
     weight_g = ma.fields.Integer(allow_none=True)

@@ -8,8 +8,15 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from warehouse import picking
-from warehouse.models import PICK_LIST_STATUSES, PickList, User
+from warehouse import picking, waves
+from warehouse.models import (
+    ACTIVE_PICK_LISTS,
+    PICK_LIST_KINDS,
+    PickList,
+    PickListStatus,
+    PickStatus,
+    User,
+)
 from warehouse.web import config, current_user, db, requires
 
 blp = Blueprint("picking", __name__, url_prefix="/api/pick-lists", description="Pick lists")
@@ -27,14 +34,14 @@ class PickListIn(ma.Schema):
 class PickOut(ma.Schema):
     id = ma.fields.Integer()
     seq = ma.fields.Integer(metadata={"description": "place in walking order"})
-    location = ma.fields.Function(lambda pick: pick.stock.location.code)
-    sku = ma.fields.Function(lambda pick: pick.order_line.product.sku)
-    lot = ma.fields.Function(lambda pick: pick.stock.lot)
-    expiry = ma.fields.Function(lambda pick: pick.stock.expiry, allow_none=True)
+    location = ma.fields.String(attribute="stock.location.code")
+    sku = ma.fields.String(attribute="order_line.product.sku")
+    lot = ma.fields.String(attribute="stock.lot")
+    expiry = ma.fields.Date(attribute="stock.expiry", allow_none=True)
     qty = ma.fields.Integer()
     picked = ma.fields.Integer()
-    order = ma.fields.Function(lambda pick: pick.order_line.order_id)
-    status = ma.fields.String()
+    order = ma.fields.Integer(attribute="order_line.order_id")
+    status = ma.fields.String(metadata={"enum": list(PickStatus)})
 
 
 class SlotOut(ma.Schema):
@@ -45,15 +52,22 @@ class SlotOut(ma.Schema):
 
 class PickListOut(ma.Schema):
     id = ma.fields.Integer()
-    kind = ma.fields.String()
-    status = ma.fields.String()
-    picker = ma.fields.Function(lambda p: p.picker.name if p.picker else None)
+    kind = ma.fields.String(metadata={"enum": list(PICK_LIST_KINDS)})
+    status = ma.fields.String(metadata={"enum": list(PickListStatus)})
+    picker = ma.fields.Function(
+        lambda p: p.picker.name if p.picker else None,
+        metadata={"type": "string", "nullable": True, "description": "who holds it"},
+    )
     route_m = ma.fields.Float(metadata={"description": "walking distance, depot to depot"})
     route_method = ma.fields.String(metadata={"description": "exact or s-shape"})
     orders = ma.fields.List(ma.fields.Nested(SlotOut))
     picks = ma.fields.List(ma.fields.Nested(PickOut))
     progress = ma.fields.Function(
-        lambda p: {"picked": sum(x.picked for x in p.picks), "units": sum(x.qty for x in p.picks)}
+        lambda p: {"picked": sum(x.picked for x in p.picks), "units": sum(x.qty for x in p.picks)},
+        metadata={
+            "type": "object",
+            "properties": {"picked": {"type": "integer"}, "units": {"type": "integer"}},
+        },
     )
 
 
@@ -93,8 +107,8 @@ class ShortIn(ma.Schema):
 
 class ListQuery(ma.Schema):
     status = ma.fields.List(
-        ma.fields.String(validate=ma.validate.OneOf(PICK_LIST_STATUSES)),
-        load_default=["open", "picking"],
+        ma.fields.String(validate=ma.validate.OneOf(tuple(PickListStatus))),
+        load_default=list(ACTIVE_PICK_LISTS),
     )
 
 
@@ -196,7 +210,7 @@ def wave(body: dict[str, Any]) -> dict[str, Any]:
     """Pick lists for the reserved orders the filters choose (most urgent first), grouped
     cart by cart into short routes; orders that cannot be picked now are listed as skipped."""
     cart_size = body.pop("cart_size")
-    made = picking.create_wave(db(), picking.WaveFilter(**body), config().layout, cart_size)
+    made = waves.create_wave(db(), waves.WaveFilter(**body), config().layout, cart_size)
     return {
         "pick_lists": [picking.get_pick_list(db(), p.id) for p in made.pick_lists],
         "skipped": [{"order": order, "reason": reason} for order, reason in made.skipped],

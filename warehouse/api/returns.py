@@ -7,7 +7,8 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from warehouse import packing, returns
+from warehouse import returns
+from warehouse.orders import MAX_ORDER_ID
 from warehouse.web import config, current_user, db, requires
 
 blp = Blueprint("returns", __name__, url_prefix="/api/returns", description="Returned items")
@@ -15,7 +16,7 @@ blp = Blueprint("returns", __name__, url_prefix="/api/returns", description="Ret
 
 class ReturnIn(ma.Schema):
     order_id = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(1, packing.MAX_ORDER_ID)
+        required=True, strict=True, validate=ma.validate.Range(1, MAX_ORDER_ID)
     )
     sku = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
     qty = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))

@@ -10,35 +10,46 @@ from flask import Response, request
 from flask_smorest import Blueprint
 
 from labels.carrier import MAX_BYTES, format_of
-from warehouse import packing, shipping
+from labels.printers import LabelFormat
+from warehouse import labelling, shipping
 from warehouse.errors import InvalidInput
+from warehouse.models import CartonStatus, OrderStatus, PrintJobStatus
 from warehouse.web import config, current_user, db, requires
 
 blp = Blueprint("shipments", __name__, url_prefix="/api/shipments", description="Shipments")
 
 # Content types that name a carrier label's format.
-LABEL_TYPES = {"application/pdf": "pdf", "application/zpl": "zpl", "application/x-zpl": "zpl"}
+LABEL_TYPES = {
+    "application/pdf": LabelFormat.PDF,
+    "application/zpl": LabelFormat.ZPL,
+    "application/x-zpl": LabelFormat.ZPL,
+}
 # Content types that do not: the label's first bytes tell ("%PDF-" is a PDF, else ZPL).
 UNTYPED = ("", "application/octet-stream", "text/plain")
 
 
 class LabelQuery(ma.Schema):
-    format = ma.fields.String(load_default="zpl", validate=ma.validate.OneOf(("zpl", "pdf")))
+    format = ma.fields.String(
+        load_default=LabelFormat.ZPL, validate=ma.validate.OneOf(tuple(LabelFormat))
+    )
     carton = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
 
 
 class ShipmentItemOut(ma.Schema):
-    sku = ma.fields.Function(lambda item: item.order_line.product.sku, metadata={"type": "string"})
+    sku = ma.fields.String(attribute="order_line.product.sku")
     qty = ma.fields.Integer()
 
 
 class LabelJobOut(ma.Schema):
     id = ma.fields.Integer()
     printer = ma.fields.String()
-    format = ma.fields.String(metadata={"description": "zpl or pdf"})
+    format = ma.fields.String(metadata={"enum": list(LabelFormat)})
     title = ma.fields.String()
     status = ma.fields.String(
-        metadata={"description": "queued, sending, sent, or replaced (by a carrier's label)"}
+        metadata={
+            "enum": list(PrintJobStatus),
+            "description": "replaced: a carrier's label took its place before it was sent",
+        }
     )
     attempts = ma.fields.Integer()
     last_error = ma.fields.String(metadata={"description": "why the last try failed, if it did"})
@@ -49,9 +60,7 @@ class LabelJobOut(ma.Schema):
 class ShipmentCartonOut(ma.Schema):
     number = ma.fields.Integer(attribute="carton.number")
     box = ma.fields.String(attribute="carton.box")
-    status = ma.fields.String(
-        attribute="carton.status", metadata={"description": "open, held, closed or shipped"}
-    )
+    status = ma.fields.String(attribute="carton.status", metadata={"enum": list(CartonStatus)})
     weight_g = ma.fields.Integer(attribute="carton.weight_g", allow_none=True)
     expected_g = ma.fields.Integer(attribute="carton.expected_g", allow_none=True)
     sscc = ma.fields.String(attribute="carton.sscc", allow_none=True)
@@ -63,7 +72,10 @@ class ShipmentCartonOut(ma.Schema):
     carrier_label = ma.fields.String(
         attribute="carton.carrier_label_format",
         allow_none=True,
-        metadata={"description": "pdf or zpl: the format of the carrier's label, if attached"},
+        metadata={
+            "enum": list(LabelFormat),
+            "description": "the format of the carrier's label, if one is attached",
+        },
     )
     printed_label = ma.fields.String(
         allow_none=True,
@@ -77,13 +89,14 @@ class ShipmentCartonOut(ma.Schema):
 
 
 class ShipmentOut(ma.Schema):
+    # A shipment's id is its order's (order_id says so too).
     id = ma.fields.Function(lambda shipment: shipment.order.id, metadata={"type": "integer"})
     order_id = ma.fields.Integer(attribute="order.id")
     external_id = ma.fields.String(attribute="order.external_id")
-    channel = ma.fields.Function(
-        lambda shipment: shipment.order.channel.code, metadata={"type": "string"}
+    channel = ma.fields.String(attribute="order.channel.code")
+    status = ma.fields.String(
+        attribute="order.status", metadata={"enum": list(OrderStatus), "description": "the order's"}
     )
-    status = ma.fields.String(attribute="order.status", metadata={"description": "the order's"})
     cartons = ma.fields.List(ma.fields.Nested(ShipmentCartonOut))
 
 
@@ -101,9 +114,9 @@ class CarrierLabelQuery(ma.Schema):
 @blp.route("/<int:shipment_id>")
 @requires("shipments.read")
 @blp.response(200, ShipmentOut)
-def show(shipment_id: int) -> packing.Shipment:
+def show(shipment_id: int) -> shipping.Shipment:
     """A shipment: the order's cartons, their items, tracking numbers and label jobs."""
-    return packing.get_shipment(db(), shipment_id)
+    return shipping.get_shipment(db(), shipment_id)
 
 
 @blp.route("/<int:shipment_id>/label")
@@ -119,8 +132,9 @@ def show(shipment_id: int) -> packing.Shipment:
 @blp.response(200, content_type="application/octet-stream")
 def label(query: dict[str, Any], shipment_id: int) -> Response:
     """A carton's shipping label: ZPL for 4x6 in at 203 dpi, or a 4x6 in PDF page."""
-    document = packing.shipment_label(db(), shipment_id, query["carton"], config(), query["format"])
-    kind = "application/pdf" if query["format"] == "pdf" else "application/zpl"
+    format = LabelFormat(query["format"])
+    document = labelling.shipment_label(db(), shipment_id, query["carton"], config(), format)
+    kind = "application/pdf" if format == LabelFormat.PDF else "application/zpl"
     return Response(document, mimetype=kind)
 
 
@@ -151,7 +165,7 @@ def label(query: dict[str, Any], shipment_id: int) -> Response:
     },
 )
 @blp.response(200, ShipmentCartonOut)
-def attach_label(query: dict[str, Any], shipment_id: int, number: int) -> packing.ShipmentCarton:
+def attach_label(query: dict[str, Any], shipment_id: int, number: int) -> shipping.ShipmentCarton:
     """Attach a carrier's own label (PDF or ZPL) and tracking number to a carton."""
     document = request.get_data(cache=False)
     if request.mimetype in LABEL_TYPES:
@@ -165,7 +179,7 @@ def attach_label(query: dict[str, Any], shipment_id: int, number: int) -> packin
             field="label",
             code="not_a_label",
         )
-    return packing.attach_carrier_label(
+    return labelling.attach_carrier_label(
         db(), shipment_id, number, document, format, query["tracking"], config()
     )
 
@@ -180,8 +194,8 @@ def attach_label(query: dict[str, Any], shipment_id: int, number: int) -> packin
     )
 )
 @blp.response(200, ShipmentOut)
-def ship(shipment_id: int) -> packing.Shipment:
+def ship(shipment_id: int) -> shipping.Shipment:
     """A supervisor hands the order over without its labels scanned back: it ships."""
-    packing.get_shipment(db(), shipment_id)  # an unknown shipment is a 404, not a 409
+    shipping.get_shipment(db(), shipment_id)  # an unknown shipment is a 404, not a 409
     shipping.ship_by_hand(db(), current_user(), shipment_id)
-    return packing.get_shipment(db(), shipment_id)
+    return shipping.get_shipment(db(), shipment_id)

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 
 from warehouse import stations
-from warehouse.web import config, db, requires
+from warehouse.web import config, requires, transaction
 
 blp = Blueprint("stations", __name__, url_prefix="/api/stations", description="Pack stations")
 
@@ -28,6 +28,6 @@ class ScaleOut(ma.Schema):
 @blp.response(200, ScaleOut)
 def scale(body: dict[str, Any], station: str) -> dict[str, Any]:
     """The station scale's latest stable reading; the station's page offers it as the weight."""
-    stations.read_scale(db(), station, body["weight_g"], config())
-    db().commit()
+    with transaction() as session:
+        stations.read_scale(session, station, body["weight_g"], config())
     return {"station": station, "weight_g": body["weight_g"]}

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from warehouse import inventory
+from warehouse import inventory, stock
 from warehouse.models import Movement
 from warehouse.web import current_user, db, requires
 
@@ -50,12 +50,14 @@ class MovementOut(ma.Schema):
     id = ma.fields.Integer()
     at = ma.fields.DateTime()
     kind = ma.fields.String()
-    sku = ma.fields.Function(lambda m: m.product.sku)
-    location = ma.fields.Function(lambda m: m.location.code)
+    sku = ma.fields.String(attribute="product.sku")
+    location = ma.fields.String(attribute="location.code")
     lot = ma.fields.String()
     expiry = ma.fields.Date(allow_none=True)
     qty = ma.fields.Integer(metadata={"description": "signed change of units on hand"})
-    user = ma.fields.Function(lambda m: m.user.name if m.user else None)
+    user = ma.fields.Function(
+        lambda m: m.user.name if m.user else None, metadata={"type": "string", "nullable": True}
+    )
     reason = ma.fields.String()
     reference = ma.fields.String()
 
@@ -111,9 +113,9 @@ def post_move(body: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/<sku>", methods=["GET"])
 @blp.response(200, StockOut)
 @requires("stock.read")
-def get_stock(sku: str) -> inventory.StockSummary:
+def get_stock(sku: str) -> stock.StockSummary:
     """On hand, reserved, available and per-location units of a SKU."""
-    return inventory.stock_summary(db(), sku)
+    return stock.stock_summary(db(), sku)
 
 
 @blp.route("/<sku>/movements", methods=["GET"])
@@ -122,4 +124,4 @@ def get_stock(sku: str) -> inventory.StockSummary:
 @requires("stock.read")
 def get_movements(query: dict[str, Any], sku: str) -> list[Movement]:
     """The newest ledger movements of a SKU, newest first."""
-    return inventory.ledger(db(), sku, query["limit"])
+    return stock.ledger(db(), sku, query["limit"])

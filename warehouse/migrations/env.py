@@ -6,13 +6,16 @@ from typing import Any, Literal
 
 from alembic import context
 
-from warehouse.models import Base, UTCDateTime
+from warehouse.models import Base, StrEnumType, UTCDateTime
 
 
 def _render_item(kind: str, obj: Any, _context: Any) -> str | Literal[False]:
-    # Migrations stay free of model code: the UTC wrapper is a plain DateTime in the schema.
+    # Migrations stay free of model code: the wrappers are plain types in the schema.
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    # A status enum is its text in the schema.
+    if kind == "type" and isinstance(obj, StrEnumType):
+        return f"sa.String(length={obj.length})"
     return False
 
 

@@ -1,0 +1,122 @@
+"""Sales channels: their settings (priority, buffer, share), the secret that signs their order
+webhooks, and what each may still sell (its available-to-sell feed)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator
+from decimal import ROUND_FLOOR, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from warehouse.errors import InvalidInput, NotFound, WarehouseError
+from warehouse.models import Channel, Product
+
+CHANNEL_CODE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+# How far a webhook's timestamp may be from the warehouse's clock.
+WEBHOOK_TOLERANCE_S = 300
+
+
+class WebhookRefused(WarehouseError):
+    code = "bad_signature"
+    status = 401
+
+
+def _check_code(code: str) -> None:
+    if not (1 <= len(code) <= 32) or not set(code) <= CHANNEL_CODE_CHARS:
+        raise InvalidInput(
+            "a channel code has 1 to 32 lower-case letters, digits, - or _", field="code"
+        )
+
+
+def put_channel(
+    session: Session,
+    code: str,
+    name: str,
+    priority: int = 100,
+    buffer: int = 0,
+    share: Decimal = Decimal(1),
+) -> tuple[Channel, bool]:
+    """Create or update a channel; a new one gets a webhook secret. Returns (channel, created)."""
+    _check_code(code)
+    if buffer < 0:
+        raise InvalidInput("buffer must be 0 or more", field="buffer")
+    if not Decimal(0) < share <= Decimal(1):
+        raise InvalidInput("share must be more than 0 and at most 1", field="share")
+    channel = session.scalar(select(Channel).where(Channel.code == code))
+    created = channel is None
+    if channel is None:
+        channel = Channel(code=code, webhook_secret=new_webhook_secret())
+        session.add(channel)
+    channel.name, channel.priority, channel.buffer, channel.share = name, priority, buffer, share
+    session.flush()
+    return channel, created
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def rotate_webhook_secret(session: Session, code: str) -> Channel:
+    """Give a channel a new webhook secret; the old one stops working at once."""
+    channel = get_channel(session, code)
+    channel.webhook_secret = new_webhook_secret()
+    session.flush()
+    return channel
+
+
+def get_channel(session: Session, code: str) -> Channel:
+    """The channel with this code, or NotFound."""
+    channel = session.scalar(select(Channel).where(Channel.code == code))
+    if channel is None:
+        raise NotFound(f"No channel has code {code!r}.", code="unknown_channel")
+    return channel
+
+
+def list_channels(session: Session) -> list[Channel]:
+    """Every channel, served-first first."""
+    return list(session.scalars(select(Channel).order_by(Channel.priority, Channel.code)))
+
+
+def available_to_sell(session: Session, channel_code: str) -> Iterator[tuple[str, int]]:
+    """(sku, units) for every product: max(0, floor((on hand - reserved) * share) - buffer)."""
+    channel = get_channel(session, channel_code)
+    share, buffer = Decimal(channel.share), channel.buffer
+    rows = session.execute(
+        select(Product.sku, Product.on_hand, Product.reserved).order_by(Product.sku)
+    ).yield_per(1000)
+    for sku, on_hand, reserved in rows:
+        shared = (Decimal(on_hand - reserved) * share).to_integral_value(ROUND_FLOOR)
+        yield sku, max(0, int(shared) - buffer)
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature header value for a delivery: sha256=HMAC-SHA256(secret, timestamp + "." + body)."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def verify_webhook(
+    session: Session, channel_code: str, timestamp: str, signature: str, body: bytes, now: float
+) -> None:
+    """Refuse a delivery whose signature is wrong or whose timestamp is more than 5 minutes off."""
+    channel = get_channel(session, channel_code)
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        raise WebhookRefused(
+            "The timestamp header is missing or not a number of seconds."
+        ) from None
+    expected = webhook_signature(channel.webhook_secret, timestamp, body)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise WebhookRefused("The signature does not match this body and timestamp.")
+    if abs(now - sent) > WEBHOOK_TOLERANCE_S:
+        raise WebhookRefused(
+            "The timestamp is more than 5 minutes from the warehouse's clock.",
+            code="stale_signature",
+        )

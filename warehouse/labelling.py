@@ -1,0 +1,250 @@
+"""Labelling: once an order is packed, each carton gets its SSCC and tracking number and one
+label job for the station's printer; the label documents themselves (4x6 in shipping labels in
+ZPL or PDF, the packing slip); and a carrier's own label attached to a carton in place of ours.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from labels.barcodes import LabelError
+from labels.carrier import check_label, check_tracking
+from labels.printers import PRINTS, LabelFormat, PrinterKind, label_format_for
+from labels.shipping import Address as LabelAddress
+from labels.shipping import ShippingLabel, to_pdf, to_zpl
+from labels.slip import PackingSlip, SlipLine
+from labels.slip import to_pdf as slip_pdf
+from labels.sscc import sscc
+from warehouse.config import Config
+from warehouse.db import rows_changed
+from warehouse.errors import Conflict, InvalidInput, NotFound
+from warehouse.models import Carton, CartonStatus, Order, OrderStatus, PrintJob
+from warehouse.orders import get_order, move_on
+from warehouse.packing import lines_to_pack, order_is_packed
+from warehouse.printing import queue_job, replace
+from warehouse.scanning import order_code
+from warehouse.shipping import ShipmentCarton, shipment_order
+
+
+def tracking_number(carton_id: int) -> str:
+    """The carrier-neutral shipment number of a carton (a carrier's label replaces it)."""
+    return f"WH{carton_id:010d}"
+
+
+def _is_ours(tracking: str) -> bool:
+    """A tracking number of the warehouse's own (tracking_number's) shape."""
+    digits = tracking[2:]
+    return tracking[:2] == "WH" and digits.isdigit() and tracking_number(int(digits)) == tracking
+
+
+def _addresses(order: Order, config: Config) -> tuple[LabelAddress, LabelAddress]:
+    """Ship-from (the warehouse's, from config.toml) and ship-to (the order's)."""
+    home = config.labels.ship_from
+    return (
+        LabelAddress(
+            home.name, home.street1, home.street2, home.city,
+            home.region, home.postal_code, home.country,
+        ),
+        LabelAddress(
+            order.ship_name, order.ship_street1, order.ship_street2, order.ship_city,
+            order.ship_region, order.ship_postal_code, order.ship_country,
+        ),
+    )  # fmt: skip
+
+
+def label_document(
+    carton: Carton,
+    order: Order,
+    cartons: int,
+    config: Config,
+    format: LabelFormat,
+    dpi: int | None = None,
+) -> bytes:
+    """A carton's shipping label as ZPL or as a 4x6 in PDF page."""
+    ship_from, ship_to = _addresses(order, config)
+    label = ShippingLabel(
+        ship_from=ship_from,
+        ship_to=ship_to,
+        order_ref=order.external_id,
+        channel=order.channel.code,
+        carton_no=carton.number,
+        cartons=cartons,
+        weight_kg=(carton.weight_g or 0) / 1000,
+        tracking=carton.tracking or "",
+        sscc=carton.sscc or "",
+    )  # fmt: skip
+    if format == LabelFormat.PDF:
+        return to_pdf(label)
+    return to_zpl(label, dpi or config.labels.dpi).encode()
+
+
+def packing_slip(session: Session, order_id: int, config: Config) -> bytes:
+    """The order's packing slip as a PDF on the configured paper: what its cartons hold."""
+    order = get_order(session, order_id)
+    ship_from, ship_to = _addresses(order, config)
+    slip = PackingSlip(
+        ship_from=ship_from,
+        ship_to=ship_to,
+        order_code=order_code(config, order.id),
+        order_ref=order.external_id,
+        channel=order.channel.code,
+        lines=[
+            SlipLine(each.line.product.sku, each.line.product.name, each.packed)
+            for each in lines_to_pack(session, order)
+            if each.packed
+        ],
+    )  # fmt: skip
+    return slip_pdf(slip, config.labels.slip_paper)
+
+
+def finish_packing(session: Session, order_id: int, config: Config, printer: str) -> list[PrintJob]:
+    """The order is packed: each carton gets its SSCC and tracking number (a carrier's, where
+    one is attached), and one label job per carton is stored for the station's printer: the
+    carrier's label where the printer prints its format, else the warehouse's own."""
+    if not order_is_packed(session, order_id):
+        raise Conflict(
+            f"Order {order_id} is not packed: every unit in a closed carton first.",
+            code="not_packed",
+        )
+    if not move_on(session, order_id, OrderStatus.PICKING, OrderStatus.PACKED):
+        raise Conflict(f"Order {order_id} is packed already.", code="already_packed")
+    order = get_order(session, order_id)
+    # Read again now that the order row is ours: a carrier's label attached while this
+    # transaction waited for it is on the cartons loaded before.
+    cartons = session.scalars(
+        select(Carton)
+        .where(Carton.order_id == order_id)
+        .order_by(Carton.number)
+        .execution_options(populate_existing=True)
+    ).all()
+    jobs = []
+    for carton in cartons:
+        carton.sscc = sscc(config.labels.company_prefix, carton.id)
+        # A carrier's tracking number, attached before packing, is the one its label bears.
+        if carton.tracking is None:
+            carton.tracking = tracking_number(carton.id)
+        job = _queue_label(session, config, printer, order, carton, len(cartons))
+        carton.label_job_id = job.id
+        jobs.append(job)
+    session.flush()
+    return jobs
+
+
+def _queue_label(
+    session: Session, config: Config, printer: str, order: Order, carton: Carton, cartons: int
+) -> PrintJob:
+    """Queue a carton's label: the carrier's where the printer prints its format, else the
+    warehouse's own in a format it does print (bearing the carton's tracking number, which
+    is the carrier's where one is attached, so the dock scan still matches)."""
+    known = config.printers.get(printer)
+    kind = known.kind if known is not None else PrinterKind.TCP
+    title = f"label, carton {carton.number} of {cartons}, order {order.external_id}"
+    carriers = carton.carrier_label_format
+    if carton.carrier_label is not None and carriers in PRINTS[kind]:
+        return queue_job(
+            session, config.printers, printer, LabelFormat(carriers), carton.carrier_label,
+            f"carrier {title}",
+        )  # fmt: skip
+    format = label_format_for(kind)
+    if carton.carrier_label is not None:
+        title += f" (ours: {printer} cannot print the carrier's {str(carriers).upper()})"
+    document = label_document(carton, order, cartons, config, format)
+    return queue_job(session, config.printers, printer, format, document, title)
+
+
+def shipment_label(
+    session: Session, order_id: int, number: int, config: Config, format: LabelFormat
+) -> bytes:
+    """The label of carton `number` of a labelled order (a shipment is an order's cartons)."""
+    order = shipment_order(session, order_id)
+    cartons = session.scalars(
+        select(Carton).where(Carton.order_id == order_id).order_by(Carton.number)
+    ).all()
+    carton = next((c for c in cartons if c.number == number), None)
+    if carton is None:
+        raise NotFound(f"Shipment {order_id} has no carton {number}.", code="unknown_carton")
+    if not carton.sscc:
+        raise Conflict(f"Carton {number} is not labelled yet.", code="not_labelled")
+    if carton.carrier_label is not None and carton.carrier_label_format == format:
+        return carton.carrier_label
+    return label_document(carton, order, len(cartons), config, format, dpi=203)
+
+
+def attach_carrier_label(
+    session: Session,
+    order_id: int,
+    number: int,
+    document: bytes,
+    format: LabelFormat,
+    tracking: str,
+    config: Config,
+) -> ShipmentCarton:
+    """Attach a carrier's own label (PDF or ZPL) to carton `number` of a shipment; its
+    tracking number replaces the carton's. Once the carton's label is queued, the new one is
+    queued on the same printer in its place. Refused once the carton has shipped."""
+    try:
+        check_label(document, format)
+    except LabelError as bad:
+        raise InvalidInput(bad.message, field="label", code="not_a_label") from None
+    try:
+        check_tracking(tracking)
+    except LabelError as bad:
+        raise InvalidInput(bad.message, field="tracking") from None
+    # finish_packing takes the order row too: a label attached meanwhile is either seen by
+    # it, or finds the label job it queued and replaces it.
+    order = shipment_order(session, order_id, lock=True)
+    carton = session.scalars(
+        select(Carton)
+        .where(Carton.order_id == order.id, Carton.number == number)
+        .execution_options(populate_existing=True)
+    ).first()
+    if carton is None:
+        raise NotFound(f"Shipment {order_id} has no carton {number}.", code="unknown_carton")
+    if carton.status == CartonStatus.SHIPPED or order.status == OrderStatus.SHIPPED:
+        raise Conflict(f"Carton {number} has shipped already.", code="already_shipped")
+    if order.status == OrderStatus.CANCELLED:
+        raise Conflict(f"Order {order.id} is cancelled.", code="order_cancelled")
+    # A number of our own shape would collide with the carton it is made for, at packing.
+    if _is_ours(tracking) and tracking != tracking_number(carton.id):
+        raise InvalidInput(
+            f"{tracking} is one of the warehouse's own numbers, not a carrier's.",
+            field="tracking",
+        )
+    # The dock matches a scan against both, so neither may name another carton.
+    if session.scalar(
+        select(Carton.id).where(
+            (Carton.tracking == tracking) | (Carton.sscc == tracking), Carton.id != carton.id
+        )
+    ):
+        raise Conflict(
+            f"Tracking number {tracking} is on another carton already.",
+            field="tracking",
+            code="tracking_taken",
+        )
+    job = session.get(PrintJob, carton.label_job_id) if carton.label_job_id else None
+    if (carton.carrier_label, carton.carrier_label_format, carton.tracking) == (
+        document,
+        format,
+        tracking,
+    ):
+        # The same label again (a retried request): nothing more to print.
+        return ShipmentCarton(carton, job)
+    if not rows_changed(
+        session,
+        update(Carton)
+        .where(Carton.id == carton.id, Carton.status != CartonStatus.SHIPPED)
+        .values(carrier_label=document, carrier_label_format=format, tracking=tracking),
+    ):
+        raise Conflict(f"Carton {number} has shipped already.", code="already_shipped")
+    session.refresh(carton)
+    if job is not None:
+        # Our label, if it has not gone to the printer yet, now never will.
+        replace(session, job.id)
+        cartons = session.scalar(
+            select(func.count()).select_from(Carton).where(Carton.order_id == order.id)
+        )
+        job = _queue_label(session, config, job.printer, order, carton, int(cartons or 0))
+        carton.label_job_id = job.id
+        session.flush()
+    return ShipmentCarton(carton, job)

@@ -1,0 +1,95 @@
+"""Sales channels and their orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from warehouse.models.base import Base, StrEnumType, created, intpk, money, one_of
+from warehouse.models.statuses import OrderStatus
+from warehouse.models.stock import Product
+
+
+class Channel(Base):
+    """A sales channel: its priority for scarce stock and what share of stock it may sell."""
+
+    __tablename__ = "channel"
+    __table_args__ = (
+        CheckConstraint("buffer >= 0", name="buffer"),
+        CheckConstraint("share > 0 AND share <= 1", name="share"),
+    )
+
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # Lower is served first when backorders are filled.
+    priority: Mapped[int] = mapped_column(default=100)
+    buffer: Mapped[int] = mapped_column(default=0)
+    share: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal(1))
+    # Signs the channel's webhook deliveries (HMAC-SHA256); kept as is since it must be used.
+    webhook_secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[created]
+
+
+class Order(Base):
+    """A channel order; (channel, external id) is unique, which makes intake idempotent."""
+
+    __tablename__ = "customer_order"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_id"),
+        one_of("status", OrderStatus),
+        Index("ix_customer_order_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[intpk]
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[OrderStatus] = mapped_column(StrEnumType(OrderStatus, 16))
+    # SHA-256 of the order as received (normalized), to tell a replay from a different order.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    ship_name: Mapped[str] = mapped_column(String(200))
+    ship_street1: Mapped[str] = mapped_column(String(200))
+    ship_street2: Mapped[str] = mapped_column(String(200), default="")
+    ship_city: Mapped[str] = mapped_column(String(100))
+    ship_region: Mapped[str] = mapped_column(String(100), default="")
+    ship_postal_code: Mapped[str] = mapped_column(String(20))
+    ship_country: Mapped[str] = mapped_column(String(2))
+    ship_by: Mapped[datetime | None]
+    created_at: Mapped[created]
+
+    channel: Mapped[Channel] = relationship()
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
+    )
+
+
+class OrderLine(Base):
+    """A line of an order; `reserved` is the stock it holds, the rest of qty is backordered."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (
+        CheckConstraint("qty >= 1", name="qty"),
+        CheckConstraint("reserved >= 0 AND reserved <= qty", name="reserved"),
+        UniqueConstraint("order_id", "product_id"),
+        Index("ix_order_line_product_id_backordered", "product_id", "backordered"),
+    )
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    qty: Mapped[int]
+    unit_price: Mapped[money]
+    reserved: Mapped[int] = mapped_column(default=0)
+    # True while the line waits for stock, so backorders are found without a scan of all lines.
+    backordered: Mapped[bool] = mapped_column(default=False)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+
+    @property
+    def waiting(self) -> int:
+        """Units the line still waits for (its backorder)."""
+        return self.qty - self.reserved if self.backordered else 0

@@ -1,0 +1,67 @@
+"""The states of orders, pick lists, picks, cartons and print jobs, one enum each.
+
+Each is a StrEnum, so a status compares equal to its text (in templates, JSON and SQL),
+and the models' CHECK constraints and the API's documented lists are made from them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    # Set at intake and whenever stock changes: what the lines hold.
+    RESERVED = "reserved"
+    PARTIAL = "partial"
+    BACKORDERED = "backordered"
+    # Set by the floor, in this order.
+    PICKING = "picking"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+# Orders whose lines still hold or wait for stock.
+OPEN_ORDER_STATUSES = (
+    OrderStatus.RESERVED,
+    OrderStatus.PARTIAL,
+    OrderStatus.BACKORDERED,
+    OrderStatus.PICKING,
+    OrderStatus.PACKED,
+)
+# Statuses that intake and stock changes set; later ones belong to picking and shipping.
+RESERVING_STATUSES = (OrderStatus.RESERVED, OrderStatus.PARTIAL, OrderStatus.BACKORDERED)
+
+
+class PickListStatus(StrEnum):
+    OPEN = "open"
+    PICKING = "picking"
+    DONE = "done"
+    RELEASED = "released"
+
+
+# Pick lists that still hold units at bins.
+ACTIVE_PICK_LISTS = (PickListStatus.OPEN, PickListStatus.PICKING)
+
+
+class PickStatus(StrEnum):
+    OPEN = "open"
+    PICKED = "picked"
+    SHORT = "short"
+
+
+class CartonStatus(StrEnum):
+    OPEN = "open"
+    # Closed with a weight off what its items and box should weigh: re-check before labels.
+    HELD = "held"
+    CLOSED = "closed"
+    SHIPPED = "shipped"
+
+
+class PrintJobStatus(StrEnum):
+    QUEUED = "queued"
+    # Claimed by one sender until its lease runs out.
+    SENDING = "sending"
+    SENT = "sent"
+    # Another document (a carrier's label) took its place before it was sent.
+    REPLACED = "replaced"

@@ -1,0 +1,110 @@
+"""Signing in on a handheld (a badge and a PIN, or a name and a password), signing out, and
+the home page with the tasks the person's role allows."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from warehouse import accounts
+from warehouse.errors import LoginRefused, LoginThrottled
+from warehouse.pages.handheld import signed_in
+from warehouse.roles import allowed
+from warehouse.web import config, public, requires, sign_in, transaction
+
+bp = Blueprint("home", __name__)
+
+
+@dataclass(frozen=True)
+class Task:
+    title: str
+    endpoint: str
+    permission: str
+    hint: str
+
+
+# What the home page offers, each shown only to roles whose permission allows it.
+TASKS = (
+    Task("Pick", "pages.pick.lists", "picking.pick", "Walk a pick list, scan every pick"),
+    Task("Pack", "pages.pack.start", "packing.pack", "Scan the tote, each item into its carton"),
+    Task("Dock", "pages.dock.dock", "shipments.ship", "Scan each carton's label as it is loaded"),
+    Task("Receive", "pages.receive.receive", "stock.receive", "Scan the bin, then each item"),
+    Task("Returns", "pages.returns.return_items", "returns.receive", "Scan the order, each item, its bin"),
+    Task("Count", "pages.count.count", "stock.count", "Count a bin by scanning"),
+    Task("Look up", "pages.lookup.lookup", "stock.read", "Scan anything: what it is, where it is"),
+    Task("Picking", "pages.pick.supervise", "picking.plan", "Open lists, bins to count, pickers"),
+    Task(
+        "Printing", "pages.printing.jobs", "printing.supervise",
+        "Label jobs, reprints, barcode sheets",
+    ),
+    Task("Orders", "pages.orders.order_list", "orders.supervise", "By channel and status"),
+    Task(
+        "Scanner set-up", "pages.scanner_setup.page", "scanners.setup",
+        "Test a scanner, get its settings",
+    ),
+)  # fmt: skip
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site, so a login link cannot send people elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("pages.home.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> str | BaseResponse | tuple[str, int]:
+    """Step 1: scan a badge or type a name. Step 2: the PIN or the password."""
+    auth = config().auth
+    if request.method == "GET":
+        notice = "Signed out after being idle." if request.args.get("idle") else None
+        return render_template(
+            "login.html", step="who", notice=notice, next=request.args.get("next")
+        )
+    code = request.form.get("code", "").strip()
+    is_badge = bool(re.fullmatch(config().scanners.badge_pattern, code))
+    pin, password = request.form.get("pin"), request.form.get("password")
+    next_ = request.form.get("next")
+    if not code:
+        return render_template(
+            "login.html", step="who", error="Scan your badge or type your name."
+        ), 400
+    if is_badge and pin is None and auth.badge_pin_required:
+        return render_template(
+            "login.html", step="pin", code=code, next=next_, pin_length=auth.pin_length
+        )
+    if not is_badge and password is None:
+        return render_template("login.html", step="password", code=code, next=next_)
+    try:
+        # Failed attempts are counted even though the login is refused.
+        with transaction(keep=(LoginRefused,)) as db:
+            if is_badge:
+                user = accounts.login_with_badge(db, code, pin, auth)
+            else:
+                user = accounts.login_with_password(db, code, password or "", auth)
+    except (LoginRefused, LoginThrottled) as refused:
+        status = 429 if isinstance(refused, LoginThrottled) else 401
+        return render_template("login.html", step="who", error=refused.message, next=next_), status
+    sign_in(user)
+    return redirect(_safe_next(next_))
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout() -> BaseResponse:
+    """End the session (handhelds are shared: sign out at the end of a task)."""
+    session.clear()
+    return redirect(url_for("pages.home.login"))
+
+
+@bp.route("/")
+@requires("home")
+def home() -> str:
+    """The tasks this user's role allows."""
+    role = signed_in().role
+    tasks = [task for task in TASKS if allowed(role, task.permission)]
+    return render_template("home.html", tasks=tasks)

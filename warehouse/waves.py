@@ -1,0 +1,91 @@
+"""Waves: the most urgent reserved orders a filter chooses, grouped cart by cart (Clarke and
+Wright's savings, `batching`) so that each cart's route is short, one pick list per cart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from warehouse.allocation import plan_bins
+from warehouse.batching import group_orders
+from warehouse.config import LayoutConfig
+from warehouse.errors import InvalidInput, WarehouseError
+from warehouse.models import Channel, Order, OrderLine, OrderStatus, PickList
+from warehouse.picking import MAX_BATCH, NotPickable, create_pick_list, layout_of, stop_of
+from warehouse.routing import Stop
+
+
+@dataclass(frozen=True)
+class WaveFilter:
+    """Which reserved orders a wave takes, most urgent first."""
+
+    channel: str | None = None
+    ship_by_before: datetime | None = None
+    max_orders: int | None = None
+    max_lines: int | None = None
+
+
+@dataclass(frozen=True)
+class Wave:
+    pick_lists: list[PickList]
+    # Orders the filter chose that could not be picked now, with why.
+    skipped: list[tuple[int, str]]
+
+
+def _wave_orders(session: Session, wanted: WaveFilter) -> list[Order]:
+    query = (
+        select(Order)
+        .where(Order.status == OrderStatus.RESERVED)
+        .order_by(Order.ship_by.is_(None), Order.ship_by, Order.created_at, Order.id)
+        .options(selectinload(Order.lines).selectinload(OrderLine.product))
+    )
+    if wanted.channel:
+        query = query.join(Order.channel).where(Channel.code == wanted.channel)
+    if wanted.ship_by_before:
+        query = query.where(Order.ship_by < wanted.ship_by_before)
+    chosen: list[Order] = []
+    lines = 0
+    for order in session.scalars(query):
+        if wanted.max_orders is not None and len(chosen) >= wanted.max_orders:
+            break
+        if wanted.max_lines is not None and lines + len(order.lines) > wanted.max_lines:
+            break
+        chosen.append(order)
+        lines += len(order.lines)
+    return chosen
+
+
+def predicted_stops(session: Session, order: Order, layout: LayoutConfig) -> list[Stop]:
+    """The stops the order's picks would take, by the bins allocation would choose now
+    (nothing is held): what batching groups orders by. Raises NotPickable or InvalidInput."""
+    stops = []
+    for line in order.lines:
+        bins = plan_bins(session, line.product_id, line.reserved)
+        if sum(one.qty for one in bins) < line.reserved:
+            raise NotPickable(f"{line.product.sku} is short in pick bins.", field="orders")
+        stops += [stop_of(one.stock.location, layout) for one in bins]
+    return stops
+
+
+def create_wave(session: Session, wanted: WaveFilter, layout: LayoutConfig, cart_size: int) -> Wave:
+    """Pick lists for the orders a filter chooses, grouped cart by cart so routes are short."""
+    if not 1 <= cart_size <= MAX_BATCH:
+        raise InvalidInput(f"A cart takes 1 to {MAX_BATCH} orders.", field="cart_size")
+    skipped: list[tuple[int, str]] = []
+    stops: dict[int, list[Stop]] = {}
+    for order in _wave_orders(session, wanted):
+        try:
+            stops[order.id] = predicted_stops(session, order, layout)
+        except WarehouseError as why:
+            skipped.append((order.id, why.message))
+    made: list[PickList] = []
+    for batch in group_orders(stops, cart_size, layout_of(layout)):
+        try:
+            with session.begin_nested():
+                made.append(create_pick_list(session, batch, layout, kind="wave"))
+        except WarehouseError as why:
+            skipped += [(order_id, why.message) for order_id in batch]
+    return Wave(made, skipped)
