@@ -253,16 +253,16 @@ def take_order(session: Session, channel_code: str, order: OrderInput) -> tuple[
 
 
 def find_order(session: Session, order_id: int, *, lock: bool = False) -> Order | None:
-    """The order with this id, its channel, lines and their products; None when there is
-    none. With `lock`, its row is held for this transaction (FOR UPDATE)."""
+    """The order with this id, read afresh with its lines and their products; None when
+    there is none. With `lock`, its row is held for this transaction (FOR UPDATE)."""
     if not 1 <= order_id <= MAX_ORDER_ID:
         return None
+    # The channel is left to its lazy load, which finds it in the session without a query
+    # once any order of it was read.
     query = (
         select(Order)
         .where(Order.id == order_id)
-        .options(
-            selectinload(Order.lines).selectinload(OrderLine.product), selectinload(Order.channel)
-        )
+        .options(selectinload(Order.lines).selectinload(OrderLine.product))
         .execution_options(populate_existing=True)
     )
     return session.scalars(query.with_for_update() if lock else query).first()
