@@ -8,6 +8,7 @@ Storing jobs, retrying them and choosing the printer are the service's business.
 
 from __future__ import annotations
 
+import errno
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -52,6 +53,19 @@ def label_format_for(kind: PrinterKind) -> LabelFormat:
     return PRINTS[kind][0]
 
 
+def _why(exc: OSError, printer: str) -> str:
+    """Why a printer did not take a job, in words a packer can act on."""
+    if isinstance(exc, ConnectionRefusedError):
+        return f"The printer {printer} refused the connection: is it switched on and online?"
+    if isinstance(exc, TimeoutError):
+        return f"The printer {printer} did not answer in time: is it switched on, with paper?"
+    if isinstance(exc, ConnectionError) or exc.errno == errno.ENOTCONN:
+        return f"The printer {printer} cut the connection in the middle of the label."
+    if isinstance(exc, socket.gaierror):
+        return f"The printer's name in {printer} is not known on the network."
+    return f"The printer {printer} cannot be reached over the network."
+
+
 def send_tcp(host: str, port: int, document: bytes) -> Delivery:
     """Raw port 9100: sent when the printer took every byte and closed the connection cleanly."""
     try:
@@ -63,7 +77,7 @@ def send_tcp(host: str, port: int, document: bytes) -> Delivery:
             while sock.recv(4096):
                 pass
     except OSError as exc:
-        return Delivery(False, f"{host}:{port}: {exc}")
+        return Delivery(False, _why(exc, f"at {host}:{port}"))
     return Delivery(True)
 
 
@@ -74,8 +88,11 @@ def send_cups(queue: str, document: bytes) -> Delivery:
             ["lp", "-d", queue, "-o", "raw"],
             input=document, capture_output=True, timeout=SEND_TIMEOUT_S, check=False,
         )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Delivery(False, f"lp: {exc}")
+    except subprocess.TimeoutExpired:
+        return Delivery(False, f"The print queue {queue} did not take the label in time.")
+    except OSError:
+        return Delivery(False, "CUPS (the lp command) is not installed on the server.")
     if done.returncode != 0:
-        return Delivery(False, f"lp: {done.stderr.decode(errors='replace').strip()}")
+        said = done.stderr.decode(errors="replace").strip().removeprefix("lp: ")
+        return Delivery(False, f"The print queue {queue} refused the label: {said}")
     return Delivery(True)

@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 from biip import ParseError
+from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from biip.gs1_messages import GS1Message
 from biip.gtin import Gtin
 from biip.sscc import Sscc
@@ -97,7 +98,8 @@ def _check_characters(text: str) -> None:
     if bad is not None:
         raise ScanError(
             "control_character",
-            f"The scan holds the control character {bad!r}; check the scanner's setup.",
+            f"The scan holds an invisible control character (code {ord(bad)}): check the "
+            "scanner's settings on the scanner set-up page.",
         )
 
 
@@ -107,7 +109,11 @@ def _gs1_data(message: GS1Message) -> GS1Data:
         ai = element.ai.ai
         problem = element.gtin_error or element.sscc_error
         if problem:
-            raise ScanError("bad_check_digit", f"({ai}) {element.value} is not valid: {problem}")
+            raise ScanError(
+                "bad_check_digit",
+                f"This GS1 code's {_ai_name(ai)} ({ai}) {element.value} has a wrong check "
+                f"digit. {_AGAIN}",
+            )
         if element.gtin is not None:
             values["gtin"] = element.gtin.as_gtin_14()
         elif element.sscc is not None:
@@ -125,11 +131,67 @@ def _gs1_data(message: GS1Message) -> GS1Data:
     return GS1Data(**values)  # type: ignore[arg-type]
 
 
+# biip's word for a value that does not fit its AI, and the AI's format ("N2+N..8").
+_MISMATCH = re.compile(r"Failed to match '(?P<value>.*)' with GS1 AI \((?P<ai>\d+)\)", re.S)
+_FIELD = re.compile(r"(?P<kind>[NX])(?P<upto>\.\.)?(?P<size>\d+)")
+# AIs 11 to 17 are dates.
+_DATE_AIS = frozenset({"11", "12", "13", "15", "16", "17"})
+# What people on the floor call the AIs they meet; others take GS1's own title.
+_AI_NAMES = {"00": "SSCC", "01": "GTIN", "02": "GTIN", "10": "lot", "11": "production date",
+             "13": "packing date", "15": "best-before date", "16": "sell-by date",
+             "17": "expiry date", "21": "serial number", "30": "count", "37": "count"}  # fmt: skip
+
+
+def _ai_name(ai: str) -> str:
+    if ai in _AI_NAMES:
+        return _AI_NAMES[ai]
+    try:
+        title = GS1ApplicationIdentifier.extract(ai).description
+    except ParseError:
+        return "part"
+    return re.sub(r"\s*\(.*?\)", "", title).lower()
+
+
+_AGAIN = "Scan it again; if it is refused again, the label is damaged or misprinted."
+
+
+def _shape(ai: str) -> str:
+    """What the value of an AI must be, in words."""
+    if ai in _DATE_AIS:
+        return "a date written YYMMDD"
+    try:
+        format = GS1ApplicationIdentifier.extract(ai).format
+    except ParseError:
+        return "what its AI wants"
+    parts = [_FIELD.fullmatch(part) for part in format.split("+")[1:]]
+    words = [
+        f"{'up to ' if part['upto'] else ''}{part['size']} "
+        + ("digits" if part["kind"] == "N" else "letters, digits or symbols")
+        for part in parts
+        if part is not None
+    ]
+    return " then ".join(words) or "what its AI wants"
+
+
+def _gs1_refusal(problem: str) -> ScanError:
+    """A GS1 code biip cannot parse, said in floor words: which part is wrong, and how."""
+    mismatch = _MISMATCH.search(problem)
+    if mismatch is None:
+        return ScanError("malformed_gs1", f"This GS1 code cannot be read. {_AGAIN}")
+    ai, value = mismatch["ai"], mismatch["value"][len(mismatch["ai"]) :]
+    shown = value if len(value) <= 24 else value[:24] + "..."
+    return ScanError(
+        "malformed_gs1",
+        f"This GS1 code's {_ai_name(ai)} ({ai}) reads {shown or 'nothing'}, which is not "
+        f"{_shape(ai)}. {_AGAIN}",
+    )
+
+
 def _read_gs1(text: str, symbology: str | None) -> Scan:
     try:
         message = GS1Message.parse_hri(text) if text.startswith("(") else GS1Message.parse(text)
     except ParseError as exc:
-        raise ScanError("malformed_gs1", f"This GS1 code cannot be read: {exc}") from None
+        raise _gs1_refusal(str(exc)) from None
     data = _gs1_data(message)
     return Scan(raw="", text=text, kind="gs1", symbology=symbology, gtin=data.gtin, gs1=data)
 
@@ -148,8 +210,12 @@ def _read_digits(text: str, symbology: str | None) -> Scan | None:
         if len(text) == 18:
             sscc = Sscc.parse(text).value
             return Scan(raw="", text=text, kind="sscc", symbology=symbology, gs1=GS1Data(sscc=sscc))
-    except ParseError as exc:
-        raise ScanError("bad_check_digit", f"{text} is not a valid code: {exc}") from None
+    except ParseError:
+        raise ScanError(
+            "bad_check_digit",
+            f"{text} is not a valid barcode: its check digit is wrong. Scan it again; if it is "
+            "refused again, type the code printed under the bars.",
+        ) from None
     return None
 
 

@@ -120,8 +120,8 @@ def test_a_resubmitted_confirmation_is_booked_once(
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({"code": "4006381333932"}, "not a valid code"),
-        ({"code": "(17)251399"}, "cannot be read"),
+        ({"code": "4006381333932"}, "check digit is wrong"),
+        ({"code": "(17)251399"}, "is not a date written YYMMDD"),
         ({"code": "nothing-here", "location": "{bin}"}, "not a product"),
         ({"code": "{sku}"}, "Scan the location first"),
         (

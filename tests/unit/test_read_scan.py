@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -149,6 +150,36 @@ def test_any_text_is_read_or_refused_with_a_scan_error(raw: str) -> None:
 def test_any_gs1_lookalike_is_read_or_refused_with_a_scan_error(raw: str) -> None:
     with contextlib.suppress(ScanError):
         read_scan(raw, SETUP)
+
+
+# What a person must never be shown: a regular expression, a library's own wording, a repr.
+MACHINE_WORDS = re.compile(r"\\d|\^|\$'|\(\?:|Failed to|pattern|Expected|'\\x|Error|\{\d")
+
+
+@given(st.text(alphabet="0123456789()" + GS + "]CdeQ1ABxyz-\x07\x00\r", max_size=60))
+@settings(max_examples=800)
+def test_a_refusal_is_said_in_floor_words(raw: str) -> None:
+    try:
+        read_scan(raw, SETUP)
+    except ScanError as refused:
+        assert not MACHINE_WORDS.search(refused.message), refused.message
+        assert refused.message.endswith("."), refused.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ("]C1010061414100009817251399", "expiry date (17) reads 251399, which is not a date"),
+        ("]C1019506000134353", "GTIN (01) reads 9506000134353, which is not 14 digits"),
+        ("]C1(01)00614141000099", "GTIN (01) 00614141000099 has a wrong check digit"),
+        ("4006381333932", "4006381333932 is not a valid barcode: its check digit is wrong"),
+        ("(37)abc", "count (37) reads abc, which is not up to 8 digits"),
+    ],
+)
+def test_a_refusal_names_the_part_that_is_wrong(raw: str, said: str) -> None:
+    with pytest.raises(ScanError) as refused:
+        read_scan(raw, SETUP)
+    assert said in refused.value.message
 
 
 @given(st.text("0123456789", min_size=12, max_size=12), st.sampled_from(["", "]E0", "]C0", "]X0"]))

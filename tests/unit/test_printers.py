@@ -1,0 +1,73 @@
+"""The printer drivers: a document sent raw over TCP or through lp, and why it was not taken,
+said so that a packer knows what to do (never an errno or a library's wording)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from labels.printers import Delivery, send_cups, send_tcp
+from tests.conftest import free_port
+from tests.printer import FakePrinter
+
+ERRNO_OR_REPR = ("Errno", "errno", "[", "Error", "Traceback")
+
+
+def said_for_a_person(delivery: Delivery) -> str:
+    assert not delivery.sent
+    assert delivery.error.endswith((".", "?")), delivery.error
+    assert not any(word in delivery.error for word in ERRNO_OR_REPR), delivery.error
+    return delivery.error
+
+
+def test_a_printer_that_takes_the_label_is_sent() -> None:
+    port = free_port()
+    printer = FakePrinter(port)
+    try:
+        assert send_tcp("127.0.0.1", port, b"^XA^XZ") == Delivery(True)
+        assert printer.wait_for(1) == [b"^XA^XZ"]
+    finally:
+        printer.close()
+
+
+def test_a_printer_that_is_off_refuses_the_connection() -> None:
+    said = said_for_a_person(send_tcp("127.0.0.1", free_port(), b"^XA^XZ"))
+    assert "refused the connection" in said and "switched on" in said
+
+
+def test_a_printer_name_the_network_does_not_know() -> None:
+    said = said_for_a_person(send_tcp("no-such-printer.invalid", 9100, b"^XA^XZ"))
+    assert "not known on the network" in said
+
+
+@pytest.fixture
+def resetting() -> Iterator[int]:
+    """A printer that reads the first bytes and then resets the connection."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        connection.recv(10)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield port
+    thread.join(timeout=5)
+    server.close()
+
+
+def test_a_printer_that_cuts_the_connection_mid_label(resetting: int) -> None:
+    said = said_for_a_person(send_tcp("127.0.0.1", resetting, b"^XA" + b"x" * 2_000_000 + b"^XZ"))
+    assert "cut the connection in the middle of the label" in said
+
+
+def test_a_cups_queue_that_cannot_take_the_label() -> None:
+    said = said_for_a_person(send_cups("no-such-queue", b"^XA^XZ"))
+    assert "no-such-queue" in said or "CUPS" in said
