@@ -269,6 +269,13 @@ def receive(api: ApiClient, sku: str, location: str, qty: int, **fields: Any) ->
     return response.json  # type: ignore[no-any-return]
 
 
+def shipment_of(api: ApiClient, order: int) -> int:
+    """The id of the order's latest shipment, as GET /api/orders/{id} lists it."""
+    answer = api.as_role("admin").get(f"/api/orders/{order}")
+    assert answer.status_code == 200 and answer.json["shipments"], answer.json
+    return int(answer.json["shipments"][-1]["id"])
+
+
 def stock_of(api: ApiClient, sku: str) -> dict[str, Any]:
     response = api.get(f"/api/stock/{sku}")
     assert response.status_code == 200, response.json

@@ -41,6 +41,7 @@ def put_channel(
     priority: int = 100,
     buffer: int = 0,
     share: Decimal = Decimal(1),
+    ship_partial: bool = False,
 ) -> tuple[Channel, bool]:
     """Create or update a channel; a new one gets a webhook secret. Returns (channel, created)."""
     _check_code(code)
@@ -54,6 +55,7 @@ def put_channel(
         channel = Channel(code=code, webhook_secret=new_webhook_secret())
         session.add(channel)
     channel.name, channel.priority, channel.buffer, channel.share = name, priority, buffer, share
+    channel.ship_partial = ship_partial
     session.flush()
     return channel, created
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from warehouse.models import (
     ACTIVE_PICK_LISTS,
     OPEN_ORDER_STATUSES,
+    RESERVING_STATUSES,
     Location,
     Movement,
     Order,
@@ -127,7 +128,7 @@ def _reservation_problems(session: Session) -> list[str]:
             Order.status,
             Product.sku,
             OrderLine.reserved,
-            OrderLine.qty,
+            OrderLine.qty - OrderLine.shipped,
             OrderLine.backordered,
         )
         .join(OrderLine.order)
@@ -135,7 +136,8 @@ def _reservation_problems(session: Session) -> list[str]:
         .where(
             or_(
                 and_(~is_open, OrderLine.reserved > 0),
-                OrderLine.backordered != and_(is_open, OrderLine.reserved < OrderLine.qty),
+                OrderLine.backordered
+                != and_(is_open, OrderLine.reserved + OrderLine.shipped < OrderLine.qty),
             )
         )
     ):
@@ -144,12 +146,18 @@ def _reservation_problems(session: Session) -> list[str]:
         else:
             state = "marked" if flagged else "not marked"
             problems.append(
-                f"order {order_id}, {sku}: {reserved} of {qty} held, {state} backordered"
+                f"order {order_id}, {sku}: {reserved} of {qty} to ship held, {state} backordered"
             )
+    # An order on the floor (picking, packed) has its backorders filled once it is back
+    # among the orders that wait (its list done, or its part shipped).
     waiting = (
         select(OrderLine.id)
         .join(OrderLine.order)
-        .where(OrderLine.product_id == Product.id, OrderLine.backordered.is_(True), is_open)
+        .where(
+            OrderLine.product_id == Product.id,
+            OrderLine.backordered.is_(True),
+            Order.status.in_(RESERVING_STATUSES),
+        )
     )
     for sku, available in session.execute(
         select(Product.sku, Product.on_hand - Product.reserved).where(

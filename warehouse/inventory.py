@@ -14,14 +14,25 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from warehouse.catalog import location_for_code, product_for_sku
 from warehouse.db import rows_changed
 from warehouse.errors import Conflict, InsufficientStock, InvalidInput
-from warehouse.models import CountTask, Location, Movement, Product, Stock, User, utcnow
+from warehouse.models import (
+    RESERVING_STATUSES,
+    CountTask,
+    Location,
+    Movement,
+    Order,
+    OrderLine,
+    Product,
+    Stock,
+    User,
+    utcnow,
+)
 from warehouse.reservations import Figures, fill_backorders, lock_products, release_excess
 
 
@@ -351,4 +362,42 @@ def return_in(
     _positive(qty)
     return _book_total(
         session, user, product, place, qty, lot, expiry, "return", reason or "returned", reference
+    )
+
+
+def write_off(
+    session: Session,
+    user: User | None,
+    stock: Stock,
+    qty: int,
+    reason: str,
+    reference: str = "",
+) -> Movement | None:
+    """Book units not found at a bin off it (an adjustment), as many as are free there (units
+    held for other lists stay theirs) and as orders that wait can give back (orders on the
+    floor keep theirs); None when none are. A count of the bin settles it."""
+    _positive(qty)
+    figures = lock_products(session, [stock.product_id])[stock.product_id]
+    free = session.scalar(select(Stock.qty - Stock.allocated).where(Stock.id == stock.id)) or 0
+    waiting = session.scalar(
+        select(func.coalesce(func.sum(OrderLine.reserved), 0))
+        .join(OrderLine.order)
+        .where(OrderLine.product_id == stock.product_id, Order.status.in_(RESERVING_STATUSES))
+    )
+    units = min(qty, int(free), figures.available + int(waiting or 0))
+    if units <= 0:
+        return None
+    product = session.get_one(Product, stock.product_id)
+    _change_total(session, product, figures, -units)
+    return _book(
+        session,
+        kind="adjust",
+        product=product,
+        location=stock.location,
+        delta=-units,
+        user=user,
+        lot=stock.lot,
+        expiry=stock.expiry,
+        reason=reason,
+        reference=reference,
     )

@@ -5,7 +5,7 @@ ZPL or PDF, the packing slip); and a carrier's own label attached to a carton in
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from labels.barcodes import LabelError
@@ -17,25 +17,53 @@ from labels.slip import PackingSlip, SlipLine
 from labels.slip import to_pdf as slip_pdf
 from labels.sscc import sscc
 from warehouse.config import Config
-from warehouse.db import rows_changed
+from warehouse.db import insert_or_skip, rows_changed
 from warehouse.errors import Conflict, InvalidInput, NotFound
-from warehouse.models import Carton, CartonStatus, Order, OrderStatus, PrintJob
-from warehouse.orders import get_order, move_on
-from warehouse.packing import lines_to_pack, order_is_packed
+from warehouse.models import (
+    Carton,
+    CartonStatus,
+    Counter,
+    Order,
+    OrderStatus,
+    PrintJob,
+    ShipmentStatus,
+)
+from warehouse.orders import find_order, get_order, move_on
+from warehouse.packing import open_shipment, order_is_packed
 from warehouse.printing import queue_job, replace
 from warehouse.scanning import order_code
-from warehouse.shipping import ShipmentCarton, shipment_order
+from warehouse.shipping import (
+    ShipmentCarton,
+    current_shipment,
+    get_shipment_row,
+    shipment_cartons,
+)
 
 
-def tracking_number(carton_id: int) -> str:
-    """The carrier-neutral shipment number of a carton (a carrier's label replaces it)."""
-    return f"WH{carton_id:010d}"
+def tracking_number(serial: int) -> str:
+    """The carrier-neutral shipment number of a carton, from its label's serial (a carrier's
+    label replaces it)."""
+    return f"WH{serial:010d}"
 
 
 def _is_ours(tracking: str) -> bool:
     """A tracking number of the warehouse's own (tracking_number's) shape."""
     digits = tracking[2:]
     return tracking[:2] == "WH" and digits.isdigit() and tracking_number(int(digits)) == tracking
+
+
+def next_serial(session: Session) -> int:
+    """A serial no label has had: SSCCs and our tracking numbers are made from it, so a carton
+    labelled again gets new ones. Counted under the counter row's lock."""
+    session.execute(insert_or_skip(session, Counter, ["name"]), {"name": "sscc", "value": 0})
+    return int(
+        session.execute(
+            update(Counter)
+            .where(Counter.name == "sscc")
+            .values(value=Counter.value + 1)
+            .returning(Counter.value)
+        ).scalar_one()
+    )
 
 
 def _addresses(order: Order, config: Config) -> tuple[LabelAddress, LabelAddress]:
@@ -56,20 +84,21 @@ def _addresses(order: Order, config: Config) -> tuple[LabelAddress, LabelAddress
 def label_document(
     carton: Carton,
     order: Order,
-    cartons: int,
+    place: tuple[int, int],
     config: Config,
     format: LabelFormat,
     dpi: int | None = None,
 ) -> bytes:
-    """A carton's shipping label as ZPL or as a 4x6 in PDF page."""
+    """A carton's shipping label as ZPL or as a 4x6 in PDF page; `place` is (n, m) of
+    "carton n of m" in its shipment."""
     ship_from, ship_to = _addresses(order, config)
     label = ShippingLabel(
         ship_from=ship_from,
         ship_to=ship_to,
         order_ref=order.external_id,
         channel=order.channel.code,
-        carton_no=carton.number,
-        cartons=cartons,
+        carton_no=place[0],
+        cartons=place[1],
         weight_kg=(carton.weight_g or 0) / 1000,
         tracking=carton.tracking or "",
         sscc=carton.sscc or "",
@@ -80,8 +109,14 @@ def label_document(
 
 
 def packing_slip(session: Session, order_id: int, config: Config) -> bytes:
-    """The order's packing slip as a PDF on the configured paper: what its cartons hold."""
+    """The packing slip of the order's shipment being packed (or its last one), as a PDF on
+    the configured paper: what its cartons hold."""
     order = get_order(session, order_id)
+    shipment = current_shipment(session, order.id)
+    held: dict[int, int] = {}
+    for carton in shipment.cartons if shipment is not None else []:
+        for item in carton.items:
+            held[item.order_line_id] = held.get(item.order_line_id, 0) + item.qty
     ship_from, ship_to = _addresses(order, config)
     slip = PackingSlip(
         ship_from=ship_from,
@@ -90,18 +125,18 @@ def packing_slip(session: Session, order_id: int, config: Config) -> bytes:
         order_ref=order.external_id,
         channel=order.channel.code,
         lines=[
-            SlipLine(each.line.product.sku, each.line.product.name, each.packed)
-            for each in lines_to_pack(session, order)
-            if each.packed
+            SlipLine(line.product.sku, line.product.name, held[line.id])
+            for line in order.lines
+            if held.get(line.id)
         ],
     )  # fmt: skip
     return slip_pdf(slip, config.labels.slip_paper)
 
 
 def finish_packing(session: Session, order_id: int, config: Config, printer: str) -> list[PrintJob]:
-    """The order is packed: each carton gets its SSCC and tracking number (a carrier's, where
-    one is attached), and one label job per carton is stored for the station's printer: the
-    carrier's label where the printer prints its format, else the warehouse's own."""
+    """The order's shipment is packed: each carton without a label gets its SSCC and tracking
+    number (a carrier's, where one is attached), and one label job for the station's printer:
+    the carrier's label where the printer prints its format, else the warehouse's own."""
     if not order_is_packed(session, order_id):
         raise Conflict(
             f"Order {order_id} is not packed: every unit in a closed carton first.",
@@ -110,36 +145,41 @@ def finish_packing(session: Session, order_id: int, config: Config, printer: str
     if not move_on(session, order_id, OrderStatus.PICKING, OrderStatus.PACKED):
         raise Conflict(f"Order {order_id} is packed already.", code="already_packed")
     order = get_order(session, order_id)
+    shipment = open_shipment(session, order)
     # Read again now that the order row is ours: a carrier's label attached while this
     # transaction waited for it is on the cartons loaded before.
-    cartons = session.scalars(
-        select(Carton)
-        .where(Carton.order_id == order_id)
-        .order_by(Carton.number)
-        .execution_options(populate_existing=True)
-    ).all()
+    cartons = shipment_cartons(session, shipment.id)
     jobs = []
-    for carton in cartons:
-        carton.sscc = sscc(config.labels.company_prefix, carton.id)
+    for position, carton in enumerate(cartons, start=1):
+        if carton.sscc is not None:
+            continue  # labelled before the shipment was reopened, and still standing
+        serial = next_serial(session)
+        carton.sscc = sscc(config.labels.company_prefix, serial)
         # A carrier's tracking number, attached before packing, is the one its label bears.
         if carton.tracking is None:
-            carton.tracking = tracking_number(carton.id)
-        job = _queue_label(session, config, printer, order, carton, len(cartons))
+            carton.tracking = tracking_number(serial)
+        job = _queue_label(session, config, printer, order, carton, (position, len(cartons)))
         carton.label_job_id = job.id
         jobs.append(job)
+    shipment.status = ShipmentStatus.PACKED
     session.flush()
     return jobs
 
 
 def _queue_label(
-    session: Session, config: Config, printer: str, order: Order, carton: Carton, cartons: int
+    session: Session,
+    config: Config,
+    printer: str,
+    order: Order,
+    carton: Carton,
+    place: tuple[int, int],
 ) -> PrintJob:
     """Queue a carton's label: the carrier's where the printer prints its format, else the
     warehouse's own in a format it does print (bearing the carton's tracking number, which
     is the carrier's where one is attached, so the dock scan still matches)."""
     known = config.printers.get(printer)
     kind = known.kind if known is not None else PrinterKind.TCP
-    title = f"label, carton {carton.number} of {cartons}, order {order.external_id}"
+    title = f"label, carton {place[0]} of {place[1]}, order {order.external_id}"
     carriers = carton.carrier_label_format
     if carton.carrier_label is not None and carriers in PRINTS[kind]:
         return queue_job(
@@ -149,31 +189,41 @@ def _queue_label(
     format = label_format_for(kind)
     if carton.carrier_label is not None:
         title += f" (ours: {printer} cannot print the carrier's {str(carriers).upper()})"
-    document = label_document(carton, order, cartons, config, format)
+    document = label_document(carton, order, place, config, format)
     return queue_job(session, config.printers, printer, format, document, title)
 
 
+def _carton_of(
+    session: Session, shipment_id: int, number: int | None
+) -> tuple[Carton, tuple[int, int]]:
+    """Carton `number` of a shipment (its first when None) and its place in it."""
+    cartons = shipment_cartons(session, shipment_id)
+    for position, carton in enumerate(cartons, start=1):
+        if number is None or carton.number == number:
+            return carton, (position, len(cartons))
+    raise NotFound(
+        f"Shipment {shipment_id} has no carton {number or ''}.".replace(" .", "."),
+        code="unknown_carton",
+    )
+
+
 def shipment_label(
-    session: Session, order_id: int, number: int, config: Config, format: LabelFormat
+    session: Session, shipment_id: int, number: int | None, config: Config, format: LabelFormat
 ) -> bytes:
-    """The label of carton `number` of a labelled order (a shipment is an order's cartons)."""
-    order = shipment_order(session, order_id)
-    cartons = session.scalars(
-        select(Carton).where(Carton.order_id == order_id).order_by(Carton.number)
-    ).all()
-    carton = next((c for c in cartons if c.number == number), None)
-    if carton is None:
-        raise NotFound(f"Shipment {order_id} has no carton {number}.", code="unknown_carton")
+    """The label of carton `number` of a labelled shipment (its first when None)."""
+    shipment = get_shipment_row(session, shipment_id)
+    carton, place = _carton_of(session, shipment.id, number)
     if not carton.sscc:
-        raise Conflict(f"Carton {number} is not labelled yet.", code="not_labelled")
+        raise Conflict(f"Carton {carton.number} is not labelled yet.", code="not_labelled")
     if carton.carrier_label is not None and carton.carrier_label_format == format:
         return carton.carrier_label
-    return label_document(carton, order, len(cartons), config, format, dpi=203)
+    order = get_order(session, shipment.order_id)
+    return label_document(carton, order, place, config, format, dpi=203)
 
 
 def attach_carrier_label(
     session: Session,
-    order_id: int,
+    shipment_id: int,
     number: int,
     document: bytes,
     format: LabelFormat,
@@ -191,22 +241,18 @@ def attach_carrier_label(
         check_tracking(tracking)
     except LabelError as bad:
         raise InvalidInput(bad.message, field="tracking") from None
+    shipment = get_shipment_row(session, shipment_id)
     # finish_packing takes the order row too: a label attached meanwhile is either seen by
     # it, or finds the label job it queued and replaces it.
-    order = shipment_order(session, order_id, lock=True)
-    carton = session.scalars(
-        select(Carton)
-        .where(Carton.order_id == order.id, Carton.number == number)
-        .execution_options(populate_existing=True)
-    ).first()
-    if carton is None:
-        raise NotFound(f"Shipment {order_id} has no carton {number}.", code="unknown_carton")
-    if carton.status == CartonStatus.SHIPPED or order.status == OrderStatus.SHIPPED:
+    order = find_order(session, shipment.order_id, lock=True)
+    assert order is not None
+    carton, place = _carton_of(session, shipment.id, number)
+    if carton.status == CartonStatus.SHIPPED:
         raise Conflict(f"Carton {number} has shipped already.", code="already_shipped")
     if order.status == OrderStatus.CANCELLED:
         raise Conflict(f"Order {order.id} is cancelled.", code="order_cancelled")
-    # A number of our own shape would collide with the carton it is made for, at packing.
-    if _is_ours(tracking) and tracking != tracking_number(carton.id):
+    # A number of our own shape would collide with a carton labelled later.
+    if _is_ours(tracking) and tracking != carton.tracking:
         raise InvalidInput(
             f"{tracking} is one of the warehouse's own numbers, not a carrier's.",
             field="tracking",
@@ -241,10 +287,7 @@ def attach_carrier_label(
     if job is not None:
         # Our label, if it has not gone to the printer yet, now never will.
         replace(session, job.id)
-        cartons = session.scalar(
-            select(func.count()).select_from(Carton).where(Carton.order_id == order.id)
-        )
-        job = _queue_label(session, config, job.printer, order, carton, int(cartons or 0))
+        job = _queue_label(session, config, job.printer, order, carton, place)
         carton.label_job_id = job.id
         session.flush()
     return ShipmentCarton(carton, job)

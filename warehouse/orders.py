@@ -103,7 +103,7 @@ def _plan(
     }
     lines = [
         {"product_id": product_id, "qty": qty, "unit_price": line.unit_price,
-         "reserved": grant, "backordered": grant < qty}
+         "reserved": grant, "shipped": 0, "backordered": grant < qty}
         for (product_id, qty), line, grant in zip(wanted, order.lines, grants, strict=True)
     ]  # fmt: skip
     return _Planned(row, lines, channel, {pid: by_id[pid].product for pid, _ in wanted})

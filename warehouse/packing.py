@@ -26,11 +26,14 @@ from warehouse.models import (
     Pick,
     PickList,
     PickListOrder,
-    PickListStatus,
     PickStatus,
+    Shipment,
+    ShipmentStatus,
     utcnow,
 )
-from warehouse.orders import get_order
+from warehouse.orders import get_order, move_on
+from warehouse.pick_lists import picked_units
+from warehouse.printing import replace
 from warehouse.scanning import Logged, Resolved
 
 
@@ -40,6 +43,8 @@ class WrongItem(InvalidInput):
 
 @dataclass(frozen=True)
 class LineToPack:
+    """An order line at packing: units ordered (line.qty), picked and still here, packed."""
+
     line: OrderLine
     picked: int
     packed: int
@@ -65,34 +70,59 @@ def get_carton(session: Session, carton_id: int) -> Carton:
     return carton
 
 
-def lines_to_pack(session: Session, order: Order) -> list[LineToPack]:
-    """Each line of the order: units picked (on lists not released) and units packed."""
-    picked: dict[int, int] = {
-        line_id: units
-        for line_id, units in session.execute(
-            select(Pick.order_line_id, func.sum(Pick.picked))
-            .join(Pick.pick_list)
-            .join(Pick.order_line)
-            .where(OrderLine.order_id == order.id, PickList.status != PickListStatus.RELEASED)
-            .group_by(Pick.order_line_id)
+def open_shipment(session: Session, order: Order) -> Shipment:
+    """The order's shipment being packed (packing or packed, not shipped), made when it has
+    none: an order ships in one, or on a channel that ships partly, in one per part."""
+    shipments = session.scalars(
+        select(Shipment)
+        .where(Shipment.order_id == order.id)
+        .order_by(Shipment.number)
+        .execution_options(populate_existing=True)
+    ).all()
+    current = next((s for s in shipments if s.status != ShipmentStatus.SHIPPED), None)
+    if current is None:
+        current = Shipment(order_id=order.id, number=len(shipments) + 1)
+        session.add(current)
+        session.flush()
+    return current
+
+
+def _unshipped_cartons(session: Session, order_id: int) -> list[Carton]:
+    """The order's cartons that have not left: those of the shipment being packed."""
+    return list(
+        session.scalars(
+            select(Carton)
+            .join(Carton.shipment)
+            .where(Carton.order_id == order_id, Shipment.status != ShipmentStatus.SHIPPED)
+            .order_by(Carton.number)
+            .execution_options(populate_existing=True)
         )
-    }
+    )
+
+
+def lines_to_pack(session: Session, order: Order) -> list[LineToPack]:
+    """Each line of the order: units ordered, picked and not shipped yet, and packed into
+    cartons that have not shipped."""
+    picked = picked_units(session, order.id)
     packed: dict[int, int] = {
         line_id: units
         for line_id, units in session.execute(
             select(CartonItem.order_line_id, func.sum(CartonItem.qty))
             .join(CartonItem.carton)
-            .where(Carton.order_id == order.id)
+            .join(Carton.shipment)
+            .where(Carton.order_id == order.id, Shipment.status != ShipmentStatus.SHIPPED)
             .group_by(CartonItem.order_line_id)
         )
     }
+    # Every unit shipped was picked, so what was picked and is still here is the difference.
     return [
-        LineToPack(line, int(picked.get(line.id) or 0), int(packed.get(line.id) or 0))
+        LineToPack(line, picked.get(line.id, 0) - line.shipped, int(packed.get(line.id) or 0))
         for line in order.lines
     ]
 
 
-def _still_picking(session: Session, order: Order) -> bool:
+def still_picking(session: Session, order_id: int) -> bool:
+    """Whether a list being walked still has picks for the order."""
     return bool(
         session.scalar(
             select(func.count())
@@ -100,7 +130,7 @@ def _still_picking(session: Session, order: Order) -> bool:
             .join(Pick.pick_list)
             .join(Pick.order_line)
             .where(
-                OrderLine.order_id == order.id,
+                OrderLine.order_id == order_id,
                 Pick.status == PickStatus.OPEN,
                 PickList.status.in_(ACTIVE_PICK_LISTS),
             )
@@ -113,27 +143,52 @@ def ready_to_pack(session: Session, order_id: int) -> Order:
     order = get_order(session, order_id)
     if order.status in (OrderStatus.PACKED, OrderStatus.SHIPPED):
         raise Conflict(f"Order {order.id} is {order.status} already.", code="already_packed")
-    if order.status != OrderStatus.PICKING or _still_picking(session, order):
-        raise Conflict(f"Order {order.id} is not picked yet ({order.status}).", code="not_picked")
+    if order.status != OrderStatus.PICKING or still_picking(session, order.id):
+        raise Conflict(
+            f"Order {order.id} is not picked yet ({order.status}): pack it once its pick "
+            "list is done.",
+            code="not_picked",
+        )
     return order
 
 
 def open_carton(session: Session, order_id: int, box: str, boxes: dict[str, BoxConfig]) -> Carton:
-    """A new carton for a picked order; refused while another of its cartons is open."""
+    """A new carton for a picked order; refused while another of its cartons is open. A
+    carton added to a shipment already labelled voids its labels: they said "of n"."""
     if box not in boxes:
         raise InvalidInput(
             f"No box type {box!r}; config.toml has {', '.join(sorted(boxes))}.", field="box"
         )
     order = ready_to_pack(session, order_id)
-    cartons = session.scalars(select(Carton).where(Carton.order_id == order.id)).all()
+    shipment = open_shipment(session, order)
+    cartons = _unshipped_cartons(session, order.id)
     if any(c.status in (CartonStatus.OPEN, CartonStatus.HELD) for c in cartons):
         raise Conflict("Close the open carton first.", code="carton_open")
     if all(line.left == 0 for line in lines_to_pack(session, order)):
         raise Conflict(f"Everything of order {order.id} is packed.", code="all_packed")
-    carton = Carton(order_id=order.id, number=len(cartons) + 1, box=box, status=CartonStatus.OPEN)
+    for labelled in cartons:
+        void_label(session, labelled)
+    numbered = session.scalar(
+        select(func.coalesce(func.max(Carton.number), 0)).where(Carton.order_id == order.id)
+    )
+    carton = Carton(
+        order_id=order.id, shipment_id=shipment.id, number=int(numbered or 0) + 1, box=box,
+        status=CartonStatus.OPEN,
+    )  # fmt: skip
     session.add(carton)
     session.flush()
     return carton
+
+
+def void_label(session: Session, carton: Carton) -> None:
+    """The carton's label no longer stands: its SSCC and our tracking number are given up
+    (the dock will want the new label), and its job, if it has not gone out, never will."""
+    if carton.label_job_id is not None:
+        replace(session, carton.label_job_id)
+    carton.sscc, carton.label_job_id = None, None
+    if carton.carrier_label is None:
+        carton.tracking = None
+    session.flush()
 
 
 def pack_item(session: Session, carton_id: int, sku: str, units: int) -> CartonItem:
@@ -200,7 +255,8 @@ def close_carton(
 
 
 def reopen_carton(session: Session, carton_id: int) -> Carton:
-    """A supervisor opens a closed or held carton again (before it ships)."""
+    """A supervisor opens a closed or held carton again, before it ships. If its shipment was
+    packed, the order is back to packing and the carton will be labelled anew."""
     carton = get_carton(session, carton_id)
     if carton.status == CartonStatus.SHIPPED:
         raise Conflict("The carton has shipped.", code="already_shipped")
@@ -212,18 +268,23 @@ def reopen_carton(session: Session, carton_id: int) -> Carton:
     ):
         raise Conflict(f"Carton {carton.number} is already open.", code="carton_open")
     session.refresh(carton)
+    shipment = session.get_one(Shipment, carton.shipment_id, populate_existing=True)
+    if shipment.status == ShipmentStatus.PACKED:
+        shipment.status = ShipmentStatus.PACKING
+        move_on(session, carton.order_id, OrderStatus.PACKED, OrderStatus.PICKING)
+    void_label(session, carton)
     return carton
 
 
 def order_is_packed(session: Session, order_id: int) -> bool:
-    """Every picked unit is in a carton and every carton is closed."""
+    """Every picked unit not shipped yet is in a carton, and every such carton is closed."""
     order = get_order(session, order_id)
-    cartons = session.scalars(select(Carton).where(Carton.order_id == order.id)).all()
+    cartons = _unshipped_cartons(session, order.id)
     return (
         bool(cartons)
         and all(c.status == CartonStatus.CLOSED for c in cartons)
         and all(line.left == 0 for line in lines_to_pack(session, order))
-        and not _still_picking(session, order)
+        and not still_picking(session, order.id)
     )
 
 
@@ -250,7 +311,9 @@ def order_in(session: Session, scanned: Resolved) -> int | None:
 def open_carton_of(session: Session, order_id: int) -> Carton | None:
     """The order's open carton, if it has one."""
     return session.scalar(
-        select(Carton).where(Carton.order_id == order_id, Carton.status == CartonStatus.OPEN)
+        select(Carton)
+        .where(Carton.order_id == order_id, Carton.status == CartonStatus.OPEN)
+        .execution_options(populate_existing=True)
     )
 
 

@@ -1,31 +1,24 @@
-"""Pick lists: orders turned into stops at bins, held for the list, in walking order; and
-walking them: totes onto the cart, each pick verified by scans of the bin, the item and the
-tote, short picks, and lists released when abandoned.
-
-Concurrency: the orders' products are locked first, in id order, like every stock change.
-An order goes on a pick list by a conditional UPDATE of its status (reserved -> picking), so
-two lists never take one order; units are held at bins as `allocation` does, so two lists
-never send pickers to the same units. Neither reads a figure to write it back.
+"""Picking: walking a pick list. The picker takes the list, puts a tote in each cart slot,
+and at each stop the bin, the item and the tote scanned are checked before the units move in
+the ledger from the bin to the tote. A bin short of units is written off and the units held
+elsewhere; units found nowhere are backordered. When the list is done its orders are packed,
+or wait for what was short.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from warehouse.allocation import Held, allocate_bins, release_bins
-from warehouse.config import LayoutConfig
+from warehouse.allocation import allocate_bins, release_bins
 from warehouse.db import rows_changed
 from warehouse.errors import Conflict, InvalidInput, NotFound
-from warehouse.inventory import move_picked
+from warehouse.inventory import move_picked, write_off
 from warehouse.models import (
     ACTIVE_PICK_LISTS,
     CountTask,
     Location,
     Order,
-    OrderLine,
     OrderStatus,
     Pick,
     PickList,
@@ -36,140 +29,9 @@ from warehouse.models import (
     User,
     utcnow,
 )
-from warehouse.orders import move_on
-from warehouse.reservations import lock_products
-from warehouse.routing import Layout, LayoutError, Stop, route_stops
-
-MAX_BATCH = 24
-
-
-class NotPickable(Conflict):
-    code = "not_pickable"
-
-
-def layout_of(config: LayoutConfig) -> Layout:
-    """The routing layout of config.toml's [layout]."""
-    return Layout(
-        aisles=len(config.aisles),
-        bays=config.bays,
-        bay_width=config.bay_width_m,
-        aisle_spacing=config.aisle_spacing_m,
-        cross_aisle_width=config.cross_aisle_width_m,
-        middle_cross_aisles=tuple(config.middle_cross_aisles),
-        depot_x=config.depot_x_m,
-    )
-
-
-def stop_of(location: Location, config: LayoutConfig) -> Stop:
-    """Where a bin lies in the layout; a bin outside it is a configuration error to fix."""
-    outside = InvalidInput(
-        f"Bin {location.code} lies outside the layout of config.toml "
-        f"(aisles {', '.join(config.aisles)}; bays 1 to {config.bays}).",
-        field="location",
-        code="outside_layout",
-    )
-    if location.aisle not in config.aisles or not (location.bay or "").isdigit():
-        raise outside
-    bay = int(location.bay or 0)
-    if not 1 <= bay <= config.bays:
-        raise outside
-    return Stop(config.aisles.index(location.aisle) + 1, bay)
-
-
-def _take_orders(session: Session, order_ids: Sequence[int]) -> list[Order]:
-    """Move the orders from reserved to picking; refuse if any is not ready."""
-    if len(set(order_ids)) != len(order_ids):
-        raise InvalidInput("An order is named twice.", field="orders")
-    # Products first, in id order, as every stock change does: bins are then held under
-    # their products' locks, and no two transactions wait on each other in a circle.
-    lock_products(
-        session,
-        session.scalars(select(OrderLine.product_id).where(OrderLine.order_id.in_(order_ids))),
-    )
-    for order_id in sorted(order_ids):
-        if not move_on(session, order_id, OrderStatus.RESERVED, OrderStatus.PICKING):
-            order = session.get(Order, order_id)
-            if order is None:
-                raise NotFound(f"No order has id {order_id}.", code="unknown_order")
-            raise NotPickable(
-                f"Order {order_id} is {order.status}: only fully reserved orders are picked.",
-                field="orders",
-            )
-    orders = session.scalars(
-        select(Order)
-        .where(Order.id.in_(order_ids))
-        .options(selectinload(Order.lines).selectinload(OrderLine.product))
-        .execution_options(populate_existing=True)
-    ).all()
-    by_id = {order.id: order for order in orders}
-    return [by_id[order_id] for order_id in order_ids]
-
-
-def _new_pick(order_line_id: int, held: Held, seq: int) -> Pick:
-    # Status and picked set here, not left to the column defaults: the list's progress is
-    # judged before the new rows are flushed.
-    return Pick(
-        order_line_id=order_line_id,
-        stock_id=held.stock.id,
-        seq=seq,
-        qty=held.qty,
-        picked=0,
-        status=PickStatus.OPEN,
-    )
-
-
-def create_pick_list(
-    session: Session, order_ids: Sequence[int], layout: LayoutConfig, kind: str | None = None
-) -> PickList:
-    """A pick list for one order or a batch (a tote each): bins held, stops in walking order."""
-    if not 1 <= len(order_ids) <= MAX_BATCH:
-        raise InvalidInput(f"A pick list takes 1 to {MAX_BATCH} orders.", field="orders")
-    orders = _take_orders(session, order_ids)
-    pick_list = PickList(kind=kind or ("order" if len(orders) == 1 else "batch"))
-    planned: list[tuple[OrderLine, Held]] = []
-    for slot, order in enumerate(orders, start=1):
-        pick_list.orders.append(PickListOrder(order_id=order.id, slot=slot))
-        for line in order.lines:
-            bins = allocate_bins(session, line.product_id, line.reserved)
-            short = line.reserved - sum(one.qty for one in bins)
-            if short:
-                raise NotPickable(
-                    f"{short} reserved units of {line.product.sku} for order {order.id} are "
-                    "not in pickable bins: move them to a pick bin first.",
-                    field="orders",
-                )
-            planned += [(line, one) for one in bins]
-    try:
-        stops = [stop_of(one.stock.location, layout) for _, one in planned]
-        route = route_stops(layout_of(layout), stops)
-    except LayoutError as wrong:
-        raise InvalidInput(str(wrong), field="layout", code="bad_layout") from None
-    for seq, index in enumerate(route.order, start=1):
-        line, one = planned[index]
-        pick_list.picks.append(_new_pick(line.id, one, seq))
-    pick_list.route_m = round(route.length_m, 2)
-    pick_list.route_method = route.method
-    session.add(pick_list)
-    session.flush()
-    return pick_list
-
-
-def get_pick_list(session: Session, pick_list_id: int) -> PickList:
-    """A pick list with its orders and picks, or NotFound."""
-    found = session.scalar(
-        select(PickList)
-        .where(PickList.id == pick_list_id)
-        .options(
-            selectinload(PickList.orders),
-            selectinload(PickList.picks).selectinload(Pick.stock).selectinload(Stock.location),
-            selectinload(PickList.picks)
-            .selectinload(Pick.order_line)
-            .selectinload(OrderLine.product),
-        )
-    )
-    if found is None:
-        raise NotFound(f"No pick list has id {pick_list_id}.", code="unknown_pick_list")
-    return found
+from warehouse.orders import get_order
+from warehouse.pick_lists import get_pick_list, new_pick, picked_units, units_to_pick
+from warehouse.reservations import fill_backorders, lock_products, settle_status, store_reserved
 
 
 class WrongScan(InvalidInput):
@@ -235,9 +97,33 @@ def set_tote(
             field="tote",
             code="tote_in_use",
         )
+    holder = _order_in_tote(session, tote)
+    if holder is not None and holder != place.order_id:
+        raise WrongScan(
+            f"Tote {tote} still holds units of order {holder}: take an empty one.",
+            field="tote",
+            code="tote_in_use",
+        )
     place.tote = tote
     session.flush()
     return place
+
+
+def _order_in_tote(session: Session, tote: str) -> int | None:
+    """The order whose picked units a tote still holds, if it holds any."""
+    holds = session.scalar(
+        select(func.coalesce(func.sum(Stock.qty), 0))
+        .join(Stock.location)
+        .where(Location.code == tote)
+    )
+    if not holds:
+        return None
+    return session.scalar(
+        select(PickListOrder.order_id)
+        .where(PickListOrder.tote == tote)
+        .order_by(PickListOrder.id.desc())
+        .limit(1)
+    )
 
 
 def _tote_location(session: Session, tote: str) -> Location:
@@ -259,10 +145,39 @@ def _open_pick(pick_list: PickList, pick_id: int) -> Pick:
     return pick
 
 
-def _finish_if_done(pick_list: PickList) -> None:
+def _finish_if_done(session: Session, pick_list: PickList) -> None:
+    """A list with no stop left is done; its orders are packed, or wait for what was short."""
     if all(pick.status != PickStatus.OPEN for pick in pick_list.picks):
         pick_list.status = PickListStatus.DONE
         pick_list.finished_at = utcnow()
+        session.flush()
+        for place in pick_list.orders:
+            _after_picking(session, place.order_id)
+
+
+def _after_picking(session: Session, order_id: int) -> None:
+    """An order off its list: packed now when it has all it needs, or when its channel ships
+    what was found; otherwise (or with nothing found) it waits, its short lines backordered,
+    and stock that is free goes to them at once."""
+    order = get_order(session, order_id)
+    if order.status != OrderStatus.PICKING:
+        return
+    complete = all(line.reserved + line.shipped == line.qty for line in order.lines)
+    picked = picked_units(session, order.id)
+    in_totes = any(picked.get(line.id, 0) > line.shipped for line in order.lines)
+    whole = all(units == 0 for units in units_to_pick(session, order).values())
+    if whole and in_totes and (complete or order.channel.ship_partial):
+        return
+    wait(session, order)
+
+
+def wait(session: Session, order: Order) -> None:
+    """Put an order back among those that wait for stock (reserved, partial or backordered,
+    as its lines say), and give free stock to its backorders."""
+    order.status = OrderStatus.BACKORDERED
+    settle_status(order)
+    session.flush()
+    fill_backorders(session, {line.product_id for line in order.lines if line.backordered})
 
 
 def expect_location(pick: Pick, location: str) -> None:
@@ -343,7 +258,7 @@ def confirm_pick(
     pick.picked += qty
     if pick.picked == pick.qty:
         pick.status = PickStatus.PICKED
-    _finish_if_done(pick_list)
+    _finish_if_done(session, pick_list)
     session.flush()
     return pick
 
@@ -351,14 +266,18 @@ def confirm_pick(
 def short_pick(
     session: Session, user: User, pick_list_id: int, pick_id: int, *, found: int, tote: str
 ) -> list[Pick]:
-    """The bin holds fewer than the pick needs: pick what is there, ask for a count of the
-    bin, and hold the rest at other bins (new stops at the end of the list). Returns the
-    new picks; none when no other bin has the units, and the line is short."""
+    """The bin holds fewer than the pick needs: pick what is there, write the rest off the
+    bin (booked as an adjustment, and a count of the bin asked for), and hold the units at
+    other bins (new stops at the end of the list). Units found nowhere are no longer reserved
+    for the line: they are backordered, and the order waits for them (or, on a channel that
+    ships partly, ships without them and sends them later). Returns the new picks."""
     pick_list = _held_by(session, pick_list_id, user)
     pick = _open_pick(pick_list, pick_id)
     left = pick.qty - pick.picked
-    if not 0 <= found < left:
-        raise WrongScan(f"Found must be 0 to {left - 1}.", field="found", code="invalid_input")
+    if isinstance(found, bool) or not isinstance(found, int) or not 0 <= found < left:
+        raise WrongScan(
+            f"Found must be a number from 0 to {left - 1}.", field="found", code="invalid_input"
+        )
     if found:
         confirm_pick(
             session, user, pick_list_id, pick_id,
@@ -366,61 +285,60 @@ def short_pick(
             qty=found, tote=tote,
         )  # fmt: skip
     missing = pick.qty - pick.picked
+    line, stock = pick.order_line, pick.stock
+    product_id = stock.product_id
+    lock_products(session, [product_id])
     session.execute(
-        update(Stock).where(Stock.id == pick.stock_id).values(allocated=Stock.allocated - missing)
+        update(Stock).where(Stock.id == stock.id).values(allocated=Stock.allocated - missing)
     )
     pick.status = PickStatus.SHORT
     session.add(
         CountTask(
-            location_id=pick.stock.location_id,
-            product_id=pick.stock.product_id,
-            reason=f"short pick: {missing} of {pick.order_line.product.sku} not found",
+            location_id=stock.location_id,
+            product_id=product_id,
+            reason=f"short pick: {missing} of {line.product.sku} not found",
             reported_by=user.id,
         )
     )
-    # Not the bin just found short, whatever its books say.
-    others = allocate_bins(session, pick.stock.product_id, missing, avoid=pick.stock.location_id)
+    # The line gives up the units it cannot have from this bin; they are written off it.
+    store_reserved(session, {product_id: -missing})
+    line.reserved -= missing
+    write_off(
+        session, user, stock, missing,
+        reason=f"short pick: {missing} not found at {stock.location.code}",
+        reference=f"pick list {pick_list.id}",
+    )  # fmt: skip
+    # What stock is free is held for it again, at other bins.
+    figures = lock_products(session, [product_id])[product_id]
+    again = min(missing, max(figures.available, 0))
+    others = allocate_bins(session, product_id, again, avoid=stock.location_id) if again else []
+    held = sum(one.qty for one in others)
+    store_reserved(session, {product_id: held})
+    line.reserved += held
+    line.backordered = line.reserved < line.unshipped
     added: list[Pick] = []
     seq = max(p.seq for p in pick_list.picks)
     for one in others:
         seq += 1
-        added.append(_new_pick(pick.order_line_id, one, seq))
+        added.append(new_pick(pick.order_line_id, one, seq))
     pick_list.picks.extend(added)
-    _finish_if_done(pick_list)
+    _finish_if_done(session, pick_list)
     session.flush()
     return added
 
 
 def release_pick_list(session: Session, pick_list_id: int) -> PickList:
-    """End an abandoned list: its unpicked units are no longer held, and its orders with
-    nothing picked yet can go on another list."""
+    """End an abandoned list: its unpicked units are no longer held at bins, and its orders
+    with units left to pick wait for another list (what was picked stays in their totes)."""
     pick_list = get_pick_list(session, pick_list_id)
     if pick_list.status not in ACTIVE_PICK_LISTS:
         raise Conflict(f"Pick list {pick_list.id} is {pick_list.status}.", code="pick_list_closed")
     lock_products(session, {pick.stock.product_id for pick in pick_list.picks})
     release_bins(session, pick_list.picks)
-    started = {pick.order_line.order_id for pick in pick_list.picks if pick.picked}
-    for place in pick_list.orders:
-        if place.order_id not in started:
-            move_on(session, place.order_id, OrderStatus.PICKING, OrderStatus.RESERVED)
     pick_list.status, pick_list.finished_at = PickListStatus.RELEASED, utcnow()
     session.flush()
+    for place in pick_list.orders:
+        order = get_order(session, place.order_id)
+        if order.status == OrderStatus.PICKING and any(units_to_pick(session, order).values()):
+            wait(session, order)
     return pick_list
-
-
-def find_pick_lists(
-    session: Session, statuses: Sequence[PickListStatus] = ACTIVE_PICK_LISTS
-) -> list[PickList]:
-    """Pick lists by status, oldest first, with who holds them."""
-    return list(
-        session.scalars(
-            select(PickList)
-            .where(PickList.status.in_(statuses))
-            .order_by(PickList.id)
-            .options(
-                selectinload(PickList.picker),
-                selectinload(PickList.orders),
-                selectinload(PickList.picks),
-            )
-        )
-    )

@@ -84,11 +84,11 @@ def store_reserved(session: Session, units: dict[int, int]) -> None:
 
 def _set_reserved(line: OrderLine, reserved: int) -> None:
     line.reserved = reserved
-    line.backordered = line.order.status in OPEN_ORDER_STATUSES and reserved < line.qty
+    line.backordered = line.order.status in OPEN_ORDER_STATUSES and reserved < line.unshipped
 
 
 def reserving_status(lines: Iterable[tuple[int, int]]) -> OrderStatus:
-    """reserved, partial or backordered, from (qty, reserved) of each line."""
+    """reserved, partial or backordered, from (units still to ship, reserved) of each line."""
     lines = list(lines)
     if all(reserved == qty for qty, reserved in lines):
         return OrderStatus.RESERVED
@@ -100,7 +100,7 @@ def reserving_status(lines: Iterable[tuple[int, int]]) -> OrderStatus:
 def settle_status(order: Order) -> None:
     """Set the status from what the lines hold; statuses past reservation stay."""
     if order.status in RESERVING_STATUSES:
-        order.status = reserving_status((line.qty, line.reserved) for line in order.lines)
+        order.status = reserving_status((line.unshipped, line.reserved) for line in order.lines)
 
 
 def plan_lines(wanted: list[tuple[int, int]], figures: dict[int, Figures]) -> list[int]:
@@ -155,7 +155,7 @@ def fill_backorders(session: Session, product_ids: Iterable[int]) -> list[Order]
         if available <= 0:
             continue
         for line in _waiting_lines(session, product_id):
-            grant = min(line.qty - line.reserved, available)
+            grant = min(line.unshipped - line.reserved, available)
             available -= grant
             _set_reserved(line, line.reserved + grant)
             touched[line.order_id] = line.order

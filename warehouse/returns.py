@@ -66,9 +66,10 @@ class ReturnLine:
 
 
 def shipped_order(session: Session, order_id: int) -> Order:
-    """An order that has shipped, with its lines; NotFound or NotShipped otherwise."""
+    """An order that has shipped, whole or in part, with its lines; NotFound or NotShipped
+    otherwise."""
     order = get_order(session, order_id)
-    if order.status != OrderStatus.SHIPPED:
+    if order.status != OrderStatus.SHIPPED and not any(line.shipped for line in order.lines):
         raise NotShipped(
             f"Order {order.id} is {order.status}, not shipped: nothing of it can be returned.",
             field="order_id",

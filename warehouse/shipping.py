@@ -1,7 +1,8 @@
-"""Shipping: an order's cartons as a shipment (a shipment's id is its order's); each carton's
-printed label scanned back at the dock (a label of another carton is refused, which catches
-swapped labels); then the order ships: its units are booked out of the totes they were picked
-into, and its reservations are consumed.
+"""Shipping: an order leaves in shipments (one, or on a channel that ships partly, one per
+part), each its cartons. Each carton's printed label is scanned back at the dock (a label of
+another carton is refused, which catches swapped labels); then the shipment ships: what its
+cartons hold is booked out of the order's totes, the lines count it as shipped, and their
+reservations are consumed. Units the order still waits for stay backordered, and it says so.
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ from warehouse.models import (
     Order,
     OrderLine,
     OrderStatus,
-    Pick,
-    PickList,
-    PickListStatus,
+    PickListOrder,
     PrintJob,
+    Shipment,
+    ShipmentStatus,
     Stock,
     User,
+    utcnow,
 )
-from warehouse.orders import find_order, get_order, ledger_reference
+from warehouse.orders import get_order, ledger_reference
 from warehouse.packing import get_carton
-from warehouse.picking import tote_of
-from warehouse.reservations import fill_backorders, release_order
+from warehouse.reservations import fill_backorders, lock_products, settle_status, store_reserved
 
 
 @dataclass(frozen=True)
@@ -56,52 +57,87 @@ class ShipmentCarton:
 
 
 @dataclass(frozen=True)
-class Shipment:
-    """An order's cartons: a shipment's id is its order's."""
+class ShipmentDetails:
+    """A shipment, its order, and its cartons with their label jobs."""
 
+    shipment: Shipment
     order: Order
     cartons: list[ShipmentCarton]
-
-
-def shipment_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
-    """The order a shipment id names (see orders.find_order), or NotFound."""
-    order = find_order(session, order_id, lock=lock)
-    if order is None:
-        raise NotFound(f"No shipment has id {order_id}.", code="unknown_shipment")
-    return order
-
-
-def get_shipment(session: Session, order_id: int) -> Shipment:
-    """An order's cartons with their items and label jobs, or NotFound."""
-    order = shipment_order(session, order_id)
-    cartons = session.scalars(
-        select(Carton)
-        .where(Carton.order_id == order.id)
-        .order_by(Carton.number)
-        .options(
-            selectinload(Carton.items)
-            .selectinload(CartonItem.order_line)
-            .selectinload(OrderLine.product)
-        )
-        .execution_options(populate_existing=True)
-    ).all()
-    job_ids = [c.label_job_id for c in cartons if c.label_job_id is not None]
-    jobs = {
-        job.id: job for job in session.scalars(select(PrintJob).where(PrintJob.id.in_(job_ids)))
-    }
-    return Shipment(
-        order,
-        [ShipmentCarton(c, jobs.get(c.label_job_id) if c.label_job_id else None) for c in cartons],
-    )
 
 
 class LabelMismatch(InvalidInput):
     code = "label_mismatch"
 
 
+def get_shipment_row(session: Session, shipment_id: int) -> Shipment:
+    """The shipment with this id, or NotFound."""
+    shipment = (
+        session.get(Shipment, shipment_id, populate_existing=True)
+        if 1 <= shipment_id <= 2**31 - 1
+        else None
+    )
+    if shipment is None:
+        raise NotFound(f"No shipment has id {shipment_id}.", code="unknown_shipment")
+    return shipment
+
+
+def shipment_cartons(session: Session, shipment_id: int) -> list[Carton]:
+    """A shipment's cartons with their items, read afresh, in number order."""
+    return list(
+        session.scalars(
+            select(Carton)
+            .where(Carton.shipment_id == shipment_id)
+            .order_by(Carton.number)
+            .options(
+                selectinload(Carton.items)
+                .selectinload(CartonItem.order_line)
+                .selectinload(OrderLine.product)
+            )
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def current_shipment(session: Session, order_id: int) -> Shipment | None:
+    """The order's shipment being packed or waiting at the dock, else its last one."""
+    shipments = session.scalars(
+        select(Shipment)
+        .where(Shipment.order_id == order_id)
+        .order_by(Shipment.number)
+        .execution_options(populate_existing=True)
+    ).all()
+    return next((s for s in shipments if s.status != ShipmentStatus.SHIPPED), None) or (
+        shipments[-1] if shipments else None
+    )
+
+
+def order_shipments(session: Session, order_id: int) -> list[Shipment]:
+    """Every shipment of an order, first first."""
+    return list(
+        session.scalars(
+            select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.number)
+        )
+    )
+
+
+def get_shipment(session: Session, shipment_id: int) -> ShipmentDetails:
+    """A shipment with its order, its cartons' items and their label jobs, or NotFound."""
+    shipment = get_shipment_row(session, shipment_id)
+    cartons = shipment_cartons(session, shipment.id)
+    job_ids = [c.label_job_id for c in cartons if c.label_job_id is not None]
+    jobs = {
+        job.id: job for job in session.scalars(select(PrintJob).where(PrintJob.id.in_(job_ids)))
+    }
+    return ShipmentDetails(
+        shipment,
+        get_order(session, shipment.order_id),
+        [ShipmentCarton(c, jobs.get(c.label_job_id) if c.label_job_id else None) for c in cartons],
+    )
+
+
 def confirm_label(session: Session, user: User | None, carton_id: int, scanned: str) -> Carton:
     """The label on a carton, scanned at the dock, must be that carton's (its SSCC or its
-    tracking number); the order ships when its last carton is confirmed."""
+    tracking number); the shipment ships when its last carton is confirmed."""
     carton = get_carton(session, carton_id)
     if carton.status == CartonStatus.SHIPPED:
         raise Conflict(f"Carton {carton.number} has shipped already.", code="already_shipped")
@@ -114,17 +150,42 @@ def confirm_label(session: Session, user: User | None, carton_id: int, scanned: 
         )
     carton.status = CartonStatus.SHIPPED
     session.flush()
-    cartons = session.scalars(select(Carton).where(Carton.order_id == carton.order_id)).all()
+    cartons = shipment_cartons(session, carton.shipment_id)
     if all(c.status == CartonStatus.SHIPPED for c in cartons):
-        ship_order(session, user, carton.order_id)
+        ship_shipment(session, user, carton.shipment_id)
     return carton
+
+
+def packed_shipment(session: Session, order_id: int) -> Shipment:
+    """The order's shipment waiting at the dock (packed and labelled), or refused."""
+    shipment = current_shipment(session, order_id)
+    if shipment is None:
+        raise Conflict(f"Order {order_id} has no cartons.", code="not_packed")
+    if shipment.status == ShipmentStatus.SHIPPED:
+        raise Conflict(
+            f"Everything packed for order {order_id} has shipped already.",
+            code="already_shipped",
+        )
+    if shipment.status != ShipmentStatus.PACKED:
+        raise Conflict(f"Order {order_id} is not packed and labelled.", code="not_packed")
+    return shipment
 
 
 def load_carton(session: Session, user: User | None, order_id: int, label: str) -> Carton:
     """At the dock, a label scanned for an order: one of its cartons' (by SSCC or tracking
     number), never one scanned before (two cartons with one label) nor another order's."""
-    cartons = session.scalars(select(Carton).where(Carton.order_id == order_id)).all()
+    cartons = session.scalars(
+        select(Carton)
+        .join(Carton.shipment)
+        .where(Carton.order_id == order_id, Shipment.status != ShipmentStatus.SHIPPED)
+    ).all()
     if not cartons:
+        shipped = current_shipment(session, order_id)
+        if shipped is not None and shipped.status == ShipmentStatus.SHIPPED:
+            raise Conflict(
+                f"Everything packed for order {order_id} has shipped already.",
+                code="already_shipped",
+            )
         raise Conflict(f"Order {order_id} has no cartons.", code="not_packed")
     carton = next((c for c in cartons if label in (c.sscc, c.tracking)), None)
     if carton is None:
@@ -134,7 +195,7 @@ def load_carton(session: Session, user: User | None, order_id: int, label: str) 
         where = f"order {other.order_id}" if other is not None else "no carton of this warehouse"
         raise LabelMismatch(
             f"This label is of {where}, not of order {order_id}: check the labels were "
-            "not swapped.",
+            "not swapped, and that a carton reopened has its new label.",
             field="label",
         )
     if carton.status == CartonStatus.SHIPPED:
@@ -145,50 +206,103 @@ def load_carton(session: Session, user: User | None, order_id: int, label: str) 
     return confirm_label(session, user, carton.id, label)
 
 
-def ship_by_hand(session: Session, user: User | None, order_id: int) -> Order:
-    """A supervisor confirms the hand-over of an order whose cartons are all labelled."""
-    cartons = session.scalars(select(Carton).where(Carton.order_id == order_id)).all()
+def ship_by_hand(session: Session, user: User | None, shipment_id: int) -> Shipment:
+    """A supervisor confirms the hand-over of a shipment whose cartons are all labelled."""
+    shipment = get_shipment_row(session, shipment_id)
+    if shipment.status == ShipmentStatus.SHIPPED:
+        return shipment
+    cartons = shipment_cartons(session, shipment.id)
     labelled = (CartonStatus.CLOSED, CartonStatus.SHIPPED)
-    if not cartons or any(c.status not in labelled or not c.sscc for c in cartons):
-        raise Conflict(f"Order {order_id} is not packed and labelled.", code="not_packed")
+    if (
+        shipment.status != ShipmentStatus.PACKED
+        or not cartons
+        or any(c.status not in labelled or not c.sscc for c in cartons)
+    ):
+        raise Conflict(f"Order {shipment.order_id} is not packed and labelled.", code="not_packed")
     for carton in cartons:
         carton.status = CartonStatus.SHIPPED
-    return ship_order(session, user, order_id)
+    return ship_shipment(session, user, shipment.id)
 
 
-def ship_order(session: Session, user: User | None, order_id: int) -> Order:
-    """Book the order's picked units out of their totes and consume its reservations."""
-    order = get_order(session, order_id)
-    if order.status == OrderStatus.SHIPPED:
-        return order
-    if order.status != OrderStatus.PACKED:
-        raise Conflict(f"Order {order.id} is {order.status}, not packed.", code="not_packed")
-    freed = release_order(session, order)
-    picks = session.scalars(
-        select(Pick)
-        .join(Pick.pick_list)
-        .join(Pick.order_line)
-        .where(
-            OrderLine.order_id == order.id,
-            PickList.status != PickListStatus.RELEASED,
-            Pick.picked > 0,
-        )
-        .options(
-            selectinload(Pick.pick_list).selectinload(PickList.orders),
-            selectinload(Pick.stock).selectinload(Stock.product),
+def _totes_of(session: Session, order_id: int) -> list[Location]:
+    """The totes the order's units were picked into."""
+    codes = session.scalars(
+        select(PickListOrder.tote).where(
+            PickListOrder.order_id == order_id, PickListOrder.tote.is_not(None)
         )
     ).all()
-    for pick in picks:
-        tote = session.scalar(
-            select(Location).where(Location.code == tote_of(pick.pick_list, pick))
-        )
-        assert tote is not None, "picked units are always in a tote"
-        inventory.ship_out(
-            session, user, pick.stock.product, tote, pick.picked,
-            pick.stock.lot, pick.stock.expiry, reference=ledger_reference(order.id),
-        )  # fmt: skip
-    order.status = OrderStatus.SHIPPED
+    return list(session.scalars(select(Location).where(Location.code.in_(set(codes)))))
+
+
+def ship_shipment(session: Session, user: User | None, shipment_id: int) -> Shipment:
+    """Book what the shipment's cartons hold out of the order's totes; the lines count it as
+    shipped and give up its reservation. When every unit has shipped the order has shipped;
+    otherwise (a channel that ships partly) it waits for the rest, as backorders."""
+    shipment = get_shipment_row(session, shipment_id)
+    if shipment.status == ShipmentStatus.SHIPPED:
+        return shipment
+    order = get_order(session, shipment.order_id)
+    if order.status != OrderStatus.PACKED or shipment.status != ShipmentStatus.PACKED:
+        raise Conflict(f"Order {order.id} is {order.status}, not packed.", code="not_packed")
+    units: dict[int, int] = {}
+    for carton in shipment_cartons(session, shipment.id):
+        for item in carton.items:
+            units[item.order_line_id] = units.get(item.order_line_id, 0) + item.qty
+    lines = [line for line in order.lines if units.get(line.id)]
+    lock_products(session, {line.product_id for line in lines})
+    store_reserved(session, {line.product_id: -units[line.id] for line in lines})
+    totes = _totes_of(session, order.id)
+    for line in lines:
+        line.reserved -= units[line.id]
+        line.shipped += units[line.id]
+        _book_out(session, user, line, units[line.id], totes, ledger_reference(order.id))
+    shipment.status, shipment.shipped_at = ShipmentStatus.SHIPPED, utcnow()
+    if all(line.shipped == line.qty for line in order.lines):
+        order.status = OrderStatus.SHIPPED
+        session.flush()
+        return shipment
+    # Part of it: the order waits for the rest as a backorder, filled by priority.
+    order.status = OrderStatus.BACKORDERED
+    for line in order.lines:
+        line.backordered = line.reserved < line.unshipped
+    settle_status(order)
     session.flush()
-    # Units held but never picked (short picks) are free again for waiting orders.
-    fill_backorders(session, freed)
-    return order
+    fill_backorders(session, {line.product_id for line in order.lines if line.backordered})
+    return shipment
+
+
+def _book_out(
+    session: Session,
+    user: User | None,
+    line: OrderLine,
+    units: int,
+    totes: list[Location],
+    reference: str,
+) -> None:
+    """Book `units` of the line's product out of the totes that hold them, lot by lot."""
+    stocks = session.scalars(
+        select(Stock)
+        .where(
+            Stock.product_id == line.product_id,
+            Stock.location_id.in_([tote.id for tote in totes]),
+            Stock.qty > 0,
+        )
+        .order_by(Stock.expiry.is_(None), Stock.expiry, Stock.id)
+        .options(selectinload(Stock.location), selectinload(Stock.product))
+        .execution_options(populate_existing=True)
+    ).all()
+    left = units
+    for stock in stocks:
+        take = min(stock.qty, left)
+        inventory.ship_out(
+            session, user, stock.product, stock.location, take, stock.lot, stock.expiry,
+            reference=reference,
+        )  # fmt: skip
+        left -= take
+        if left == 0:
+            return
+    raise Conflict(
+        f"The totes of order {line.order_id} hold {units - left} of {line.product.sku}, "
+        f"not the {units} packed: count the totes.",
+        code="totes_short",
+    )

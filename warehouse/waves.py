@@ -14,7 +14,14 @@ from warehouse.batching import group_orders
 from warehouse.config import LayoutConfig
 from warehouse.errors import InvalidInput, WarehouseError
 from warehouse.models import Channel, Order, OrderLine, OrderStatus, PickList
-from warehouse.picking import MAX_BATCH, NotPickable, create_pick_list, layout_of, stop_of
+from warehouse.pick_lists import (
+    MAX_BATCH,
+    NotPickable,
+    create_pick_list,
+    layout_of,
+    stop_of,
+    units_to_pick,
+)
 from warehouse.routing import Stop
 
 
@@ -62,9 +69,12 @@ def predicted_stops(session: Session, order: Order, layout: LayoutConfig) -> lis
     """The stops the order's picks would take, by the bins allocation would choose now
     (nothing is held): what batching groups orders by. Raises NotPickable or InvalidInput."""
     stops = []
+    wanted = units_to_pick(session, order)
     for line in order.lines:
-        bins = plan_bins(session, line.product_id, line.reserved)
-        if sum(one.qty for one in bins) < line.reserved:
+        if not wanted[line.id]:
+            continue
+        bins = plan_bins(session, line.product_id, wanted[line.id])
+        if sum(one.qty for one in bins) < wanted[line.id]:
             raise NotPickable(f"{line.product.sku} is short in pick bins.", field="orders")
         stops += [stop_of(one.stock.location, layout) for one in bins]
     return stops

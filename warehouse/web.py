@@ -32,7 +32,7 @@ from warehouse.accounts import user_for_token
 from warehouse.config import Config
 from warehouse.db import begin_write
 from warehouse.errors import WarehouseError
-from warehouse.models import CartonStatus, OrderStatus, PickListStatus, User
+from warehouse.models import CartonStatus, OrderStatus, PickListStatus, ShipmentStatus, User
 from warehouse.roles import PERMISSIONS, allowed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -344,6 +344,7 @@ def _template_globals() -> dict[str, Any]:
         "OrderStatus": OrderStatus,
         "PickListStatus": PickListStatus,
         "CartonStatus": CartonStatus,
+        "ShipmentStatus": ShipmentStatus,
     }
 
 

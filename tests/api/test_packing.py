@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.test_pick_flow import confirm, put_totes, start
 from tests.api.test_picking import layout_bin, place_order
-from tests.conftest import ApiClient, free_port, make_channel, make_product, receive
+from tests.conftest import ApiClient, free_port, make_channel, make_product, receive, shipment_of
 from tests.printer import FakePrinter
-from warehouse import labelling, packing, printing, shipping
+from warehouse import labelling, packing, printing, shipping, stations
 from warehouse.config import Config, PrinterConfig
 from warehouse.db import make_sessionmaker, writing
 from warehouse.errors import WarehouseError
 from warehouse.invariants import check_invariants
+from warehouse.models import PrintJob
 
 
 @pytest.fixture
@@ -175,14 +176,15 @@ def test_packed_order_prints_one_label_per_carton_and_ships_by_label_scans(
 
 
 def test_shipment_labels_over_the_api(api: ApiClient, packed_order: int) -> None:
-    zpl = api.as_role("integration").get(f"/api/shipments/{packed_order}/label?format=zpl")
+    shipment = shipment_of(api, packed_order)
+    zpl = api.as_role("integration").get(f"/api/shipments/{shipment}/label?format=zpl")
     assert zpl.status_code == 200 and zpl.data.startswith(b"^XA") and b"^PW812" in zpl.data
-    second = api.get(f"/api/shipments/{packed_order}/label?format=pdf&carton=2")
+    second = api.get(f"/api/shipments/{shipment}/label?format=pdf&carton=2")
     assert second.status_code == 200 and second.data.startswith(b"%PDF")
-    assert api.get(f"/api/shipments/{packed_order}/label?carton=3").status_code == 404
-    assert api.get(f"/api/shipments/{packed_order}/label?format=png").status_code == 422
+    assert api.get(f"/api/shipments/{shipment}/label?carton=3").status_code == 404
+    assert api.get(f"/api/shipments/{shipment}/label?format=png").status_code == 422
     assert api.get("/api/shipments/999999999/label").status_code == 404
-    assert api.as_role("picker").get(f"/api/shipments/{packed_order}/label").status_code == 403
+    assert api.as_role("picker").get(f"/api/shipments/{shipment}/label").status_code == 403
 
 
 @pytest.fixture
@@ -199,3 +201,43 @@ def packed_order(factory: sessionmaker[Session], config: Config, picked: dict[st
         jobs = labelling.finish_packing(session, order, config, "hand")
     assert [job.format for job in jobs] == ["pdf", "pdf"]
     return int(order)
+
+
+def test_a_carton_reopened_after_packing_is_closed_and_labelled_anew(
+    factory: sessionmaker[Session], config: Config, packed_order: int, api: ApiClient
+) -> None:
+    hand = config.model_copy(update={"printers": {"hand": PrinterConfig(kind="browser")}})
+    with factory() as session:
+        shipment = shipping.packed_shipment(session, packed_order)
+        first, second = shipping.shipment_cartons(session, shipment.id)
+        old = {"first": first.sscc, "second": second.sscc, "job": second.label_job_id}
+    with writing(factory) as session:
+        packing.reopen_carton(session, second.id)
+    # Back to packing; the reopened carton's label and SSCC are void, its job not sent.
+    assert api.get(f"/api/orders/{packed_order}").json["status"] == "picking"
+    body = api.get(f"/api/shipments/{shipment.id}").json
+    assert body["shipment_status"] == "packing"
+    assert [c["sscc"] for c in body["cartons"]] == [old["first"], None]
+    with factory() as session:
+        replaced = session.get(PrintJob, old["job"])
+        assert replaced is not None and replaced.status == "replaced"
+    # Closed again, it is labelled again: a new SSCC and a new job; the other carton keeps its.
+    with writing(factory) as session:
+        carton = stations.close_and_label(session, second.id, 400, hand, "hand")
+        assert carton.status == "closed"
+    body = api.get(f"/api/shipments/{shipment.id}").json
+    new_first, new_second = (c["sscc"] for c in body["cartons"])
+    assert new_first == old["first"] and new_second not in (None, old["second"])
+    assert body["status"] == "packed" and body["shipment_status"] == "packed"
+    assert body["cartons"][1]["label_job"]["id"] != old["job"]
+    # The dock wants the new label: the old one is refused.
+    assert (
+        refused(factory, lambda s: shipping.load_carton(s, None, packed_order, old["second"]))
+        == "label_mismatch"
+    )
+    for label in (new_first, new_second):
+        with writing(factory) as session:
+            shipping.load_carton(session, None, packed_order, label)
+    assert api.get(f"/api/orders/{packed_order}").json["status"] == "shipped"
+    with factory() as session:
+        assert check_invariants(session) == []

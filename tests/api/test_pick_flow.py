@@ -128,9 +128,14 @@ def test_a_short_pick_counts_the_bin_and_picks_elsewhere(api: ApiClient, db: Ses
     assert done.json["status"] == "done"
     db.rollback()
     assert check_invariants(db) == []
-    # Counting the bin settles the count task: 3 were on the books there, 1 was found.
+    # The 3 not found were written off the bin at once, so no one is sent there for them
+    # again and no channel is offered them; counting the bin settles the count task.
+    moves = api.get(f"/api/stock/{sku}/movements").json
+    (written_off,) = [m for m in moves if m["kind"] == "adjust"]
+    assert written_off["location"] == first_bin and written_off["qty"] == -3
+    assert "short pick" in written_off["reason"]
     counted = api.post("/api/stock/counts", {"sku": sku, "location": first_bin, "counted": 0})
-    assert counted.status_code == 201 and counted.json["qty"] == -3
+    assert counted.status_code == 201 and counted.json["qty"] == 0
     db.rollback()
     assert db.get(CountTask, task.id).done_at is not None  # type: ignore[union-attr]
 

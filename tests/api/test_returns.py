@@ -44,7 +44,7 @@ def quarantine(api: ApiClient, config: Config) -> str:
 def shipped(factory: sessionmaker[Session], packed_order: int, picked: dict[str, Any]) -> Any:  # noqa: F811
     """The picked order (2 x heavy, 1 x light), packed and handed over: shipped."""
     with writing(factory) as session:
-        shipping.ship_by_hand(session, None, packed_order)
+        shipping.ship_by_hand(session, None, shipping.packed_shipment(session, packed_order).id)
     return picked
 
 

@@ -99,7 +99,7 @@ def test_the_printing_page_shows_states_and_reprints(
     lead = Handheld(app.test_client(), staff["supervisor"])
     page = lead.client.get("/printing")
     row = page.text[page.text.index(f'data-job="{job_id}"') :]
-    assert "queued" in row[:600] and "Connection refused" in row[:600]
+    assert "queued" in row[:600] and "refused the connection" in row[:600]
     printer = FakePrinter(port)
     try:
         reprinted = lead.post("/printing", job=job_id)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
 from tests.api.test_packing import factory, packed_order, picked, refused  # noqa: F401
-from tests.conftest import ApiClient, free_port
+from tests.conftest import ApiClient, free_port, shipment_of
 from tests.printer import FakePrinter
 from warehouse import labelling, packing, printing, shipping
 from warehouse.app import create_app
@@ -115,9 +115,11 @@ def attach_label(
 ) -> TestResponse:
     """PUT a carrier's label (the raw body) on carton `number` of a shipment."""
     query = {} if tracking is None else {"tracking": tracking}
+    # An order that does not exist stands for a shipment that does not either.
+    known = api.as_role("admin").get(f"/api/orders/{order}").status_code == 200
     return api.request(
         "PUT",
-        f"/api/shipments/{order}/cartons/{number}/label",
+        f"/api/shipments/{shipment_of(api, order) if known else order}/cartons/{number}/label",
         query_string=query,
         data=document,
         content_type=content_type,
@@ -144,7 +146,11 @@ def finish_packing_on(
 def carton_ids(sessions: sessionmaker[Session], order: int) -> list[int]:
     """The ids of the order's cartons, by number."""
     with sessions() as session:
-        return [each.carton.id for each in shipping.get_shipment(session, order).cartons]
+        return list(
+            session.scalars(
+                select(Carton.id).where(Carton.order_id == order).order_by(Carton.number)
+            )
+        )
 
 
 def print_jobs(sessions: sessionmaker[Session]) -> int:
@@ -205,15 +211,16 @@ def test_a_shipment_prints_the_carrier_zpl_label_attached_before_packing(
     finish_packing_on(factory, carrier_config, order, "dock")
     received = print_on_dock(factory, carrier_config, order)
 
-    shipment = carrier_api.get(f"/api/shipments/{order}")
+    shipment = carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, order)}")
     assert shipment.status_code == 200
     body = shipment.json
-    assert body["id"] == body["order_id"] == order and body["status"] == "packed"
+    assert body["order_id"] == order and body["status"] == "packed" and body["number"] == 1
+    assert body["id"] == shipment_of(carrier_api, order) and body["shipment_status"] == "packed"
     assert body["external_id"] and body["channel"]
     first, second = body["cartons"]
     # The carrier's number is kept at packing; the other carton gets ours.
     assert first["tracking"] == tracking
-    assert second["tracking"] == labelling.tracking_number(carton_ids(factory, order)[1])
+    assert second["tracking"] == labelling.tracking_number(int(second["sscc"][8:17]))
     assert (first["carrier_label"], second["carrier_label"]) == ("zpl", None)
     assert (first["printed_label"], second["printed_label"]) == ("carrier", "ours")
     assert sorted(item["qty"] for item in first["items"] + second["items"]) == [1, 2]
@@ -228,10 +235,14 @@ def test_a_shipment_prints_the_carrier_zpl_label_attached_before_packing(
     ours = [label for label in received if f">;>800{second['sscc']}".encode() in label]
     assert len(ours) == 1 and second["tracking"].encode() in ours[0]
 
-    label = carrier_api.get(f"/api/shipments/{order}/label?format=zpl&carton=1")
+    label = carrier_api.get(
+        f"/api/shipments/{shipment_of(carrier_api, order)}/label?format=zpl&carton=1"
+    )
     assert label.status_code == 200 and label.data == zpl
     # In the other format the label is ours, bearing the carrier's tracking number.
-    pdf = carrier_api.get(f"/api/shipments/{order}/label?format=pdf&carton=1")
+    pdf = carrier_api.get(
+        f"/api/shipments/{shipment_of(carrier_api, order)}/label?format=pdf&carton=1"
+    )
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
 
     # At the dock: the carrier's barcode scans as its tracking number, ours as our SSCC.
@@ -250,9 +261,12 @@ def test_a_shipment_prints_the_carrier_zpl_label_attached_before_packing(
     jobs = print_jobs(factory)
     late = attach_label(carrier_api, order, 1, carrier_zpl("1ZLATE0000000001"), "1ZLATE0000000001")
     assert late.status_code == 409 and late.json["error"]["code"] == "already_shipped"
-    after = carrier_api.get(f"/api/shipments/{order}").json
+    after = carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, order)}").json
     assert after["cartons"][0]["tracking"] == tracking
-    assert carrier_api.get(f"/api/shipments/{order}/label?carton=1").data == zpl
+    assert (
+        carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, order)}/label?carton=1").data
+        == zpl
+    )
     assert print_jobs(factory) == jobs
 
 
@@ -261,7 +275,7 @@ def test_a_shipment_carrier_pdf_label_attached_after_packing_replaces_the_label_
     factory: sessionmaker[Session],  # noqa: F811
     packed_order: int,  # noqa: F811
 ) -> None:
-    before = carrier_api.get(f"/api/shipments/{packed_order}").json
+    before = carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, packed_order)}").json
     old_job, old_tracking = before["cartons"][0]["label_job"], before["cartons"][0]["tracking"]
     assert before["cartons"][0]["printed_label"] == "ours" and old_job["printer"] == "hand"
     tracking = fedex_number()
@@ -288,8 +302,15 @@ def test_a_shipment_carrier_pdf_label_attached_after_packing_replaces_the_label_
     assert again.status_code == 200 and again.json["label_job"]["id"] == job["id"]
     assert print_jobs(factory) == jobs
 
-    assert carrier_api.get(f"/api/shipments/{packed_order}/label?format=pdf").data == pdf
-    zpl = carrier_api.get(f"/api/shipments/{packed_order}/label?format=zpl").data
+    assert (
+        carrier_api.get(
+            f"/api/shipments/{shipment_of(carrier_api, packed_order)}/label?format=pdf"
+        ).data
+        == pdf
+    )
+    zpl = carrier_api.get(
+        f"/api/shipments/{shipment_of(carrier_api, packed_order)}/label?format=zpl"
+    ).data
     assert f">;{tracking}".encode() in zpl and old_tracking.encode() not in zpl
 
     # At the dock the carrier's number matches and our old one does not any more.
@@ -302,7 +323,7 @@ def test_a_shipment_carrier_pdf_label_attached_after_packing_replaces_the_label_
         shipping.confirm_label(session, None, first, tracking)
 
     # The second carton is handed over on a supervisor's word; a packer may not.
-    url = f"/api/shipments/{packed_order}/ship"
+    url = f"/api/shipments/{shipment_of(carrier_api, packed_order)}/ship"
     assert carrier_api.as_role("packer").post(url).status_code == 403
     assert carrier_api.post(url).status_code == 403
     shipped = carrier_api.as_role("supervisor").post(url)
@@ -346,7 +367,7 @@ def test_a_shipment_prints_the_carrier_label_where_the_printer_prints_its_format
     assert answer.status_code == 200, answer.json
     if when == "before":
         finish_packing_on(factory, carrier_config, order, printer)
-    carton = carrier_api.get(f"/api/shipments/{order}").json["cartons"][0]
+    carton = carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, order)}").json["cartons"][0]
     assert carton["printed_label"] == printed and carton["tracking"] == tracking
     job = carton["label_job"]
     stored = job_document(factory, job["id"])
@@ -361,7 +382,9 @@ def test_a_shipment_prints_the_carrier_label_where_the_printer_prints_its_format
         else:
             assert stored.startswith(b"%PDF-")
     # The carrier's label is there to fetch for a printer that can print it.
-    fetched = carrier_api.get(f"/api/shipments/{order}/label?format={format_}")
+    fetched = carrier_api.get(
+        f"/api/shipments/{shipment_of(carrier_api, order)}/label?format={format_}"
+    )
     assert fetched.status_code == 200 and fetched.data == document
 
 
@@ -379,11 +402,12 @@ def test_a_shipment_label_attached_while_the_order_is_packed_is_the_one_printed(
     zpl = carrier_zpl(tracking)
     read, attached = threading.Event(), threading.Event()
     failures: list[BaseException] = []
+    shipment = shipment_of(carrier_api, order)
 
     def finish() -> None:
         with writing(factory) as session:
             # As the station holds the carton it has just closed.
-            held = shipping.get_shipment(session, order).cartons
+            held = shipping.get_shipment(session, shipment).cartons
             assert packing.order_is_packed(session, order) and len(held) == 2
             read.set()
             # On PostgreSQL the label commits meanwhile; SQLite's one writer makes it wait.
@@ -393,7 +417,9 @@ def test_a_shipment_label_attached_while_the_order_is_packed_is_the_one_printed(
     def attach() -> None:
         read.wait(timeout=10)
         with writing(factory) as session:
-            labelling.attach_carrier_label(session, order, 1, zpl, "zpl", tracking, carrier_config)
+            labelling.attach_carrier_label(
+                session, shipment, 1, zpl, "zpl", tracking, carrier_config
+            )
         attached.set()
 
     def run(act: Any) -> None:
@@ -408,7 +434,7 @@ def test_a_shipment_label_attached_while_the_order_is_packed_is_the_one_printed(
     for thread in threads:
         thread.join()
     assert failures == []
-    carton = carrier_api.get(f"/api/shipments/{order}").json["cartons"][0]
+    carton = carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, order)}").json["cartons"][0]
     assert carton["tracking"] == tracking and carton["printed_label"] == "carrier"
     assert job_document(factory, carton["label_job"]["id"]) == zpl
 
@@ -477,7 +503,7 @@ def test_a_shipment_refuses_what_is_not_a_carrier_label_and_nothing_changes(
 ) -> None:
     if tracking is None:
         tracking = ups_number()
-    before = carrier_api.get(f"/api/shipments/{packed_order}").json
+    before = carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, packed_order)}").json
     jobs = print_jobs(factory)
     answer = attach_label(
         carrier_api,
@@ -491,7 +517,9 @@ def test_a_shipment_refuses_what_is_not_a_carrier_label_and_nothing_changes(
     error = answer.json["error"]
     assert error["field"] == field and error["message"]
     assert error["code"] == ("not_a_label" if field == "label" else "invalid_input")
-    assert carrier_api.get(f"/api/shipments/{packed_order}").json == before
+    assert (
+        carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, packed_order)}").json == before
+    )
     assert print_jobs(factory) == jobs
 
 
@@ -505,7 +533,7 @@ def test_shipment_refusals_change_nothing(
         attach_label(carrier_api, packed_order, 1, carrier_zpl(tracking), tracking).status_code
         == 200
     )
-    before = carrier_api.get(f"/api/shipments/{packed_order}").json
+    before = carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, packed_order)}").json
     jobs = print_jobs(factory)
 
     # A tracking number on another carton already.
@@ -517,11 +545,14 @@ def test_shipment_refusals_change_nothing(
     # Roles: a picker sees no shipment; only integrations and leads attach labels.
     zpl = carrier_zpl(ups_number())
     picker, packer = carrier_api.as_role("picker"), carrier_api.as_role("packer")
-    assert picker.get(f"/api/shipments/{packed_order}").status_code == 403
+    assert picker.get(f"/api/shipments/{shipment_of(carrier_api, packed_order)}").status_code == 403
     assert attach_label(picker, packed_order, 1, zpl, ups_number()).status_code == 403
     assert attach_label(packer, packed_order, 1, zpl, ups_number()).status_code == 403
-    assert picker.post(f"/api/shipments/{packed_order}/ship").status_code == 403
-    assert packer.get(f"/api/shipments/{packed_order}").status_code == 200
+    assert (
+        picker.post(f"/api/shipments/{shipment_of(carrier_api, packed_order)}/ship").status_code
+        == 403
+    )
+    assert packer.get(f"/api/shipments/{shipment_of(carrier_api, packed_order)}").status_code == 200
 
     # Unknown shipments and cartons.
     for response in (
@@ -533,7 +564,9 @@ def test_shipment_refusals_change_nothing(
     unknown = attach_label(carrier_api, packed_order, 3, zpl, ups_number())
     assert unknown.status_code == 404 and unknown.json["error"]["code"] == "unknown_carton"
 
-    assert carrier_api.get(f"/api/shipments/{packed_order}").json == before
+    assert (
+        carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, packed_order)}").json == before
+    )
     assert print_jobs(factory) == jobs
 
 
@@ -546,11 +579,13 @@ def test_a_shipment_not_packed_is_not_shipped_by_hand(
     order = picked["order"]
     # Every carton closed, but the order not finished: no SSCC, no label yet.
     closed_cartons(factory, carrier_config, picked)
-    before = carrier_api.get(f"/api/shipments/{order}").json
+    before = carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, order)}").json
     assert [c["sscc"] for c in before["cartons"]] == [None, None]
-    answer = carrier_api.as_role("supervisor").post(f"/api/shipments/{order}/ship")
+    answer = carrier_api.as_role("supervisor").post(
+        f"/api/shipments/{shipment_of(carrier_api, order)}/ship"
+    )
     assert answer.status_code == 409 and answer.json["error"]["code"] == "not_packed"
-    assert carrier_api.get(f"/api/shipments/{order}").json == before
+    assert carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, order)}").json == before
     assert before["status"] == "picking"
     with factory() as session:
         shipped = (

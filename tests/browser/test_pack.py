@@ -17,7 +17,7 @@ from tests.browser.conftest import sign_in
 from tests.browser.test_pick import ean_of, scan_and_wait
 from tests.conftest import REPO, free_port, running_service, warehouse_command
 from tests.printer import FakePrinter
-from warehouse import picking
+from warehouse import pick_lists, picking
 from warehouse.config import Config, load_config
 from warehouse.db import make_engine, make_sessionmaker, writing
 from warehouse.errors import WarehouseError
@@ -59,7 +59,7 @@ def picked_order(url: str) -> tuple[int, list[str]]:
         ):
             trial = session.begin_nested()
             try:
-                made = picking.create_pick_list(session, [order_id], config.layout)
+                made = pick_lists.create_pick_list(session, [order_id], config.layout)
             except WarehouseError:
                 trial.rollback()
                 continue

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from scanners.gtin import with_check_digit
 from tests.browser.conftest import scan, sign_in
 from tests.conftest import REPO, warehouse_command
-from warehouse import picking
+from warehouse import pick_lists
 from warehouse.config import load_config
 from warehouse.db import make_engine, make_sessionmaker, writing
 from warehouse.errors import WarehouseError
@@ -31,7 +31,7 @@ def plan_batch_of_three(url: str) -> tuple[int, list[int]]:
         ):
             trial = session.begin_nested()
             try:
-                picking.create_pick_list(session, [*chosen, order_id], config.layout)
+                pick_lists.create_pick_list(session, [*chosen, order_id], config.layout)
                 chosen.append(order_id)
             except WarehouseError:
                 pass
@@ -39,7 +39,7 @@ def plan_batch_of_three(url: str) -> tuple[int, list[int]]:
             if len(chosen) == 3:
                 break
         assert len(chosen) == 3, "the demo has no three pickable orders"
-        made = picking.create_pick_list(session, chosen, config.layout).id
+        made = pick_lists.create_pick_list(session, chosen, config.layout).id
     engine.dispose()
     return made, chosen
 

@@ -71,6 +71,11 @@ class Api:
         assert response.status_code in (200, 201), f"{method} {path}: {response.text}"
         return response.json()
 
+    def shipment(self, order: int) -> Any:
+        """The order's latest shipment, as GET /api/shipments/{id} shows it."""
+        shipments = self.call("GET", f"/api/orders/{order}")["shipments"]
+        return self.call("GET", f"/api/shipments/{shipments[-1]['id']}")
+
     def close(self) -> None:
         self.http.close()
 
@@ -190,8 +195,8 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def label_jobs(api: Api, order: int) -> list[dict[str, Any]]:
-    """The label job of each of the shipment's cartons, as GET /api/shipments/{id} shows it."""
-    return [carton["label_job"] for carton in api.call("GET", f"/api/shipments/{order}")["cartons"]]
+    """The label job of each of the order's shipment's cartons."""
+    return [carton["label_job"] for carton in api.shipment(order)["cartons"]]
 
 
 @contextmanager
@@ -230,7 +235,7 @@ def test_one_label_per_carton_and_none_lost_while_the_printer_is_off(tmp_path: P
                 each = [SSCC.findall(label) for label in labels]
                 assert [len(found) for found in each] == [1, 1, 1], labels
                 printed = [found[0].decode() for found in each]
-                cartons = api.call("GET", f"/api/shipments/{three}")["cartons"]
+                cartons = api.shipment(three)["cartons"]
                 assert sorted(c["number"] for c in cartons) == [1, 2, 3]
                 assert len(set(printed)) == 3
                 assert sorted(printed) == sorted(c["sscc"] for c in cartons)
@@ -261,7 +266,7 @@ def test_one_label_per_carton_and_none_lost_while_the_printer_is_off(tmp_path: P
                 assert len(arrived) == 1, "the label did not reach the printer once it was on"
                 label = arrived[0]
                 (sscc,) = [
-                    c["sscc"] for c in api.call("GET", f"/api/shipments/{single}")["cartons"]
+                    c["sscc"] for c in api.shipment(single)["cartons"]
                 ]
                 assert SSCC.findall(label) == [sscc.encode()]
                 job = wait_until(

@@ -12,7 +12,7 @@ from flask import Response, jsonify, request, stream_with_context
 from flask_smorest import Blueprint
 
 from warehouse import channels, orders
-from warehouse.models import Channel, Order, OrderStatus
+from warehouse.models import Channel, Order, OrderStatus, ShipmentStatus
 from warehouse.order_input import OrderIn, OrderInput
 from warehouse.web import db, requires, signed_webhook
 
@@ -31,6 +31,15 @@ class ChannelIn(ma.Schema):
     share = ma.fields.Decimal(
         load_default=Decimal(1), validate=ma.validate.Range(min=0, max=1, min_inclusive=False)
     )
+    ship_partial = ma.fields.Boolean(
+        truthy={True},
+        falsy={False},
+        load_default=False,
+        metadata={
+            "description": "an order may ship what was found and send the rest later, as its "
+            "own shipment; otherwise it waits until all of it is there"
+        },
+    )
 
 
 class ChannelOut(ma.Schema):
@@ -39,6 +48,7 @@ class ChannelOut(ma.Schema):
     priority = ma.fields.Integer()
     buffer = ma.fields.Integer()
     share = ma.fields.Float()
+    ship_partial = ma.fields.Boolean()
 
 
 class NewChannelOut(ChannelOut):
@@ -57,8 +67,9 @@ class Whole(ma.fields.Nested):
 class LineOut(ma.Schema):
     sku = ma.fields.String(attribute="product.sku")
     qty = ma.fields.Integer()
-    reserved = ma.fields.Integer()
+    reserved = ma.fields.Integer(metadata={"description": "held for it and not shipped yet"})
     backordered = ma.fields.Integer(attribute="waiting")
+    shipped = ma.fields.Integer()
     unit_price = ma.fields.Float(allow_none=True)
 
 
@@ -72,6 +83,21 @@ class ShipToOut(ma.Schema):
     country = ma.fields.String(attribute="ship_country")
 
 
+class ShipmentCartonBrief(ma.Schema):
+    number = ma.fields.Integer()
+    sscc = ma.fields.String(allow_none=True)
+    tracking = ma.fields.String(allow_none=True)
+    weight_g = ma.fields.Integer(allow_none=True)
+
+
+class ShipmentBrief(ma.Schema):
+    id = ma.fields.Integer(metadata={"description": "GET /api/shipments/{id} shows it whole"})
+    number = ma.fields.Integer()
+    status = ma.fields.String(metadata={"enum": list(ShipmentStatus)})
+    shipped_at = ma.fields.DateTime(allow_none=True)
+    cartons = ma.fields.List(ma.fields.Nested(ShipmentCartonBrief))
+
+
 class OrderOut(ma.Schema):
     id = ma.fields.Integer()
     channel = ma.fields.String(attribute="channel.code")
@@ -81,6 +107,10 @@ class OrderOut(ma.Schema):
     ship_to = Whole(ShipToOut)
     ship_by = ma.fields.DateTime(allow_none=True)
     created_at = ma.fields.DateTime()
+    shipments = ma.fields.List(
+        ma.fields.Nested(ShipmentBrief),
+        metadata={"description": "one, or on a channel that ships partly, one per part"},
+    )
 
 
 class InventoryItem(ma.Schema):

@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from warehouse import picking, waves
+from warehouse import pick_lists, picking, waves
 from warehouse.models import (
     ACTIVE_PICK_LISTS,
     PICK_LIST_KINDS,
@@ -26,7 +26,7 @@ class PickListIn(ma.Schema):
     orders = ma.fields.List(
         ma.fields.Integer(strict=True),
         required=True,
-        validate=ma.validate.Length(1, picking.MAX_BATCH),
+        validate=ma.validate.Length(1, pick_lists.MAX_BATCH),
         metadata={"description": "order ids; a batch puts each in its own tote"},
     )
 
@@ -77,8 +77,8 @@ class PickListOut(ma.Schema):
 @blp.response(201, PickListOut)
 def create(body: dict[str, Any]) -> PickList:
     """A pick list for the orders (fully reserved ones), with bins held and the route."""
-    made = picking.create_pick_list(db(), body["orders"], config().layout)
-    return picking.get_pick_list(db(), made.id)
+    made = pick_lists.create_pick_list(db(), body["orders"], config().layout)
+    return pick_lists.get_pick_list(db(), made.id)
 
 
 @blp.route("/<int:pick_list_id>")
@@ -86,7 +86,7 @@ def create(body: dict[str, Any]) -> PickList:
 @blp.response(200, PickListOut)
 def show(pick_list_id: int) -> PickList:
     """A pick list: its orders and totes, and its picks in walking order."""
-    return picking.get_pick_list(db(), pick_list_id)
+    return pick_lists.get_pick_list(db(), pick_list_id)
 
 
 class ToteIn(ma.Schema):
@@ -128,7 +128,7 @@ def _me() -> User:
 @blp.response(200, PickListsOut)
 def list_open(query: dict[str, Any]) -> dict[str, Any]:
     """Pick lists by status (open and picking by default), with who holds them."""
-    return {"pick_lists": picking.find_pick_lists(db(), query["status"])}
+    return {"pick_lists": pick_lists.find_pick_lists(db(), query["status"])}
 
 
 @blp.route("/<int:pick_list_id>/start", methods=["POST"])
@@ -137,7 +137,7 @@ def list_open(query: dict[str, Any]) -> dict[str, Any]:
 def start(pick_list_id: int) -> PickList:
     """Take an open list, or go on with one's own; another's list is a 409."""
     picking.start_pick_list(db(), pick_list_id, _me())
-    return picking.get_pick_list(db(), pick_list_id)
+    return pick_lists.get_pick_list(db(), pick_list_id)
 
 
 @blp.route("/<int:pick_list_id>/totes/<int:slot>", methods=["PUT"])
@@ -147,7 +147,7 @@ def start(pick_list_id: int) -> PickList:
 def put_tote(body: dict[str, Any], pick_list_id: int, slot: int) -> PickList:
     """Put a tote in a cart slot (the order of that slot is picked into it)."""
     picking.set_tote(db(), pick_list_id, _me(), slot, body["tote"])
-    return picking.get_pick_list(db(), pick_list_id)
+    return pick_lists.get_pick_list(db(), pick_list_id)
 
 
 @blp.route("/<int:pick_list_id>/picks/<int:pick_id>/confirm", methods=["POST"])
@@ -157,7 +157,7 @@ def put_tote(body: dict[str, Any], pick_list_id: int, slot: int) -> PickList:
 def confirm(body: dict[str, Any], pick_list_id: int, pick_id: int) -> PickList:
     """Book a pick whose bin, item and tote were scanned; a mismatch is a 422."""
     picking.confirm_pick(db(), _me(), pick_list_id, pick_id, **body)
-    return picking.get_pick_list(db(), pick_list_id)
+    return pick_lists.get_pick_list(db(), pick_list_id)
 
 
 @blp.route("/<int:pick_list_id>/picks/<int:pick_id>/short", methods=["POST"])
@@ -168,7 +168,7 @@ def short(body: dict[str, Any], pick_list_id: int, pick_id: int) -> PickList:
     """Fewer units in the bin than the pick needs: pick those, count the bin, pick the
     rest elsewhere."""
     picking.short_pick(db(), _me(), pick_list_id, pick_id, found=body["found"], tote=body["tote"])
-    return picking.get_pick_list(db(), pick_list_id)
+    return pick_lists.get_pick_list(db(), pick_list_id)
 
 
 @blp.route("/<int:pick_list_id>/release", methods=["POST"])
@@ -177,7 +177,7 @@ def short(body: dict[str, Any], pick_list_id: int, pick_id: int) -> PickList:
 def release(pick_list_id: int) -> PickList:
     """End an abandoned list: its unpicked units are free again."""
     picking.release_pick_list(db(), pick_list_id)
-    return picking.get_pick_list(db(), pick_list_id)
+    return pick_lists.get_pick_list(db(), pick_list_id)
 
 
 class WaveIn(ma.Schema):
@@ -188,7 +188,7 @@ class WaveIn(ma.Schema):
     )
     max_lines = ma.fields.Integer(load_default=None, strict=True, validate=ma.validate.Range(min=1))
     cart_size = ma.fields.Integer(
-        load_default=8, strict=True, validate=ma.validate.Range(min=1, max=picking.MAX_BATCH)
+        load_default=8, strict=True, validate=ma.validate.Range(min=1, max=pick_lists.MAX_BATCH)
     )
 
 
@@ -212,6 +212,6 @@ def wave(body: dict[str, Any]) -> dict[str, Any]:
     cart_size = body.pop("cart_size")
     made = waves.create_wave(db(), waves.WaveFilter(**body), config().layout, cart_size)
     return {
-        "pick_lists": [picking.get_pick_list(db(), p.id) for p in made.pick_lists],
+        "pick_lists": [pick_lists.get_pick_list(db(), p.id) for p in made.pick_lists],
         "skipped": [{"order": order, "reason": reason} for order, reason in made.skipped],
     }

@@ -1,5 +1,6 @@
-"""Shipments: an order's cartons as integrations see them (a shipment's id is its order's),
-their labels, a carrier's own label attached to a carton, and a supervisor's hand-over."""
+"""Shipments as integrations see them: the cartons of an order that leave together (an order's
+shipments are listed on it), their labels, a carrier's own label attached to a carton, and a
+supervisor's hand-over."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from labels.carrier import MAX_BYTES, format_of
 from labels.printers import LabelFormat
 from warehouse import labelling, shipping
 from warehouse.errors import InvalidInput
-from warehouse.models import CartonStatus, OrderStatus, PrintJobStatus
+from warehouse.models import CartonStatus, OrderStatus, PrintJobStatus, ShipmentStatus
 from warehouse.web import config, current_user, db, requires
 
 blp = Blueprint("shipments", __name__, url_prefix="/api/shipments", description="Shipments")
@@ -32,7 +33,11 @@ class LabelQuery(ma.Schema):
     format = ma.fields.String(
         load_default=LabelFormat.ZPL, validate=ma.validate.OneOf(tuple(LabelFormat))
     )
-    carton = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    carton = ma.fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=1),
+        metadata={"description": "the carton's number; the shipment's first when left out"},
+    )
 
 
 class ShipmentItemOut(ma.Schema):
@@ -89,8 +94,15 @@ class ShipmentCartonOut(ma.Schema):
 
 
 class ShipmentOut(ma.Schema):
-    # A shipment's id is its order's (order_id says so too).
-    id = ma.fields.Function(lambda shipment: shipment.order.id, metadata={"type": "integer"})
+    id = ma.fields.Integer(attribute="shipment.id")
+    number = ma.fields.Integer(
+        attribute="shipment.number",
+        metadata={"description": "1 for an order's first shipment, 2 for the rest sent later"},
+    )
+    shipment_status = ma.fields.String(
+        attribute="shipment.status", metadata={"enum": list(ShipmentStatus)}
+    )
+    shipped_at = ma.fields.DateTime(attribute="shipment.shipped_at", allow_none=True)
     order_id = ma.fields.Integer(attribute="order.id")
     external_id = ma.fields.String(attribute="order.external_id")
     channel = ma.fields.String(attribute="order.channel.code")
@@ -114,8 +126,8 @@ class CarrierLabelQuery(ma.Schema):
 @blp.route("/<int:shipment_id>")
 @requires("shipments.read")
 @blp.response(200, ShipmentOut)
-def show(shipment_id: int) -> shipping.Shipment:
-    """A shipment: the order's cartons, their items, tracking numbers and label jobs."""
+def show(shipment_id: int) -> shipping.ShipmentDetails:
+    """A shipment: its cartons, their items, tracking numbers and label jobs."""
     return shipping.get_shipment(db(), shipment_id)
 
 
@@ -188,14 +200,15 @@ def attach_label(query: dict[str, Any], shipment_id: int, number: int) -> shippi
 @requires("shipments.confirm")
 @blp.doc(
     description=(
-        "For supervisors: every carton is marked shipped and the order ships (stock booked "
-        "out, reservations consumed). 409 `not_packed` unless the order is packed and every "
-        "carton labelled; an order shipped already is answered as it is."
+        "For supervisors: every carton is marked shipped and the shipment ships (stock booked "
+        "out, reservations consumed; the order has shipped when nothing of it is left). 409 "
+        "`not_packed` unless the shipment is packed and every carton labelled; a shipment "
+        "shipped already is answered as it is."
     )
 )
 @blp.response(200, ShipmentOut)
-def ship(shipment_id: int) -> shipping.Shipment:
-    """A supervisor hands the order over without its labels scanned back: it ships."""
+def ship(shipment_id: int) -> shipping.ShipmentDetails:
+    """A supervisor hands the shipment over without its labels scanned back: it ships."""
     shipping.get_shipment(db(), shipment_id)  # an unknown shipment is a 404, not a 409
     shipping.ship_by_hand(db(), current_user(), shipment_id)
     return shipping.get_shipment(db(), shipment_id)

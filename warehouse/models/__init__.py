@@ -8,12 +8,14 @@ from warehouse.models.floor import (
     PICK_LIST_KINDS,
     Carton,
     CartonItem,
+    Counter,
     PackStation,
     Pick,
     PickList,
     PickListOrder,
     PrintJob,
     ScanLog,
+    Shipment,
 )
 from warehouse.models.orders import Channel, Order, OrderLine
 from warehouse.models.people import ROLES, ApiToken, Setting, User
@@ -26,6 +28,7 @@ from warehouse.models.statuses import (
     PickListStatus,
     PickStatus,
     PrintJobStatus,
+    ShipmentStatus,
 )
 from warehouse.models.stock import (
     MOVEMENT_KINDS,
@@ -52,6 +55,7 @@ __all__ = [
     "CartonStatus",
     "Channel",
     "CountTask",
+    "Counter",
     "Location",
     "Movement",
     "Order",
@@ -68,6 +72,8 @@ __all__ = [
     "Product",
     "ScanLog",
     "Setting",
+    "Shipment",
+    "ShipmentStatus",
     "Stock",
     "StrEnumType",
     "UTCDateTime",

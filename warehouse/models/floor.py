@@ -21,7 +21,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from warehouse.models.base import Base, StrEnumType, UTCDateTime, created, intpk, one_of, utcnow
 from warehouse.models.orders import Order, OrderLine
 from warehouse.models.people import User
-from warehouse.models.statuses import CartonStatus, PickListStatus, PickStatus, PrintJobStatus
+from warehouse.models.statuses import (
+    CartonStatus,
+    PickListStatus,
+    PickStatus,
+    PrintJobStatus,
+    ShipmentStatus,
+)
 from warehouse.models.stock import Stock
 
 PICK_LIST_KINDS = ("order", "batch", "wave")
@@ -166,6 +172,41 @@ class PrintJob(Base):
     sent_at: Mapped[datetime | None]
 
 
+class Shipment(Base):
+    """A part of an order that leaves together: its cartons. An order ships in one shipment,
+    or, on a channel that ships partly, in one per part."""
+
+    __tablename__ = "shipment"
+    __table_args__ = (
+        UniqueConstraint("order_id", "number"),
+        one_of("status", ShipmentStatus),
+        CheckConstraint("number >= 1", name="number"),
+    )
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id"), index=True)
+    number: Mapped[int]
+    status: Mapped[ShipmentStatus] = mapped_column(
+        StrEnumType(ShipmentStatus, 8), default=ShipmentStatus.PACKING
+    )
+    created_at: Mapped[created]
+    shipped_at: Mapped[datetime | None]
+
+    order: Mapped[Order] = relationship()
+    cartons: Mapped[list[Carton]] = relationship(
+        back_populates="shipment", order_by="Carton.number"
+    )
+
+
+class Counter(Base):
+    """A number the service counts up, under the row's lock (the serials of SSCCs)."""
+
+    __tablename__ = "counter"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int]
+
+
 class Carton(Base):
     """A box being packed for an order; closed when weighed within tolerance, then labelled."""
 
@@ -178,6 +219,8 @@ class Carton(Base):
 
     id: Mapped[intpk]
     order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id"), index=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id"), index=True)
+    # Numbered through the order, whatever its shipment.
     number: Mapped[int]
     box: Mapped[str] = mapped_column(String(32))
     status: Mapped[CartonStatus] = mapped_column(
@@ -196,6 +239,7 @@ class Carton(Base):
     closed_at: Mapped[datetime | None]
 
     order: Mapped[Order] = relationship()
+    shipment: Mapped[Shipment] = relationship(back_populates="cartons")
     items: Mapped[list[CartonItem]] = relationship(
         back_populates="carton", order_by="CartonItem.id", cascade="all, delete-orphan"
     )

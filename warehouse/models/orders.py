@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from warehouse.models.base import Base, StrEnumType, created, intpk, money, one_of
 from warehouse.models.statuses import OrderStatus
 from warehouse.models.stock import Product
+
+if TYPE_CHECKING:
+    from warehouse.models.floor import Shipment
 
 
 class Channel(Base):
@@ -29,6 +33,8 @@ class Channel(Base):
     priority: Mapped[int] = mapped_column(default=100)
     buffer: Mapped[int] = mapped_column(default=0)
     share: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal(1))
+    # Whether an order may ship what was found and send the rest later as its own shipment.
+    ship_partial: Mapped[bool] = mapped_column(default=False)
     # Signs the channel's webhook deliveries (HMAC-SHA256); kept as is since it must be used.
     webhook_secret: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[created]
@@ -64,15 +70,18 @@ class Order(Base):
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
     )
+    shipments: Mapped[list[Shipment]] = relationship(order_by="Shipment.number", viewonly=True)
 
 
 class OrderLine(Base):
-    """A line of an order; `reserved` is the stock it holds, the rest of qty is backordered."""
+    """A line of an order: of its qty, `shipped` units have left, `reserved` are held for it
+    (in bins, or picked into its tote), and the rest are backordered."""
 
     __tablename__ = "order_line"
     __table_args__ = (
         CheckConstraint("qty >= 1", name="qty"),
         CheckConstraint("reserved >= 0 AND reserved <= qty", name="reserved"),
+        CheckConstraint("shipped >= 0 AND reserved + shipped <= qty", name="shipped"),
         UniqueConstraint("order_id", "product_id"),
         Index("ix_order_line_product_id_backordered", "product_id", "backordered"),
     )
@@ -83,6 +92,7 @@ class OrderLine(Base):
     qty: Mapped[int]
     unit_price: Mapped[money]
     reserved: Mapped[int] = mapped_column(default=0)
+    shipped: Mapped[int] = mapped_column(default=0)
     # True while the line waits for stock, so backorders are found without a scan of all lines.
     backordered: Mapped[bool] = mapped_column(default=False)
 
@@ -90,6 +100,11 @@ class OrderLine(Base):
     product: Mapped[Product] = relationship()
 
     @property
+    def unshipped(self) -> int:
+        """Units not shipped yet."""
+        return self.qty - self.shipped
+
+    @property
     def waiting(self) -> int:
         """Units the line still waits for (its backorder)."""
-        return self.qty - self.reserved if self.backordered else 0
+        return self.unshipped - self.reserved if self.backordered else 0

@@ -50,6 +50,14 @@ class PickStatus(StrEnum):
     SHORT = "short"
 
 
+class ShipmentStatus(StrEnum):
+    # Its cartons are being packed.
+    PACKING = "packing"
+    # Every carton closed and labelled: waiting at the dock.
+    PACKED = "packed"
+    SHIPPED = "shipped"
+
+
 class CartonStatus(StrEnum):
     OPEN = "open"
     # Closed with a weight off what its items and box should weigh: re-check before labels.
@@ -63,5 +71,7 @@ class PrintJobStatus(StrEnum):
     # Claimed by one sender until its lease runs out.
     SENDING = "sending"
     SENT = "sent"
-    # Another document (a carrier's label) took its place before it was sent.
+    # Another document (a carrier's label, a new label) took its place before it was sent.
     REPLACED = "replaced"
+    # A supervisor called it off.
+    CANCELLED = "cancelled"

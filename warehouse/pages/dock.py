@@ -8,11 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, request
-from sqlalchemy import select
 
 from warehouse import shipping
 from warehouse.errors import InvalidInput, WarehouseError
-from warehouse.models import Carton, OrderStatus
+from warehouse.models import OrderStatus
 from warehouse.orders import find_order
 from warehouse.pages.handheld import act_on_scan, page, scanned, signed_in
 from warehouse.roles import allowed
@@ -24,20 +23,10 @@ bp = Blueprint("dock", __name__)
 
 def _dock_page(order_id: int | None, status: int = 200, **values: Any) -> tuple[str, int]:
     order = find_order(db(), order_id) if order_id else None
-    cartons = (
-        db()
-        .scalars(
-            select(Carton)
-            .where(Carton.order_id == order.id)
-            .order_by(Carton.number)
-            .execution_options(populate_existing=True)
-        )
-        .all()
-        if order
-        else []
-    )
+    shipment = shipping.current_shipment(db(), order.id) if order else None
+    cartons = shipping.shipment_cartons(db(), shipment.id) if shipment else []
     return page(
-        "dock.html", status, order=order, cartons=cartons,
+        "dock.html", status, order=order, shipment=shipment, cartons=cartons,
         can_confirm=allowed(signed_in().role, "shipments.confirm"), **values,
     )  # fmt: skip
 
@@ -85,7 +74,7 @@ def _confirm_by_hand(order_id: int) -> tuple[str, int]:
         return _dock_page(order_id, 403, error="Only a supervisor may confirm by hand.")
     try:
         with transaction() as session:
-            shipping.ship_by_hand(session, user, order_id)
+            shipping.ship_by_hand(session, user, shipping.packed_shipment(session, order_id).id)
     except WarehouseError as refused:
         return _dock_page(order_id, refused.status, error=refused.message)
     return _dock_page(order_id, outcome="good", notice="Shipped, confirmed by hand.")

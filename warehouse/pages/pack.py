@@ -97,13 +97,15 @@ def _order_page(order_id: int, status: int = 200, **values: Any) -> tuple[str, i
             stations.put_on_bench(session, bench.name, order_id, signed_in())
         db().refresh(bench)
     order = get_order(db(), order_id)
-    shipment = shipping.get_shipment(db(), order_id)
-    cartons = [each.carton for each in shipment.cartons]
-    jobs = {each.carton.id: each.label_job for each in shipment.cartons if each.label_job}
+    current = shipping.current_shipment(db(), order_id)
+    shipment = shipping.get_shipment(db(), current.id) if current is not None else None
+    cartons = [each.carton for each in shipment.cartons] if shipment is not None else []
+    jobs = {c.carton.id: c.label_job for c in shipment.cartons if c.label_job} if shipment else {}
     return page(
         "pack.html",
         status,
         order=order,
+        shipment=current,
         lines=packing.lines_to_pack(db(), order),
         cartons=cartons,
         open_carton=next((c for c in cartons if c.status == CartonStatus.OPEN), None),

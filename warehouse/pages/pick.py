@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from warehouse import counting, figures, picking
+from warehouse import counting, figures, pick_lists, picking
 from warehouse.errors import InvalidInput, WarehouseError
 from warehouse.models import PickList, PickListStatus, utcnow
 from warehouse.pages.handheld import act_on_scan, page, scanned, signed_in, whole_number
@@ -23,7 +23,7 @@ bp = Blueprint("pick", __name__)
 
 def _lists_page(status: int = 200, **values: Any) -> tuple[str, int]:
     """The picker's own lists in progress, then the open ones."""
-    found = picking.find_pick_lists(db())
+    found = pick_lists.find_pick_lists(db())
     me = signed_in()
     mine = [p for p in found if p.status == PickListStatus.PICKING and p.picker_id == me.id]
     free = [p for p in found if p.status == PickListStatus.OPEN]
@@ -71,7 +71,7 @@ def _walk_page(pick_list: PickList, status: int = 200, **values: Any) -> tuple[s
 @writes_late
 def walk(pick_list_id: int) -> tuple[str, int]:
     """The next step of a list: a tote for the next slot, or the next stop's scans."""
-    pick_list = picking.get_pick_list(db(), pick_list_id)
+    pick_list = pick_lists.get_pick_list(db(), pick_list_id)
     if request.method == "GET":
         return _walk_page(pick_list)
     form = request.form
@@ -110,7 +110,7 @@ def walk(pick_list_id: int) -> tuple[str, int]:
         return {"kind": "pick", "step": "tote", "pick": pick.id, "picked": counted}
 
     outcome = act_on_scan("pick", raw, check)
-    fresh = picking.get_pick_list(db(), pick_list.id)
+    fresh = pick_lists.get_pick_list(db(), pick_list.id)
     if outcome.refused is not None:
         return _walk_page(fresh, 422, step=step, counted=counted, error=outcome.refused.message)
     done = outcome.answer_or_raise()
@@ -132,7 +132,7 @@ def _scan_tote_onto_cart(pick_list: PickList, slot: int, raw: str) -> tuple[str,
         return {"kind": "pick", "step": "cart", "slot": slot, "tote": scan.tote}
 
     outcome = act_on_scan("pick", raw, put)
-    fresh = picking.get_pick_list(db(), pick_list.id)
+    fresh = pick_lists.get_pick_list(db(), pick_list.id)
     if outcome.refused is not None:
         return _walk_page(fresh, 422, error=outcome.refused.message)
     return _walk_page(fresh, outcome="good")
@@ -154,7 +154,7 @@ def _short(pick_list: PickList) -> tuple[str, int]:
                 "elsewhere": len(added)}  # fmt: skip
 
     outcome = act_on_scan("pick", f"short {pick.stock.location.code}", declare)
-    fresh = picking.get_pick_list(db(), pick_list.id)
+    fresh = pick_lists.get_pick_list(db(), pick_list.id)
     if outcome.refused is not None:
         return _walk_page(fresh, 422, error=outcome.refused.message)
     done = outcome.answer_or_raise()
@@ -175,7 +175,7 @@ def _supervise_page(status: int = 200, **values: Any) -> tuple[str, int]:
     return page(
         "pick_supervise.html",
         status,
-        pick_lists=picking.find_pick_lists(db()),
+        pick_lists=pick_lists.find_pick_lists(db()),
         count_tasks=counting.open_count_tasks(db()),
         pickers=figures.picker_figures(db(), today),
         **values,
