@@ -49,7 +49,7 @@ def test_receive_by_scans_with_sounds(page: Page, live_server: str) -> None:
     expect_sound(page, "good")
     # A code with a bad check digit: refused with the bad sound, the step stays.
     scan(page, "0614141000013")
-    expect(page.get_by_role("alert")).to_contain_text("not a valid code")
+    expect(page.get_by_role("alert")).to_contain_text("check digit is wrong")
     expect_sound(page, "bad")
     scan(page, SKU_1_EAN)
     expect(page.get_by_test_id("item")).to_contain_text("SKU-0001")

@@ -265,9 +265,7 @@ def test_one_label_per_carton_and_none_lost_while_the_printer_is_off(tmp_path: P
                 arrived = printer.wait_for(1, timeout=15)
                 assert len(arrived) == 1, "the label did not reach the printer once it was on"
                 label = arrived[0]
-                (sscc,) = [
-                    c["sscc"] for c in api.shipment(single)["cartons"]
-                ]
+                (sscc,) = [c["sscc"] for c in api.shipment(single)["cartons"]]
                 assert SSCC.findall(label) == [sscc.encode()]
                 job = wait_until(
                     lambda: (job := label_jobs(api, single)[0])["status"] == "sent" and job,
