@@ -29,7 +29,7 @@ from warehouse.models import (
     ShipmentStatus,
 )
 from warehouse.orders import find_order, get_order, move_on
-from warehouse.packing import open_shipment, order_is_packed
+from warehouse.packing import get_carton, open_shipment, order_is_packed
 from warehouse.printing import queue_job, replace
 from warehouse.scanning import order_code
 from warehouse.shipping import (
@@ -291,3 +291,23 @@ def attach_carrier_label(
         carton.label_job_id = job.id
         session.flush()
     return ShipmentCarton(carton, job)
+
+
+def label_to(session: Session, carton_id: int, printer: str, config: Config) -> PrintJob:
+    """A labelled carton's label sent to another printer, in the format that printer prints
+    (a packer whose printer failed takes another, or this handheld's PDF); its job still
+    waiting is replaced, so one label prints."""
+    if printer not in config.printers:
+        raise InvalidInput(f"No printer is named {printer!r} in config.toml.", field="printer")
+    carton = get_carton(session, carton_id)
+    if carton.status == CartonStatus.SHIPPED:
+        raise Conflict(f"Carton {carton.number} has shipped already.", code="already_shipped")
+    if not carton.sscc:
+        raise Conflict(f"Carton {carton.number} is not labelled yet.", code="not_labelled")
+    _, place = _carton_of(session, carton.shipment_id, carton.number)
+    if carton.label_job_id is not None:
+        replace(session, carton.label_job_id)
+    job = _queue_label(session, config, printer, get_order(session, carton.order_id), carton, place)
+    carton.label_job_id = job.id
+    session.flush()
+    return job

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from labels.printers import Delivery, LabelFormat, PrinterKind, send_cups, send_tcp
+from labels.printers import PRINTS, Delivery, LabelFormat, PrinterKind, send_cups, send_tcp
 from warehouse.config import PrinterConfig
 from warehouse.db import rows_changed, writing
-from warehouse.errors import InvalidInput, NotFound
+from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.models import PrintJob, PrintJobStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -71,17 +71,80 @@ def _wake_after_commit(session: Session) -> None:
     _wake.set()
 
 
-def reprint(session: Session, job_id: int) -> PrintJob:
-    """The same document again, as a new job."""
-    old = session.get(PrintJob, job_id)
-    if old is None:
+def get_job(session: Session, job_id: int) -> PrintJob:
+    """A print job, read afresh, or NotFound."""
+    job = session.get(PrintJob, job_id, populate_existing=True) if 1 <= job_id < 2**31 else None
+    if job is None:
         raise NotFound(f"No print job has id {job_id}.", code="unknown_print_job")
+    return job
+
+
+def reprint(session: Session, job_id: int) -> PrintJob:
+    """The same document again, as a new job; a job not sent yet is not doubled (two labels
+    with one SSCC would print): it is tried again at once instead."""
+    old = get_job(session, job_id)
+    if old.status in (PrintJobStatus.QUEUED, PrintJobStatus.SENDING):
+        rows_changed(
+            session,
+            update(PrintJob)
+            .where(PrintJob.id == old.id, PrintJob.status == PrintJobStatus.QUEUED)
+            .values(next_try_at=utcnow()),
+        )
+        event.listen(session, "after_commit", _wake_after_commit, once=True)
+        return get_job(session, old.id)
     job = PrintJob(
         printer=old.printer, format=old.format, document=old.document,
         title=f"reprint: {old.title}"[:200], status=PrintJobStatus.QUEUED, attempts=0,
         next_try_at=utcnow(), last_error="", reprint_of=old.id,
     )  # fmt: skip
     return _store(session, job)
+
+
+def cancel(session: Session, job_id: int) -> PrintJob:
+    """A supervisor calls off a job not sent yet; one being sent or sent is refused."""
+    job = get_job(session, job_id)
+    if not rows_changed(
+        session,
+        update(PrintJob)
+        .where(PrintJob.id == job.id, PrintJob.status == PrintJobStatus.QUEUED)
+        .values(status=PrintJobStatus.CANCELLED, lease_until=None),
+    ):
+        raise Conflict(_not_waiting(job), code="print_job_not_waiting")
+    return get_job(session, job.id)
+
+
+def reroute(
+    session: Session, job_id: int, printer: str, printers: dict[str, PrinterConfig]
+) -> PrintJob:
+    """Send a job not sent yet to another printer of config.toml that prints its format; it
+    is tried there at once, its count of tries started again."""
+    job = get_job(session, job_id)
+    target = printers.get(printer)
+    if target is None:
+        raise InvalidInput(f"No printer is named {printer!r} in config.toml.", field="printer")
+    if job.format not in PRINTS[target.kind]:
+        raise InvalidInput(
+            f"The printer {printer} cannot print this {job.format.upper()} document.",
+            field="printer",
+            code="wrong_format",
+        )
+    if not rows_changed(
+        session,
+        update(PrintJob)
+        .where(PrintJob.id == job.id, PrintJob.status == PrintJobStatus.QUEUED)
+        .values(printer=printer, attempts=0, last_error="", next_try_at=utcnow()),
+    ):
+        raise Conflict(_not_waiting(job), code="print_job_not_waiting")
+    event.listen(session, "after_commit", _wake_after_commit, once=True)
+    return get_job(session, job.id)
+
+
+def _not_waiting(job: PrintJob) -> str:
+    fresh = {
+        PrintJobStatus.SENDING: "is being sent to the printer right now",
+        PrintJobStatus.SENT: "has printed already: reprint it instead",
+    }
+    return f"Job {job.id} {fresh.get(job.status, f'is {job.status}')}."
 
 
 def replace(session: Session, job_id: int) -> bool:
@@ -188,9 +251,7 @@ def send_job(
 
 def fetched_by_browser(session: Session, job_id: int) -> PrintJob:
     """A browser printer's job, opened on the handheld: it is sent."""
-    job = session.get(PrintJob, job_id)
-    if job is None:
-        raise NotFound(f"No print job has id {job_id}.", code="unknown_print_job")
+    job = get_job(session, job_id)
     job.status, job.sent_at, job.attempts = PrintJobStatus.SENT, utcnow(), job.attempts + 1
     session.flush()
     return job
@@ -223,7 +284,8 @@ def run_dispatcher(
 
 
 def recent_jobs(session: Session, limit: int = 100) -> list[PrintJob]:
-    """Jobs waiting to be sent (oldest first), then the latest sent or replaced ones."""
+    """Jobs waiting to be sent (oldest first), then the latest done with (sent, replaced,
+    cancelled)."""
     waiting = session.scalars(
         select(PrintJob)
         .where(PrintJob.status.in_((PrintJobStatus.QUEUED, PrintJobStatus.SENDING)))
@@ -231,7 +293,7 @@ def recent_jobs(session: Session, limit: int = 100) -> list[PrintJob]:
     ).all()
     sent = session.scalars(
         select(PrintJob)
-        .where(PrintJob.status.in_((PrintJobStatus.SENT, PrintJobStatus.REPLACED)))
+        .where(PrintJob.status.not_in((PrintJobStatus.QUEUED, PrintJobStatus.SENDING)))
         .order_by(PrintJob.id.desc())
         .limit(max(limit - len(waiting), 0))
     ).all()

@@ -8,15 +8,15 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import free_port
+from tests.conftest import ApiClient, free_port
 from tests.printer import FakePrinter
 from warehouse import printing
 from warehouse.config import PrinterConfig
 from warehouse.db import make_sessionmaker, writing
-from warehouse.errors import InvalidInput
+from warehouse.errors import Conflict, InvalidInput
 from warehouse.models import PrintJob, utcnow
 
 
@@ -176,3 +176,73 @@ def test_bad_jobs_are_refused(
 def test_backoff_grows_to_a_minute() -> None:
     assert [printing.backoff(n).total_seconds() for n in (1, 2, 3, 7, 20)] == [1, 2, 4, 60, 60]
     assert printing.backoff(1) == timedelta(seconds=1)
+
+
+def test_a_reprint_of_a_job_not_sent_yet_is_not_a_second_job(
+    factory: sessionmaker[Session], port: int
+) -> None:
+    document = label()
+    job_id = queue(factory, port, document)
+    printing.dispatch(factory, printers(port))  # the printer is off: the job waits
+    with writing(factory) as session:
+        again = printing.reprint(session, job_id)
+        assert again.id == job_id and again.next_try_at <= utcnow()
+    with factory() as session:
+        doubles = session.scalars(select(PrintJob).where(PrintJob.reprint_of == job_id)).all()
+        assert doubles == []
+    printer = FakePrinter(port)
+    try:
+        printing.dispatch(factory, printers(port))
+        assert printer.wait_for(1) == [document]
+    finally:
+        printer.close()
+
+
+def test_a_supervisor_calls_off_or_sends_elsewhere_a_job_not_sent_yet(
+    factory: sessionmaker[Session], port: int
+) -> None:
+    off, moved = queue(factory, port, label()), queue(factory, port, label())
+    elsewhere = free_port()
+    config = {
+        **printers(port),
+        "spare": PrinterConfig(kind="tcp", host="127.0.0.1", port=elsewhere),
+    }
+    with writing(factory) as session:
+        assert printing.cancel(session, off).status == "cancelled"
+        rerouted = printing.reroute(session, moved, "spare", config)
+        assert rerouted.printer == "spare" and rerouted.attempts == 0
+    spare = FakePrinter(elsewhere)
+    try:
+        printing.dispatch(factory, config)
+        assert len(spare.wait_for(1)) == 1
+        assert job(factory, off).status == "cancelled" and job(factory, moved).status == "sent"
+    finally:
+        spare.close()
+    # A job sent, or called off, is not waiting any more; a printer must print the format.
+    for act in (
+        lambda s: printing.cancel(s, moved),
+        lambda s: printing.reroute(s, off, "spare", config),
+    ):
+        with pytest.raises(Conflict, match="Job"), writing(factory) as session:
+            act(session)
+    waiting = queue(factory, port, label())
+    with pytest.raises(InvalidInput, match="cannot print this ZPL"), writing(factory) as session:
+        printing.reroute(session, waiting, "handheld", config)
+    with pytest.raises(InvalidInput, match="No printer"), writing(factory) as session:
+        printing.reroute(session, waiting, "nowhere", config)
+
+
+def test_print_jobs_over_the_api(api: ApiClient, factory: sessionmaker[Session], port: int) -> None:
+    job_id = queue(factory, port, label())
+    assert api.as_role("picker").get("/api/print-jobs").status_code == 403
+    listed = api.as_role("supervisor").get("/api/print-jobs")
+    assert listed.status_code == 200 and job_id in [j["id"] for j in listed.json["jobs"]]
+    again = api.as_role("packer").post(f"/api/print-jobs/{job_id}/reprint")
+    assert again.status_code == 200 and again.json["id"] == job_id
+    assert api.as_role("packer").post(f"/api/print-jobs/{job_id}/cancel").status_code == 403
+    called_off = api.as_role("supervisor").post(f"/api/print-jobs/{job_id}/cancel")
+    assert called_off.status_code == 200 and called_off.json["status"] == "cancelled"
+    twice = api.as_role("supervisor").post(f"/api/print-jobs/{job_id}/cancel")
+    assert twice.status_code == 409 and twice.json["error"]["code"] == "print_job_not_waiting"
+    unknown = api.as_role("supervisor").post("/api/print-jobs/999999999/route", {"printer": "x"})
+    assert unknown.status_code == 404

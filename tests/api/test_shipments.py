@@ -594,3 +594,37 @@ def test_a_shipment_not_packed_is_not_shipped_by_hand(
             .where(Carton.order_id == order, Carton.status == "shipped")
         )
         assert session.scalar(shipped) == 0
+
+
+def test_a_packer_sends_a_label_to_another_printer_and_one_label_prints(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],  # noqa: F811
+    packed_order: int,  # noqa: F811
+) -> None:
+    shipment = shipment_of(carrier_api, packed_order)
+    before = carrier_api.get(f"/api/shipments/{shipment}").json["cartons"][0]
+    assert before["label_job"]["printer"] == "hand" and before["label_job"]["format"] == "pdf"
+    packer = carrier_api.as_role("packer")
+    moved = packer.post(f"/api/shipments/{shipment}/cartons/1/print", {"printer": "dock"})
+    assert moved.status_code == 200, moved.json
+    assert moved.json["printer"] == "dock" and moved.json["format"] == "zpl"
+    after = carrier_api.get(f"/api/shipments/{shipment}").json["cartons"][0]
+    assert after["label_job"]["id"] == moved.json["id"] and after["sscc"] == before["sscc"]
+    with factory() as session:
+        old = session.get(PrintJob, before["label_job"]["id"])
+        assert old is not None and old.status == "replaced"
+    document = job_document(factory, moved.json["id"])
+    assert f">;>800{before['sscc']}".encode() in document
+    for refused_body, status in (({"printer": "nowhere"}, 422), ({}, 422)):
+        answer = packer.post(f"/api/shipments/{shipment}/cartons/1/print", refused_body)
+        assert answer.status_code == status
+    assert (
+        packer.post(f"/api/shipments/{shipment}/cartons/9/print", {"printer": "dock"}).status_code
+        == 404
+    )
+    assert (
+        carrier_api.as_role("picker")
+        .post(f"/api/shipments/{shipment}/cartons/1/print", {"printer": "dock"})
+        .status_code
+        == 403
+    )

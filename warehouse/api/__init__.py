@@ -37,6 +37,7 @@ def make_api(app: Flask) -> WarehouseApi:
         health,
         orders,
         picking,
+        printing,
         returns,
         shipments,
         stations,
@@ -60,6 +61,8 @@ def make_api(app: Flask) -> WarehouseApi:
         },
     }
     api = WarehouseApi(app, spec_kwargs=spec_options)
-    for module in (health, catalog, stock, orders, barcodes, picking, shipments, stations, returns):
+    for module in (
+        health, catalog, stock, orders, barcodes, picking, shipments, stations, returns, printing,
+    ):  # fmt: skip
         api.register_blueprint(module.blp)
     return api

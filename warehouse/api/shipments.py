@@ -13,8 +13,9 @@ from flask_smorest import Blueprint
 from labels.carrier import MAX_BYTES, format_of
 from labels.printers import LabelFormat
 from warehouse import labelling, shipping
-from warehouse.errors import InvalidInput
-from warehouse.models import CartonStatus, OrderStatus, PrintJobStatus, ShipmentStatus
+from warehouse.api.printing import PrintJobOut
+from warehouse.errors import InvalidInput, NotFound
+from warehouse.models import CartonStatus, OrderStatus, ShipmentStatus
 from warehouse.web import config, current_user, db, requires
 
 blp = Blueprint("shipments", __name__, url_prefix="/api/shipments", description="Shipments")
@@ -45,23 +46,6 @@ class ShipmentItemOut(ma.Schema):
     qty = ma.fields.Integer()
 
 
-class LabelJobOut(ma.Schema):
-    id = ma.fields.Integer()
-    printer = ma.fields.String()
-    format = ma.fields.String(metadata={"enum": list(LabelFormat)})
-    title = ma.fields.String()
-    status = ma.fields.String(
-        metadata={
-            "enum": list(PrintJobStatus),
-            "description": "replaced: a carrier's label took its place before it was sent",
-        }
-    )
-    attempts = ma.fields.Integer()
-    last_error = ma.fields.String(metadata={"description": "why the last try failed, if it did"})
-    created_at = ma.fields.DateTime()
-    sent_at = ma.fields.DateTime(allow_none=True)
-
-
 class ShipmentCartonOut(ma.Schema):
     number = ma.fields.Integer(attribute="carton.number")
     box = ma.fields.String(attribute="carton.box")
@@ -89,7 +73,7 @@ class ShipmentCartonOut(ma.Schema):
             "printer cannot print the carrier's format; null before the order is packed"
         },
     )
-    label_job = ma.fields.Nested(LabelJobOut, allow_none=True)
+    label_job = ma.fields.Nested(PrintJobOut, allow_none=True)
     items = ma.fields.List(ma.fields.Nested(ShipmentItemOut), attribute="carton.items")
 
 
@@ -212,3 +196,27 @@ def ship(shipment_id: int) -> shipping.ShipmentDetails:
     shipping.get_shipment(db(), shipment_id)  # an unknown shipment is a 404, not a 409
     shipping.ship_by_hand(db(), current_user(), shipment_id)
     return shipping.get_shipment(db(), shipment_id)
+
+
+class PrintToIn(ma.Schema):
+    printer = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(1, 64),
+        metadata={"description": "a printer of config.toml; the label is made in its format"},
+    )
+
+
+@blp.route("/<int:shipment_id>/cartons/<int:number>/print", methods=["POST"])
+@requires("packing.pack")
+@blp.arguments(PrintToIn)
+@blp.response(200, PrintJobOut)
+def print_to(body: dict[str, Any], shipment_id: int, number: int) -> Any:
+    """Send a labelled carton's label to another printer (its job still waiting is replaced):
+    what a packer does when the station's printer fails."""
+    shipment = shipping.get_shipment_row(db(), shipment_id)
+    carton = next(
+        (c for c in shipping.shipment_cartons(db(), shipment.id) if c.number == number), None
+    )
+    if carton is None:
+        raise NotFound(f"Shipment {shipment_id} has no carton {number}.", code="unknown_carton")
+    return labelling.label_to(db(), carton.id, body["printer"], config())

@@ -27,16 +27,26 @@ def _jobs_page(status: int = 200, **values: Any) -> tuple[str, int]:
 @requires("printing.supervise")
 @writes_late
 def jobs() -> tuple[str, int]:
-    """Print jobs, newest waiting first; a posted job id is printed again."""
+    """Print jobs, waiting ones first: one printed again, called off, or sent elsewhere."""
     if request.method == "GET":
         return _jobs_page()
+    action = request.form.get("action", "reprint")
     try:
         job_id = whole_number(request.form.get("job"), "job", 1)
         with transaction() as session:
-            printing.reprint(session, job_id)
+            if action == "cancel":
+                printing.cancel(session, job_id)
+                done = f"Job {job_id} called off."
+            elif action == "route":
+                printer = request.form.get("printer", "")
+                printing.reroute(session, job_id, printer, config().printers)
+                done = f"Job {job_id} goes to {printer} now."
+            else:
+                printing.reprint(session, job_id)
+                done = f"Job {job_id} sent again."
     except WarehouseError as refused:
         return _jobs_page(refused.status, error=refused.message)
-    return _jobs_page(outcome="good", notice=f"Job {job_id} sent again.")
+    return _jobs_page(outcome="good", notice=done)
 
 
 @bp.route("/printing/sheets/<kind>.pdf")
