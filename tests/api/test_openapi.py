@@ -66,7 +66,7 @@ def test_status_lists_are_the_services_own(client: FlaskClient) -> None:
     assert schemas["OrderOut"]["properties"]["status"]["enum"] == list(OrderStatus)
     assert schemas["PickListOut"]["properties"]["status"]["enum"] == list(PickListStatus)
     assert schemas["PickOut"]["properties"]["status"]["enum"] == list(PickStatus)
-    assert schemas["LabelJobOut"]["properties"]["status"]["enum"] == list(PrintJobStatus)
+    assert schemas["PrintJobOut"]["properties"]["status"]["enum"] == list(PrintJobStatus)
     assert schemas["PickOut"]["properties"]["expiry"] == {
         "type": "string", "format": "date", "nullable": True,
     }  # fmt: skip

@@ -42,8 +42,12 @@ def jobs() -> tuple[str, int]:
                 printing.reroute(session, job_id, printer, config().printers)
                 done = f"Job {job_id} goes to {printer} now."
             else:
-                printing.reprint(session, job_id)
-                done = f"Job {job_id} sent again."
+                again = printing.reprint(session, job_id)
+                done = (
+                    f"Job {job_id} is tried again now."
+                    if again.id == job_id
+                    else f"Job {job_id} sent again (job {again.id})."
+                )
     except WarehouseError as refused:
         return _jobs_page(refused.status, error=refused.message)
     return _jobs_page(outcome="good", notice=done)
