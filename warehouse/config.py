@@ -212,6 +212,11 @@ class PackingConfig(Section):
     max_carton_kg: float = Field(40.0, gt=0, le=1000)
 
 
+class ReceivingConfig(Section):
+    # The most units one receipt line (or one count of a bin) books: past it, a typing slip.
+    max_units: int = Field(10000, ge=1, le=999_999)
+
+
 class ReturnsConfig(Section):
     # Where a returned item goes when no location is scanned for it (it waits for a check).
     quarantine: str = "QUAR-01"
@@ -233,6 +238,7 @@ class Config(Section):
         "large": BoxConfig(name="Large box", weight_g=550, inner_mm=(600, 400, 400)),
     }
     packing: PackingConfig = PackingConfig()
+    receiving: ReceivingConfig = ReceivingConfig()
     returns: ReturnsConfig = ReturnsConfig()
 
     @model_validator(mode="after")
@@ -247,7 +253,9 @@ class Config(Section):
 
 ENV_PREFIX = "WAREHOUSE_"
 # Sections with scalar keys, which environment variables can override.
-_ENV_SECTIONS = ("server", "database", "warehouse", "auth", "scanners", "labels", "returns")
+_ENV_SECTIONS = (
+    "server", "database", "warehouse", "auth", "scanners", "labels", "receiving", "returns",
+)  # fmt: skip
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:

@@ -70,6 +70,7 @@ def count_location(
     location: str,
     counted: dict[tuple[str, str], int],
     reference: str = "",
+    most: int | None = None,
 ) -> list[Movement]:
     """Book the count of a whole bin: each (SKU, lot) counted, and 0 for what it held but
     was not counted. Returns the adjustments (movements of a non-zero difference)."""
@@ -80,7 +81,7 @@ def count_location(
     every = dict.fromkeys(sorted(set(counted) | {(sku, lot) for sku, lot in held}), 0)
     every.update(counted)
     booked = [
-        count(session, user, sku, location, qty, lot=lot, reference=reference)
+        count(session, user, sku, location, qty, lot=lot, reference=reference, most=most)
         for (sku, lot), qty in every.items()
     ]
     return [movement for movement in booked if movement.qty != 0]

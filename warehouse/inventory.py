@@ -33,13 +33,8 @@ from warehouse.models import (
     User,
     utcnow,
 )
+from warehouse.quantities import check_units
 from warehouse.reservations import Figures, fill_backorders, lock_products, release_excess
-
-
-def _positive(qty: int, field: str = "qty") -> int:
-    if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
-        raise InvalidInput(f"{field} must be a whole number of units, 1 or more", field=field)
-    return qty
 
 
 def _lot_filter(lot: str, expiry: date | None) -> ColumnElement[bool]:
@@ -148,9 +143,10 @@ def receive(
     lot: str = "",
     expiry: date | None = None,
     reference: str = "",
+    most: int | None = None,
 ) -> Movement:
-    """Book units arriving at a location."""
-    _positive(qty)
+    """Book units arriving at a location: `most` on one receipt (config's receiving limit)."""
+    check_units(qty, "qty", most=most)
     product = product_for_sku(session, sku)
     bin_ = location_for_code(session, location)
     return _book_total(
@@ -218,10 +214,11 @@ def count(
     counted: int,
     lot: str | None = None,
     reference: str = "",
+    most: int | None = None,
 ) -> Movement:
-    """Book a counted quantity: the difference to the books is an adjustment movement."""
-    if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
-        raise InvalidInput("counted must be a whole number, 0 or more", field="counted")
+    """Book a counted quantity (`most` at a bin: config's receiving limit); the difference
+    to the books is an adjustment movement."""
+    check_units(counted, "counted", least=0, most=most)
     product = product_for_sku(session, sku)
     bin_ = location_for_code(session, location)
     figures = lock_products(session, [product.id])[product.id]
@@ -273,7 +270,7 @@ def move(
     reference: str = "",
 ) -> tuple[Movement, Movement]:
     """Move units between locations: one movement out, one in, sharing a reference."""
-    _positive(qty)
+    check_units(qty, "qty")
     product = product_for_sku(session, sku)
     src = location_for_code(session, source, field="from")
     dst = location_for_code(session, target, field="to")
@@ -309,7 +306,7 @@ def move_picked(
     reference: str = "",
 ) -> tuple[Movement, Movement]:
     """Book units picked from a bin, where they were held for the pick, into a tote."""
-    _positive(qty)
+    check_units(qty, "qty")
     lock_products(session, [stock.product_id])
     out, into = (
         _book(
@@ -341,7 +338,7 @@ def ship_out(
     reference: str = "",
 ) -> Movement:
     """Book units leaving the warehouse from where they wait (a tote) when they ship."""
-    _positive(qty)
+    check_units(qty, "qty")
     return _book_total(
         session, user, product, place, -qty, lot, expiry, "ship", "shipped", reference
     )
@@ -359,7 +356,7 @@ def return_in(
     reference: str = "",
 ) -> Movement:
     """Book units a customer sent back in at a location (a bin, or quarantine)."""
-    _positive(qty)
+    check_units(qty, "qty")
     return _book_total(
         session, user, product, place, qty, lot, expiry, "return", reason or "returned", reference
     )
@@ -376,7 +373,7 @@ def write_off(
     """Book units not found at a bin off it (an adjustment), as many as are free there (units
     held for other lists stay theirs) and as orders that wait can give back (orders on the
     floor keep theirs); None when none are. A count of the bin settles it."""
-    _positive(qty)
+    check_units(qty, "qty")
     figures = lock_products(session, [stock.product_id])[stock.product_id]
     free = session.scalar(select(Stock.qty - Stock.allocated).where(Stock.id == stock.id)) or 0
     waiting = session.scalar(

@@ -31,6 +31,7 @@ from warehouse.models import (
 )
 from warehouse.orders import get_order
 from warehouse.pick_lists import get_pick_list, new_pick, picked_units, units_to_pick
+from warehouse.quantities import check_units
 from warehouse.reservations import fill_backorders, lock_products, settle_status, store_reserved
 
 
@@ -273,11 +274,7 @@ def short_pick(
     ships partly, ships without them and sends them later). Returns the new picks."""
     pick_list = _held_by(session, pick_list_id, user)
     pick = _open_pick(pick_list, pick_id)
-    left = pick.qty - pick.picked
-    if isinstance(found, bool) or not isinstance(found, int) or not 0 <= found < left:
-        raise WrongScan(
-            f"Found must be a number from 0 to {left - 1}.", field="found", code="invalid_input"
-        )
+    check_units(found, "found", least=0, most=pick.qty - pick.picked - 1)
     if found:
         confirm_pick(
             session, user, pick_list_id, pick_id,

@@ -19,6 +19,7 @@ from warehouse.catalog import product_for_sku
 from warehouse.errors import Conflict, InvalidInput, UnknownLocation
 from warehouse.models import Location, Movement, Order, OrderStatus, User
 from warehouse.orders import get_order, ledger_reference
+from warehouse.quantities import check_units
 from warehouse.reservations import lock_products
 
 MAX_REASON = 200
@@ -124,14 +125,9 @@ def return_lines(session: Session, order: Order) -> list[ReturnLine]:
     return lines
 
 
-def _check_units(units: int) -> None:
-    if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-        raise InvalidInput("qty must be a whole number of units, 1 or more", field="qty")
-
-
 def returnable(session: Session, order: Order, sku: str, units: int) -> ReturnLine:
     """The order's line of this SKU, when `units` of it may still come back; refused otherwise."""
-    _check_units(units)
+    check_units(units, "qty")
     line = next((each for each in return_lines(session, order) if each.sku == sku), None)
     if line is None or line.shipped == 0:
         raise NotShippedItem(
@@ -186,7 +182,7 @@ def return_item(
     reason = reason.strip()
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"reason is {MAX_REASON} characters at most", field="reason")
-    _check_units(units)
+    check_units(units, "qty")
     order = shipped_order(session, order_id)
     product = product_for_sku(session, sku)
     place = _place(session, location_code, quarantine_code)

@@ -129,6 +129,14 @@ def test_a_resubmitted_confirmation_is_booked_once(
             "qty must be 1 or more",
         ),
         (
+            {"action": "confirm", "location": "{bin}", "sku": "{sku}", "qty": "6141410000981"},
+            "looks like a scanned barcode",
+        ),
+        (
+            {"action": "confirm", "location": "{bin}", "sku": "{sku}", "qty": "10001"},
+            "10000 at most",
+        ),
+        (
             {"action": "confirm", "location": "{bin}", "sku": "{sku}", "qty": "-3"},
             "qty must be 1 or more",
         ),

@@ -79,6 +79,9 @@ def test_lots_and_expiries_are_kept_apart(api: ApiClient, sku: str) -> None:
         ({"qty": None}, "qty"),
         ({"expiry": "2027-02-30"}, "expiry"),
         ({"sku": ""}, "sku"),
+        # A barcode scanned into Units, and more than one receipt may book (config.toml).
+        ({"qty": 6141410000981}, "qty"),
+        ({"qty": 10001}, "qty"),
     ],
 )
 def test_bad_receipts_change_nothing(
@@ -130,7 +133,7 @@ def test_a_count_of_an_empty_bin_finds_stock(api: ApiClient, sku: str) -> None:
     assert stock_of(api, sku)["locations"] == [{"location": bin_, "on_hand": 4}]
 
 
-@pytest.mark.parametrize("counted", [-1, "3", 2.5])
+@pytest.mark.parametrize("counted", [-1, "3", 2.5, 40614141000150, 10001])
 def test_a_count_below_zero_or_not_whole_is_refused(api: ApiClient, sku: str, counted: Any) -> None:
     bin_ = make_location(api)
     receive(api, sku, bin_, 5)
@@ -178,3 +181,13 @@ def test_the_invariants_hold_after_every_kind_of_change(
     api.post("/api/stock/counts", {"sku": sku, "location": dst, "counted": 4})
     db.rollback()  # a new transaction sees what the requests committed
     assert invariants.check_invariants(db) == []
+
+
+def test_a_barcode_as_a_quantity_is_said_to_be_one(api: ApiClient, sku: str) -> None:
+    bin_ = make_location(api)
+    answer = api.post("/api/stock/receipts", {"sku": sku, "location": bin_, "qty": 6141410000981})
+    assert answer.status_code == 422 and answer.json["error"]["code"] == "barcode_as_quantity"
+    assert "looks like a scanned barcode" in answer.json["error"]["message"]
+    too_many = api.post("/api/stock/receipts", {"sku": sku, "location": bin_, "qty": 10001})
+    assert too_many.json["error"]["code"] == "too_many"
+    assert "10000 at most" in too_many.json["error"]["message"]

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from warehouse import inventory, stock
 from warehouse.models import Movement
-from warehouse.web import current_user, db, requires
+from warehouse.web import config, current_user, db, requires
 
 blp = Blueprint("stock", __name__, url_prefix="/api/stock", description="Stock and its ledger")
 
@@ -89,7 +89,7 @@ class LedgerQuery(ma.Schema):
 @requires("stock.receive")
 def post_receipt(body: dict[str, Any]) -> Movement:
     """Book received units at a location."""
-    return inventory.receive(db(), current_user(), **body)
+    return inventory.receive(db(), current_user(), **body, most=config().receiving.max_units)
 
 
 @blp.route("/counts", methods=["POST"])
@@ -98,7 +98,7 @@ def post_receipt(body: dict[str, Any]) -> Movement:
 @requires("stock.count")
 def post_count(body: dict[str, Any]) -> Movement:
     """Book a count; the difference to the books is an adjustment movement."""
-    return inventory.count(db(), current_user(), **body)
+    return inventory.count(db(), current_user(), **body, most=config().receiving.max_units)
 
 
 @blp.route("/moves", methods=["POST"])

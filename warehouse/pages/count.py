@@ -8,18 +8,24 @@ from flask import Blueprint, request
 from warehouse import counting
 from warehouse.counting import BinCount, CountLine
 from warehouse.errors import InvalidInput, WarehouseError
-from warehouse.pages.handheld import act_on_scan, page, resolve_posted, whole_number
+from warehouse.pages.handheld import act_on_scan, page, resolve_posted
+from warehouse.quantities import parse_units
 from warehouse.scanning import Logged
 from warehouse.stock import LocationContents, look_up
-from warehouse.web import current_user, db, requires, writes_late
+from warehouse.web import config, current_user, db, requires, writes_late
 
 bp = Blueprint("count", __name__)
 
 
 def _posted_count(location: str) -> BinCount:
-    form = request.form
+    form, most = request.form, config().receiving.max_units
     lines = [
-        CountLine(sku, lot, name, whole_number(counted, f"count of {sku}", 0) if counted else None)
+        CountLine(
+            sku,
+            lot,
+            name,
+            parse_units(counted, f"count of {sku}", least=0, most=most) if counted else None,
+        )
         for sku, lot, name, counted in zip(
             form.getlist("sku"),
             form.getlist("lot"),
@@ -83,7 +89,9 @@ def _finish_count(bin_count: BinCount) -> tuple[str, int]:
     counted = {(line.sku, line.lot): line.counted or 0 for line in bin_count.lines}
 
     def book() -> Logged:
-        moves = counting.count_location(db(), current_user(), bin_count.location, counted)
+        moves = counting.count_location(
+            db(), current_user(), bin_count.location, counted, most=config().receiving.max_units
+        )
         return {
             "kind": "count",
             "location": bin_count.location,

@@ -9,9 +9,10 @@ from flask import Blueprint, request
 
 from warehouse import inventory
 from warehouse.errors import InvalidInput
-from warehouse.pages.handheld import act_on_scan, page, resolve_posted, whole_number
+from warehouse.pages.handheld import act_on_scan, page, resolve_posted
+from warehouse.quantities import parse_units
 from warehouse.scanning import Logged
-from warehouse.web import current_user, db, requires, writes_late
+from warehouse.web import config, current_user, db, requires, writes_late
 
 bp = Blueprint("receive", __name__)
 
@@ -72,9 +73,12 @@ def _confirm_receipt(location: str) -> tuple[str, int]:
     sku = form.get("sku", "")
 
     def book() -> Logged:
-        qty = whole_number(form.get("qty"), "qty", 1)
+        qty = parse_units(form.get("qty"), "qty", most=config().receiving.max_units)
         lot, expiry = form.get("lot", "").strip(), _day(form.get("expiry"))
-        inventory.receive(db(), current_user(), sku, location, qty, lot=lot, expiry=expiry)
+        inventory.receive(
+            db(), current_user(), sku, location, qty, lot=lot, expiry=expiry,
+            most=config().receiving.max_units,
+        )  # fmt: skip
         return {"kind": "receipt", "sku": sku, "qty": qty, "location": location, "lot": lot}
 
     outcome = act_on_scan("receive", form.get("code", sku), book)

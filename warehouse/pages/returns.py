@@ -13,6 +13,7 @@ from flask import Blueprint, request
 from warehouse import returns
 from warehouse.errors import InvalidInput, WarehouseError
 from warehouse.pages.handheld import act_on_scan, page, scanned, whole_number
+from warehouse.quantities import parse_units
 from warehouse.scanning import Logged
 from warehouse.web import config, current_user, db, requires, writes_late
 
@@ -129,7 +130,7 @@ def _put_back(order_id: int) -> tuple[str, int]:
                            **kept)  # fmt: skip
 
     def book() -> Logged:
-        qty = whole_number(form.get("qty"), "qty", 1)
+        qty = parse_units(form.get("qty"), "qty")
         location = None
         if code:
             scan = scanned(code)

@@ -1,0 +1,40 @@
+"""What a typed number of units may be: a whole number, within what the step allows, and never
+a scan. A barcode scanned into a quantity field (the receiver scanning the item again, with the
+focus in Units) arrives as a number of 8 digits or more; it is refused for what it is, whatever
+the step would otherwise allow."""
+
+from __future__ import annotations
+
+from warehouse.errors import InvalidInput
+
+# The shortest barcode a scanner sends as digits (EAN-8); no count of units comes near it.
+BARCODE_DIGITS = 8
+
+
+def check_units(value: object, field: str, *, least: int = 1, most: int | None = None) -> int:
+    """The number of units, refused (naming the field) unless it is a whole number from
+    `least` to `most` that does not look like a scanned barcode."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{field} must be a whole number of units", field=field)
+    if len(str(abs(value))) >= BARCODE_DIGITS:
+        raise InvalidInput(
+            f"{value} looks like a scanned barcode, not a number of units: type the number, "
+            "or scan the item once for each unit.",
+            field=field,
+            code="barcode_as_quantity",
+        )
+    if value < least:
+        raise InvalidInput(f"{field} must be {least} or more", field=field)
+    if most is not None and value > most:
+        raise InvalidInput(
+            f"{field} is {most} at most here, not {value}.", field=field, code="too_many"
+        )
+    return value
+
+
+def parse_units(text: str | None, field: str, *, least: int = 1, most: int | None = None) -> int:
+    """A number of units typed into a form (see check_units)."""
+    raw = (text or "").strip()
+    if not (raw.lstrip("-").isdigit() and raw.isascii()):
+        raise InvalidInput(f"{field} must be a whole number of units", field=field)
+    return check_units(int(raw), field, least=least, most=most)
