@@ -114,17 +114,29 @@ def _record_failure(session: Session, user: User, auth: AuthConfig, now: datetim
     )
 
 
+# Said alike whether the name (or badge) is unknown or the secret is wrong.
+WRONG_PASSWORD = "Unknown user or wrong password."
+WRONG_PIN = (
+    "Wrong PIN, or a badge this warehouse does not know: scan your badge and type its PIN again."
+)
+
+
 def _verify(
-    session: Session, user: User | None, secret: str, stored: str | None, auth: AuthConfig
+    session: Session,
+    user: User | None,
+    secret: str,
+    stored: str | None,
+    auth: AuthConfig,
+    refusal: str = WRONG_PASSWORD,
 ) -> User:
     now = utcnow()
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, secret)
-        raise LoginRefused("Unknown user or wrong password.")
+        raise LoginRefused(refusal)
     _throttle(user, auth, now)
     if stored is None or not check_password_hash(stored, secret):
         _record_failure(session, user, auth, now)
-        raise LoginRefused("Unknown user or wrong password.")
+        raise LoginRefused(refusal)
     user.failed_logins = 0
     user.last_failed_at = None
     user.locked_until = None
@@ -145,7 +157,27 @@ def login_with_badge(session: Session, badge: str, pin: str | None, auth: AuthCo
             raise LoginRefused("This badge is not known.")
         _throttle(user, auth, utcnow())
         return user
-    return _verify(session, user, pin or "", user.pin_hash if user else None, auth)
+    return _verify(session, user, pin or "", user.pin_hash if user else None, auth, WRONG_PIN)
+
+
+def unlock(session: Session, name: str) -> User:
+    """Lift a login lockout (and the waits after failed logins) of the named user."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"No user is named {name!r}.", code="unknown_user")
+    user.failed_logins, user.last_failed_at, user.locked_until = 0, None, None
+    session.flush()
+    return user
+
+
+def locked(user: User, now: datetime) -> bool:
+    """Whether the user's logins are locked out now."""
+    return user.locked_until is not None and now < user.locked_until
+
+
+def people(session: Session) -> list[User]:
+    """Every user, by name."""
+    return list(session.scalars(select(User).order_by(User.name)))
 
 
 def _token_hash(token: str) -> str:

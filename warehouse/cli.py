@@ -177,6 +177,19 @@ def user_add(
     click.echo(", ".join(parts))
 
 
+@user.command("unlock")
+@click.argument("name")
+@pass_context
+def user_unlock(ctx: Context, name: str) -> None:
+    """Lift the login lockout of user NAME (after too many failed logins)."""
+    try:
+        with writing(make_sessionmaker(ctx.migrated_engine)) as session:
+            accounts.unlock(session, name)
+    except WarehouseError as error:
+        raise _refuse(error) from None
+    click.echo(f"{name} may sign in again.")
+
+
 @main.group()
 def token() -> None:
     """Manage API tokens."""

@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "returns.receive": LEADS | {"receiver", "packer"},
     # The supervisor's order pages.
     "orders.supervise": LEADS,
+    # People: who may sign in, and lifting a login lockout.
+    "people.supervise": LEADS,
 }
 
 

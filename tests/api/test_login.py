@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from tests.conftest import PASSWORD, Person, ref
+from tests.conftest import PASSWORD, Person, ref, warehouse_command
 from warehouse import accounts
 from warehouse.app import create_app
 from warehouse.config import AuthConfig, Config
@@ -87,7 +87,8 @@ def test_home_lists_the_tasks_of_the_role(client: FlaskClient, person: Person) -
 def test_unknown_badges_and_names_are_refused(client: FlaskClient, form: dict[str, str]) -> None:
     response = post_login(client, **form)
     assert response.status_code == 401
-    assert "Unknown user or wrong password." in response.text
+    said = "Wrong PIN, or a badge" if "pin" in form else "Unknown user or wrong password."
+    assert said in response.text and 'data-outcome="bad"' in response.text
     assert signed_in_as(client) is None
 
 
@@ -183,3 +184,44 @@ def test_a_role_without_the_page_gets_403_html(client: FlaskClient, tokens: dict
     response = client.get("/", headers={"Authorization": f"Bearer {tokens['integration']}"})
     assert response.status_code == 403
     assert "text/html" in response.content_type
+
+
+def lock_out(engine: Engine, name: str) -> None:
+    with writing(make_sessionmaker(engine)) as session:
+        session.execute(
+            update(User)
+            .where(User.name == name)
+            .values(failed_logins=0, locked_until=utcnow() + timedelta(minutes=15))
+        )
+
+
+def test_a_supervisor_unlocks_a_locked_badge(
+    app: Flask, client: FlaskClient, person: Person, engine: Engine, staff: dict[str, Person]
+) -> None:
+    lock_out(engine, person.name)
+    assert post_login(client, code=person.badge, pin=person.pin).status_code == 429
+    lead = app.test_client()
+    assert post_login(lead, code=staff["supervisor"].name, password=PASSWORD).status_code == 302
+    listed = lead.get("/people")
+    row = listed.text[listed.text.index(f'data-person="{person.name}"') :]
+    assert "locked until" in row[:600]
+    unlocked = lead.post("/people", data={"csrf_token": csrf_of(lead), "name": person.name})
+    assert unlocked.status_code == 200 and f"{person.name} may sign in again" in unlocked.text
+    assert post_login(client, code=person.badge, pin=person.pin).status_code == 302
+    # A picker may not; an unknown name is said so.
+    assert (
+        lead.post("/people", data={"csrf_token": csrf_of(lead), "name": "nobody"}).status_code
+        == 404
+    )
+    picker = app.test_client()
+    assert post_login(picker, code=staff["picker"].name, password=PASSWORD).status_code == 302
+    assert picker.get("/people").status_code == 403
+
+
+def test_the_command_line_unlocks_a_user(
+    person: Person, engine: Engine, database_url: str, client: FlaskClient
+) -> None:
+    lock_out(engine, person.name)
+    said = warehouse_command(database_url, "user", "unlock", person.name)
+    assert f"{person.name} may sign in again." in said
+    assert post_login(client, code=person.name, password=PASSWORD).status_code == 302

@@ -33,7 +33,8 @@ def test_a_wrong_pin_is_refused(page: Page, live_server: str) -> None:
     scan(page, "U000005")
     expect(page.get_by_label("PIN for badge U000005")).to_be_focused()
     scan(page, "0000")
-    expect(page.get_by_role("alert")).to_have_text("Unknown user or wrong password.")
+    expect(page.get_by_role("alert")).to_contain_text("Wrong PIN")
+    expect(page.locator("body")).to_have_attribute("data-played", "bad")
     expect(page.locator("[data-scan]")).to_be_focused()
 
 

@@ -16,6 +16,7 @@ from warehouse.pages import (
     lookup,
     orders,
     pack,
+    people,
     pick,
     printing,
     receive,
@@ -24,7 +25,10 @@ from warehouse.pages import (
 )
 from warehouse.web import no_store
 
-ROOMS = (home, orders, receive, count, lookup, pick, pack, dock, returns, printing, scanner_setup)
+ROOMS = (
+    home, orders, receive, count, lookup, pick, pack, dock, returns, printing, people,
+    scanner_setup,
+)  # fmt: skip
 
 
 def register(app: Flask) -> None:

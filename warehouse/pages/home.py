@@ -41,6 +41,7 @@ TASKS = (
         "Label jobs, reprints, barcode sheets",
     ),
     Task("Orders", "pages.orders.order_list", "orders.supervise", "By channel and status"),
+    Task("People", "pages.people.people", "people.supervise", "Roles, badges, lockouts lifted"),
     Task(
         "Scanner set-up", "pages.scanner_setup.page", "scanners.setup",
         "Test a scanner, get its settings",
@@ -88,7 +89,9 @@ def login() -> str | BaseResponse | tuple[str, int]:
                 user = accounts.login_with_password(db, code, password or "", auth)
     except (LoginRefused, LoginThrottled) as refused:
         status = 429 if isinstance(refused, LoginThrottled) else 401
-        return render_template("login.html", step="who", error=refused.message, next=next_), status
+        return render_template(
+            "login.html", step="who", error=refused.message, outcome="bad", next=next_
+        ), status
     sign_in(user)
     return redirect(_safe_next(next_))
 
