@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -217,6 +218,14 @@ class ReceivingConfig(Section):
     max_units: int = Field(10000, ge=1, le=999_999)
 
 
+class CountingConfig(Section):
+    # A count by anyone but a supervisor that differs from the books by more than this many
+    # units, or by more than this value at cost (price where no cost is known), is booked
+    # only once a second count agrees or a supervisor approves it.
+    review_units: int = Field(20, ge=0, le=999_999)
+    review_value: Decimal = Field(Decimal("100.00"), ge=0)
+
+
 class ReturnsConfig(Section):
     # Where a returned item goes when no location is scanned for it (it waits for a check).
     quarantine: str = "QUAR-01"
@@ -239,6 +248,7 @@ class Config(Section):
     }
     packing: PackingConfig = PackingConfig()
     receiving: ReceivingConfig = ReceivingConfig()
+    counting: CountingConfig = CountingConfig()
     returns: ReturnsConfig = ReturnsConfig()
 
     @model_validator(mode="after")
@@ -254,7 +264,8 @@ class Config(Section):
 ENV_PREFIX = "WAREHOUSE_"
 # Sections with scalar keys, which environment variables can override.
 _ENV_SECTIONS = (
-    "server", "database", "warehouse", "auth", "scanners", "labels", "receiving", "returns",
+    "server", "database", "warehouse", "auth", "scanners", "labels", "receiving", "counting",
+    "returns",
 )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ the ledger movement that records them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -206,6 +207,35 @@ def _lot_at(
     return lot or "", None
 
 
+@dataclass(frozen=True)
+class OnBooks:
+    """What the books say a bin holds of a product (in one lot), read under its lock."""
+
+    product: Product
+    location: Location
+    lot: str
+    expiry: date | None
+    qty: int
+    figures: Figures
+
+
+def on_books(session: Session, sku: str, location: str, lot: str | None = None) -> OnBooks:
+    """The units of a product (and lot) at a bin on the books, with the product locked."""
+    product = product_for_sku(session, sku)
+    bin_ = location_for_code(session, location)
+    figures = lock_products(session, [product.id])[product.id]
+    lot_, expiry = _lot_at(session, product, bin_, lot)
+    # Under the product's lock no one else changes this bin, so the figure read stays true.
+    qty = session.scalar(
+        select(Stock.qty).where(
+            Stock.product_id == product.id,
+            Stock.location_id == bin_.id,
+            _lot_filter(lot_, expiry),
+        )
+    )
+    return OnBooks(product, bin_, lot_, expiry, int(qty or 0), figures)
+
+
 def count(
     session: Session,
     user: User | None,
@@ -219,21 +249,9 @@ def count(
     """Book a counted quantity (`most` at a bin: config's receiving limit); the difference
     to the books is an adjustment movement."""
     check_units(counted, "counted", least=0, most=most)
-    product = product_for_sku(session, sku)
-    bin_ = location_for_code(session, location)
-    figures = lock_products(session, [product.id])[product.id]
-    lot_, expiry = _lot_at(session, product, bin_, lot)
-    # Under the product's lock no one else changes this bin, so the figure read stays true.
-    current = (
-        session.scalar(
-            select(Stock.qty).where(
-                Stock.product_id == product.id,
-                Stock.location_id == bin_.id,
-                _lot_filter(lot_, expiry),
-            )
-        )
-        or 0
-    )
+    books = on_books(session, sku, location, lot)
+    product, bin_, lot_, expiry = books.product, books.location, books.lot, books.expiry
+    figures, current = books.figures, books.qty
     _change_total(session, product, figures, counted - current)
     # A count of the bin is what a short pick asked for.
     session.execute(

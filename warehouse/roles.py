@@ -48,6 +48,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "returns.receive": LEADS | {"receiver", "packer"},
     # The supervisor's order pages.
     "orders.supervise": LEADS,
+    # Counts whose difference is too large for one person's count: approved or turned down;
+    # a count by these roles is booked at once.
+    "counts.approve": LEADS,
     # People: who may sign in, and lifting a login lockout.
     "people.supervise": LEADS,
 }

@@ -186,8 +186,13 @@ def test_count_by_scans_books_the_differences(
     assert f"{item['sku']}: 7" in page.text
     wrong = counter.post("/count", code="4006381333932", **{**state, "counted": ["7", ""]})
     assert wrong.status_code == 422 and outcome_of(wrong) == "bad"
-    # The other product is not found: counted as 0.
-    done = counter.post("/count", action="finish", **{**state, "counted": ["7", ""]})
+    # The other product left blank is not taken for none: it is refused, nothing booked.
+    blank = counter.post("/count", action="finish", **{**state, "counted": ["7", ""]})
+    assert blank.status_code == 422 and outcome_of(blank) == "bad"
+    assert f"{other['sku']} is not counted: count it, or say none is here" in blank.text
+    assert stock_of(api, other["sku"])["on_hand"] == 3
+    # None here, said as such: 0.
+    done = counter.post("/count", action="finish", **{**state, "counted": ["7", "0"]})
     assert done.status_code == 200 and outcome_of(done) == "good"
     assert f"{item['sku']} -3" in done.text and f"{other['sku']} -3" in done.text
     assert stock_of(api, item["sku"])["on_hand"] == 7

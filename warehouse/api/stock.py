@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import Response, jsonify
 from flask_smorest import Blueprint
 
-from warehouse import inventory, stock
-from warehouse.models import Movement
+from warehouse import counting, inventory, stock
+from warehouse.models import CountReview, CountReviewStatus, Movement
 from warehouse.web import config, current_user, db, requires
 
 blp = Blueprint("stock", __name__, url_prefix="/api/stock", description="Stock and its ledger")
@@ -92,13 +93,72 @@ def post_receipt(body: dict[str, Any]) -> Movement:
     return inventory.receive(db(), current_user(), **body, most=config().receiving.max_units)
 
 
+class CountReviewOut(ma.Schema):
+    id = ma.fields.Integer()
+    sku = ma.fields.String(attribute="product.sku")
+    location = ma.fields.String(attribute="location.code")
+    lot = ma.fields.String()
+    counted = ma.fields.Integer()
+    on_books = ma.fields.Integer(metadata={"description": "what the books said then"})
+    difference = ma.fields.Integer()
+    status = ma.fields.String(metadata={"enum": list(CountReviewStatus)})
+    counted_at = ma.fields.DateTime()
+
+
+class CountReviewsOut(ma.Schema):
+    reviews = ma.fields.List(ma.fields.Nested(CountReviewOut))
+
+
 @blp.route("/counts", methods=["POST"])
 @blp.arguments(CountIn)
-@blp.response(201, MovementOut)
+@blp.response(201, MovementOut, description="booked: the difference is an adjustment movement")
+@blp.alt_response(
+    202,
+    schema=CountReviewOut,
+    description="a difference beyond config.toml's [counting] threshold, counted by someone "
+    "who is not a supervisor: nothing is booked until a second count agrees or a "
+    "supervisor approves it",
+)
 @requires("stock.count")
-def post_count(body: dict[str, Any]) -> Movement:
+def post_count(body: dict[str, Any]) -> Movement | tuple[Response, int]:
     """Book a count; the difference to the books is an adjustment movement."""
-    return inventory.count(db(), current_user(), **body, most=config().receiving.max_units)
+    counted = counting.count_item(
+        db(), current_user(), body["sku"], body["location"], body["counted"], config().counting,
+        lot=body.get("lot"), reference=body["reference"], most=config().receiving.max_units,
+    )  # fmt: skip
+    if counted.movement is None:
+        return jsonify(CountReviewOut().dump(counted.review)), 202
+    return counted.movement
+
+
+@blp.route("/count-reviews")
+@blp.response(200, CountReviewsOut)
+@requires("counts.approve")
+def count_reviews() -> dict[str, Any]:
+    """Counts waiting for a second count or a supervisor, oldest first."""
+    return {"reviews": counting.pending_reviews(db())}
+
+
+@blp.route("/count-reviews/<int:review_id>/approve", methods=["POST"])
+@blp.response(200, CountReviewOut)
+@requires("counts.approve")
+def approve_count(review_id: int) -> CountReview:
+    """Book a count in review: its difference to the books of then, booked now."""
+    user = current_user()
+    assert user is not None
+    counted = counting.approve(db(), user, review_id, most=config().receiving.max_units)
+    assert counted.review is not None
+    return counted.review
+
+
+@blp.route("/count-reviews/<int:review_id>/reject", methods=["POST"])
+@blp.response(200, CountReviewOut)
+@requires("counts.approve")
+def reject_count(review_id: int) -> CountReview:
+    """Turn a count in review down: the books stay as they are."""
+    user = current_user()
+    assert user is not None
+    return counting.reject(db(), user, review_id)
 
 
 @blp.route("/moves", methods=["POST"])

@@ -66,6 +66,15 @@ class CartonStatus(StrEnum):
     SHIPPED = "shipped"
 
 
+class CountReviewStatus(StrEnum):
+    # The difference waits for a second count or a supervisor.
+    PENDING = "pending"
+    BOOKED = "booked"
+    REJECTED = "rejected"
+    # A later count of the bin took its place.
+    RECOUNTED = "recounted"
+
+
 class PrintJobStatus(StrEnum):
     QUEUED = "queued"
     # Claimed by one sender until its lease runs out.

@@ -8,8 +8,19 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from warehouse.models.base import Base, code64, created, intpk, money, one_of
+from warehouse.models.base import (
+    Base,
+    StrEnumType,
+    UTCDateTime,
+    code64,
+    created,
+    intpk,
+    money,
+    one_of,
+    utcnow,
+)
 from warehouse.models.people import User
+from warehouse.models.statuses import CountReviewStatus
 
 MOVEMENT_KINDS = ("receive", "move", "adjust", "pick", "ship", "return")
 
@@ -158,3 +169,39 @@ class CountTask(Base):
 
     location: Mapped[Location] = relationship()
     product: Mapped[Product] = relationship()
+
+
+class CountReview(Base):
+    """A count whose difference to the books is beyond the configured threshold: booked only
+    once a second count agrees or a supervisor approves it."""
+
+    __tablename__ = "count_review"
+    __table_args__ = (
+        one_of("status", CountReviewStatus),
+        CheckConstraint("counted >= 0", name="counted"),
+        Index("ix_count_review_status", "status"),
+    )
+
+    id: Mapped[intpk]
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    lot: Mapped[str] = mapped_column(String(40), default="")
+    expiry: Mapped[date | None]
+    counted: Mapped[int]
+    # What the books said when it was counted: the difference is what a decision books.
+    on_books: Mapped[int]
+    status: Mapped[CountReviewStatus] = mapped_column(
+        StrEnumType(CountReviewStatus, 10), default=CountReviewStatus.PENDING
+    )
+    counted_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None]
+
+    location: Mapped[Location] = relationship()
+    product: Mapped[Product] = relationship()
+    counter: Mapped[User | None] = relationship(foreign_keys=[counted_by])
+
+    @property
+    def difference(self) -> int:
+        return self.counted - self.on_books

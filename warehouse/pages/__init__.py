@@ -11,6 +11,7 @@ from flask import Blueprint, Flask
 
 from warehouse.pages import (
     count,
+    counts,
     dock,
     home,
     lookup,
@@ -26,7 +27,7 @@ from warehouse.pages import (
 from warehouse.web import no_store
 
 ROOMS = (
-    home, orders, receive, count, lookup, pick, pack, dock, returns, printing, people,
+    home, orders, receive, count, lookup, pick, pack, dock, returns, printing, people, counts,
     scanner_setup,
 )  # fmt: skip
 

@@ -86,16 +86,27 @@ def count() -> tuple[str, int]:
 
 
 def _finish_count(bin_count: BinCount) -> tuple[str, int]:
-    counted = {(line.sku, line.lot): line.counted or 0 for line in bin_count.lines}
+    # Only what was counted: an item left blank is refused, never taken for none.
+    counted = {
+        (line.sku, line.lot): line.counted for line in bin_count.lines if line.counted is not None
+    }
 
     def book() -> Logged:
-        moves = counting.count_location(
-            db(), current_user(), bin_count.location, counted, most=config().receiving.max_units
-        )
+        results = counting.count_location(
+            db(), current_user(), bin_count.location, counted, config().counting,
+            most=config().receiving.max_units,
+        )  # fmt: skip
         return {
             "kind": "count",
             "location": bin_count.location,
-            "adjustments": [{"sku": m.product.sku, "lot": m.lot, "qty": m.qty} for m in moves],
+            "adjustments": [
+                {"sku": r.sku, "lot": r.lot, "qty": r.difference}
+                for r in results
+                if r.movement is not None and r.difference
+            ],
+            "waiting": [
+                {"sku": r.sku, "lot": r.lot, "qty": r.difference} for r in results if r.waiting
+            ],
         }
 
     outcome = act_on_scan("count", f"count {bin_count.location}", book)
@@ -107,6 +118,14 @@ def _finish_count(bin_count: BinCount) -> tuple[str, int]:
     changes = (
         ", ".join(f"{a['sku']} {a['qty']:+d}" for a in done["adjustments"]) or "no differences"
     )
+    waiting = done.get("waiting") or []
+    if waiting:
+        held = ", ".join(f"{w['sku']} {w['qty']:+d}" for w in waiting)
+        return page(
+            "count.html", step="location", outcome="bad",
+            error=f"Counted {done['location']}: {changes} booked. Too large to book on one "
+            f"count: {held}. Count the bin again, or ask a supervisor to approve.",
+        )  # fmt: skip
     return page(
         "count.html", step="location", outcome="good",
         notice=f"Counted {done['location']}: {changes}.",

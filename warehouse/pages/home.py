@@ -41,6 +41,7 @@ TASKS = (
         "Label jobs, reprints, barcode sheets",
     ),
     Task("Orders", "pages.orders.order_list", "orders.supervise", "By channel and status"),
+    Task("Counts", "pages.counts.counts", "counts.approve", "Large differences to decide"),
     Task("People", "pages.people.people", "people.supervise", "Roles, badges, lockouts lifted"),
     Task(
         "Scanner set-up", "pages.scanner_setup.page", "scanners.setup",
