@@ -161,7 +161,7 @@ class PrintJob(Base):
     # What it is, for people: "label, carton 3 of order 1042".
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[PrintJobStatus] = mapped_column(
-        StrEnumType(PrintJobStatus, 8), default=PrintJobStatus.QUEUED
+        StrEnumType(PrintJobStatus, 10), default=PrintJobStatus.QUEUED
     )
     attempts: Mapped[int] = mapped_column(default=0)
     next_try_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -86,19 +86,23 @@ def upgrade() -> None:
     )
     # SSCCs so far were made from carton ids: new serials start past them.
     op.execute("INSERT INTO counter (name, value) SELECT 'sscc', COALESCE(MAX(id), 0) FROM carton")
-    _print_job_statuses("('queued', 'sending', 'sent', 'replaced', 'cancelled')")
+    _print_job_statuses("('queued', 'sending', 'sent', 'replaced', 'cancelled')", 10)
 
 
-def _print_job_statuses(listed: str) -> None:
+def _print_job_statuses(listed: str, length: int) -> None:
     # SQLite cannot alter a CHECK: batch mode copies the table with the new one.
     with op.batch_alter_table("print_job") as batch_op:
         batch_op.drop_constraint(op.f("ck_print_job_status"), type_="check")
+        batch_op.alter_column(
+            "status", existing_type=sa.String(length=8 if length == 10 else 10),
+            type_=sa.String(length=length), existing_nullable=False,
+        )  # fmt: skip
         batch_op.create_check_constraint(op.f("ck_print_job_status"), f"status IN {listed}")
 
 
 def downgrade() -> None:
     op.execute("UPDATE print_job SET status = 'replaced' WHERE status = 'cancelled'")
-    _print_job_statuses("('queued', 'sending', 'sent', 'replaced')")
+    _print_job_statuses("('queued', 'sending', 'sent', 'replaced')", 8)
     op.drop_table("counter")
     with op.batch_alter_table("carton") as batch_op:
         batch_op.drop_index(op.f("ix_carton_shipment_id"))
