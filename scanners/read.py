@@ -125,6 +125,11 @@ def _gs1_data(message: GS1Message) -> GS1Data:
         elif ai == "21":
             values["serial"] = element.value
         elif ai in ("30", "37"):
+            if not element.value.isdigit():
+                raise ScanError(
+                    "malformed_gs1",
+                    f"This GS1 code's count ({ai}) is empty or not a number. {_AGAIN}",
+                )
             values["count"] = int(element.value)
         elif ai.startswith("310") and element.decimal is not None:
             values["net_weight_kg"] = element.decimal

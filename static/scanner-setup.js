@@ -161,3 +161,24 @@ document.addEventListener("click", (event) => {
 });
 
 restart();
+
+// The prefix check: what the scanner typed into the box, read when it sends Enter.
+const check = document.querySelector("[data-prefix-check]");
+if (check) {
+  const box = check.querySelector("#prefix-check");
+  const result = check.querySelector("[data-testid=prefix-result]");
+  box.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    const text = box.value;
+    const { prefix, suffix } = check.dataset;
+    box.value = "";
+    if (!text) return;
+    const starts = text.startsWith(prefix);
+    const ends = !suffix || text.endsWith(suffix);
+    result.textContent = starts && ends
+      ? `Set: the scan came as ${prefix}…${suffix}, and the pages will take the prefix off.`
+      : `Not set: the scan began with "${text.slice(0, 3)}", not "${prefix}". Program the scanner as above, then scan again.`;
+    result.className = starts && ends ? "message good" : "message bad";
+  });
+}

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -34,7 +34,7 @@ from warehouse import accounts, migrate
 from warehouse.app import create_app
 from warehouse.config import Config, DatabaseConfig
 from warehouse.db import make_engine, make_sessionmaker, writing
-from warehouse.models import ROLES
+from warehouse.models import ROLES, FloorState, User
 
 WAREHOUSE = Path(sys.executable).parent / "warehouse"
 REPO = Path(__file__).resolve().parents[1]
@@ -234,6 +234,62 @@ class ApiClient:
 
     def post(self, url: str, json: Any = None) -> TestResponse:
         return self.request("POST", url, json)
+
+
+class Floor:
+    """A signed-in person on the floor flows as the handheld pages work them: JSON events with
+    a client scan id, in a browser session with its CSRF token."""
+
+    def __init__(self, client: FlaskClient, person: Person):
+        self.client = client
+        token = client.get("/api/session").json["csrf_token"]
+        done = client.post(
+            "/api/session",
+            json={"name": person.name, "password": PASSWORD},
+            headers={"X-CSRFToken": token},
+        )
+        assert done.status_code == 200, done.text
+        # Signing in starts a new session, with a new CSRF token.
+        self.csrf = done.json["csrf_token"]
+
+    def send(self, flow: str, event: dict[str, Any], scan_id: str | None = None) -> TestResponse:
+        body = {"scan_id": scan_id or secrets.token_hex(16), **event}
+        return self.client.post(f"/api/floor/{flow}", json=body, headers={"X-CSRFToken": self.csrf})
+
+    def scan(self, flow: str, code: str, scan_id: str | None = None) -> TestResponse:
+        return self.send(flow, {"scan": {"code": code, "entry": "scanner"}}, scan_id)
+
+    def act(self, flow: str, name: str, scan_id: str | None = None, **values: Any) -> TestResponse:
+        return self.send(flow, {"action": {"name": name, "values": values}}, scan_id)
+
+    def form(self, path: str, **form: Any) -> TestResponse:
+        """A form posted on one of the office pages (counts, people, printing)."""
+        return self.client.post(path, data={"csrf_token": self.csrf, **form})
+
+    def view(self, flow: str) -> dict[str, Any]:
+        page = self.client.get(f"/api/floor/{flow}")
+        assert page.status_code == 200, page.text
+        return page.json  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def floor(client: FlaskClient, staff: dict[str, Person], engine: Engine) -> Callable[[str], Floor]:
+    """Signs in the person of a role with every floor flow at its start."""
+
+    def signed_in(role: str) -> Floor:
+        person = select(User.id).where(User.name == staff[role].name).scalar_subquery()
+        with writing(make_sessionmaker(engine)) as session:
+            session.execute(delete(FloorState).where(FloorState.user_id == person))
+        return Floor(client, staff[role])
+
+    return signed_in
+
+
+def said(answer: TestResponse) -> str:
+    """The sentence a floor answer shows the worker, refused or not."""
+    body = answer.json
+    assert body is not None, answer.text
+    return body["error"]["message"] if "error" in body else body["message"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -56,6 +56,13 @@ class InsufficientStock(Conflict):
     code = "insufficient_stock"
 
 
+class Forbidden(WarehouseError):
+    """The person's role may not do this (a step of a flow only a supervisor takes)."""
+
+    code = "forbidden"
+    status = 403
+
+
 class LoginRefused(WarehouseError):
     """Wrong credentials; the message never says which part was wrong."""
 

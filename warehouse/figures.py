@@ -1,4 +1,5 @@
-"""Figures of the floor's work, from the scan log: each picker's picks per hour and accuracy."""
+"""Figures of the floor's work: each picker's picks per hour and accuracy (from the scan
+log), orders by channel and status, and the exceptions a supervisor acts on."""
 
 from __future__ import annotations
 
@@ -6,10 +7,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from warehouse.models import ScanLog, User
+from warehouse.counting import pending_reviews
+from warehouse.models import (
+    OPEN_ORDER_STATUSES,
+    Carton,
+    CartonStatus,
+    Channel,
+    CountReview,
+    Order,
+    OrderLine,
+    Pick,
+    PickStatus,
+    PrintJob,
+    PrintJobStatus,
+    ScanLog,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -56,3 +72,58 @@ def picker_figures(session: Session, since: datetime) -> list[PickerFigures]:
             )
         )
     return figures
+
+
+def order_counts(session: Session) -> dict[str, dict[str, int]]:
+    """How many orders each channel has in each status."""
+    counts: dict[str, dict[str, int]] = {}
+    rows = session.execute(
+        select(Channel.code, Order.status, func.count())
+        .join(Order.channel)
+        .group_by(Channel.code, Order.status)
+    )
+    for channel, status, count in rows:
+        counts.setdefault(channel, {})[str(status)] = count
+    return counts
+
+
+@dataclass(frozen=True)
+class Exceptions:
+    """What a supervisor acts on: units not found on a pick (their order waits or ships in
+    parts), cartons held at the scale, labels that did not print, counts awaiting a decision."""
+
+    short_picks: list[Pick]
+    held_cartons: list[Carton]
+    failed_jobs: list[PrintJob]
+    count_reviews: list[CountReview]
+
+    def __len__(self) -> int:
+        return (
+            len(self.short_picks) + len(self.held_cartons) + len(self.failed_jobs)
+            + len(self.count_reviews)
+        )  # fmt: skip
+
+
+SHOWN = 50
+
+
+def exceptions(session: Session) -> Exceptions:
+    """The open exceptions of the floor, oldest first, at most SHOWN of each."""
+    short = session.scalars(
+        select(Pick)
+        .join(Pick.order_line)
+        .join(OrderLine.order)
+        .where(Pick.status == PickStatus.SHORT, Order.status.in_(OPEN_ORDER_STATUSES))
+        .order_by(Pick.id)
+        .limit(SHOWN)
+    ).all()
+    held = session.scalars(
+        select(Carton).where(Carton.status == CartonStatus.HELD).order_by(Carton.id).limit(SHOWN)
+    ).all()
+    failed = session.scalars(
+        select(PrintJob)
+        .where(PrintJob.status == PrintJobStatus.QUEUED, PrintJob.last_error != "")
+        .order_by(PrintJob.id)
+        .limit(SHOWN)
+    ).all()
+    return Exceptions(list(short), list(held), list(failed), pending_reviews(session)[:SHOWN])

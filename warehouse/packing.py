@@ -260,6 +260,12 @@ def reopen_carton(session: Session, carton_id: int) -> Carton:
     carton = get_carton(session, carton_id)
     if carton.status == CartonStatus.SHIPPED:
         raise Conflict("The carton has shipped.", code="already_shipped")
+    # One carton open at a time, as open_carton keeps it: a scan must know where it goes.
+    if any(
+        other.id != carton.id and other.status in (CartonStatus.OPEN, CartonStatus.HELD)
+        for other in _unshipped_cartons(session, carton.order_id)
+    ):
+        raise Conflict("Close the open carton first.", code="carton_open")
     if not rows_changed(
         session,
         update(Carton)
@@ -308,6 +314,15 @@ def order_in(session: Session, scanned: Resolved) -> int | None:
     return None if found is None else int(found)
 
 
+def carton_of(session: Session, order_id: int, number: int) -> Carton | None:
+    """Carton `number` of an order (cartons are numbered through the order)."""
+    return session.scalar(
+        select(Carton)
+        .where(Carton.order_id == order_id, Carton.number == number)
+        .execution_options(populate_existing=True)
+    )
+
+
 def open_carton_of(session: Session, order_id: int) -> Carton | None:
     """The order's open carton, if it has one."""
     return session.scalar(
@@ -322,7 +337,9 @@ def pack_scan(session: Session, order_id: int | None, scanned: Resolved) -> Logg
     item goes into the open carton of the order on the bench (a case code counts its units)."""
     found = order_in(session, scanned)
     if found is not None:
-        ready_to_pack(session, found)
+        # A packed order comes to the bench too: to reprint a label, or to reopen a carton.
+        if get_order(session, found).status != OrderStatus.PACKED:
+            ready_to_pack(session, found)
         return {"kind": "pack", "step": "order", "order": found}
     if order_id is None:
         raise InvalidInput(

@@ -267,8 +267,8 @@ def confirm_pick(
 def short_pick(
     session: Session, user: User, pick_list_id: int, pick_id: int, *, found: int, tote: str
 ) -> list[Pick]:
-    """The bin holds fewer than the pick needs: pick what is there, write the rest off the
-    bin (booked as an adjustment, and a count of the bin asked for), and hold the units at
+    """The bin holds fewer than the pick needs: pick what is there, write the rest and what
+    else is free there off the bin (booked as an adjustment, and a count of the bin asked for), and hold the units at
     other bins (new stops at the end of the list). Units found nowhere are no longer reserved
     for the line: they are backordered, and the order waits for them (or, on a channel that
     ships partly, ships without them and sends them later). Returns the new picks."""
@@ -300,8 +300,11 @@ def short_pick(
     # The line gives up the units it cannot have from this bin; they are written off it.
     store_reserved(session, {product_id: -missing})
     line.reserved -= missing
+    # The picker took all the bin had: the units its books say are free there are not there
+    # either, and no order is sent back to them before a count of the bin settles it.
+    free = session.scalar(select(Stock.qty - Stock.allocated).where(Stock.id == stock.id)) or 0
     write_off(
-        session, user, stock, missing,
+        session, user, stock, max(missing, int(free)),
         reason=f"short pick: {missing} not found at {stock.location.code}",
         reference=f"pick list {pick_list.id}",
     )  # fmt: skip

@@ -63,12 +63,21 @@ def _store(session: Session, job: PrintJob) -> PrintJob:
     """Add a job; once the transaction commits, this process's dispatcher sends it."""
     session.add(job)
     session.flush()
-    event.listen(session, "after_commit", _wake_after_commit, once=True)
+    _wake_once_committed(session)
     return job
 
 
+def _wake_once_committed(session: Session) -> None:
+    """Have this process's dispatcher send the session's new jobs once its transaction commits."""
+    if not event.contains(session, "after_commit", _wake_after_commit):
+        event.listen(session, "after_commit", _wake_after_commit)
+
+
 def _wake_after_commit(session: Session) -> None:
-    _wake.set()
+    # Releasing a savepoint (a scan's work is done in one) counts as a commit too; woken
+    # then, the dispatcher would look before the job is committed, and sleep past it.
+    if not session.in_nested_transaction():
+        _wake.set()
 
 
 def get_job(session: Session, job_id: int) -> PrintJob:
@@ -90,7 +99,7 @@ def reprint(session: Session, job_id: int) -> PrintJob:
             .where(PrintJob.id == old.id, PrintJob.status == PrintJobStatus.QUEUED)
             .values(next_try_at=utcnow()),
         )
-        event.listen(session, "after_commit", _wake_after_commit, once=True)
+        _wake_once_committed(session)
         return get_job(session, old.id)
     job = PrintJob(
         printer=old.printer, format=old.format, document=old.document,
@@ -135,7 +144,7 @@ def reroute(
         .values(printer=printer, attempts=0, last_error="", next_try_at=utcnow()),
     ):
         raise Conflict(_not_waiting(job), code="print_job_not_waiting")
-    event.listen(session, "after_commit", _wake_after_commit, once=True)
+    _wake_once_committed(session)
     return get_job(session, job.id)
 
 

@@ -11,11 +11,15 @@ from warehouse.errors import InvalidInput
 BARCODE_DIGITS = 8
 
 
-def check_units(value: object, field: str, *, least: int = 1, most: int | None = None) -> int:
-    """The number of units, refused (naming the field) unless it is a whole number from
-    `least` to `most` that does not look like a scanned barcode."""
+def check_units(
+    value: object, field: str, *, least: int = 1, most: int | None = None, name: str = ""
+) -> int:
+    """The number of units, refused (naming the field, or `name` where a person reads it)
+    unless it is a whole number from `least` to `most` that does not look like a scanned
+    barcode."""
+    said = name or field
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{field} must be a whole number of units", field=field)
+        raise InvalidInput(f"{said} must be a whole number of units", field=field)
     if len(str(abs(value))) >= BARCODE_DIGITS:
         raise InvalidInput(
             f"{value} looks like a scanned barcode, not a number of units: type the number, "
@@ -24,17 +28,19 @@ def check_units(value: object, field: str, *, least: int = 1, most: int | None =
             code="barcode_as_quantity",
         )
     if value < least:
-        raise InvalidInput(f"{field} must be {least} or more", field=field)
+        raise InvalidInput(f"{said} must be {least} or more.", field=field)
     if most is not None and value > most:
         raise InvalidInput(
-            f"{field} is {most} at most here, not {value}.", field=field, code="too_many"
+            f"{said} is {most} at most here, not {value}.", field=field, code="too_many"
         )
     return value
 
 
-def parse_units(text: str | None, field: str, *, least: int = 1, most: int | None = None) -> int:
+def parse_units(
+    text: str | None, field: str, *, least: int = 1, most: int | None = None, name: str = ""
+) -> int:
     """A number of units typed into a form (see check_units)."""
     raw = (text or "").strip()
     if not (raw.lstrip("-").isdigit() and raw.isascii()):
-        raise InvalidInput(f"{field} must be a whole number of units", field=field)
-    return check_units(int(raw), field, least=least, most=most)
+        raise InvalidInput(f"{name or field} must be a whole number.", field=field)
+    return check_units(int(raw), field, least=least, most=most, name=name)

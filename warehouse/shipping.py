@@ -141,6 +141,13 @@ def confirm_label(session: Session, user: User | None, carton_id: int, scanned: 
     carton = get_carton(session, carton_id)
     if carton.status == CartonStatus.SHIPPED:
         raise Conflict(f"Carton {carton.number} has shipped already.", code="already_shipped")
+    # A carton of a shipment reopened keeps its label, but must not leave before the rest:
+    # loaded now, the shipment could never be packed again.
+    if get_shipment_row(session, carton.shipment_id).status != ShipmentStatus.PACKED:
+        raise Conflict(
+            f"Order {carton.order_id} is not packed and labelled: load its cartons once it is.",
+            code="not_packed",
+        )
     if carton.status != CartonStatus.CLOSED or not carton.sscc:
         raise Conflict(f"Carton {carton.number} is not labelled yet.", code="not_labelled")
     if scanned not in (carton.sscc, carton.tracking):

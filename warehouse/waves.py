@@ -3,6 +3,7 @@ Wright's savings, `batching`) so that each cart's route is short, one pick list 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,17 +23,34 @@ from warehouse.pick_lists import (
     stop_of,
     units_to_pick,
 )
-from warehouse.routing import Stop
+from warehouse.routing import Stop, route_stops
 
 
 @dataclass(frozen=True)
 class WaveFilter:
-    """Which reserved orders a wave takes, most urgent first."""
+    """Which reserved orders a wave takes, most urgent first (of `orders` only, when given)."""
 
     channel: str | None = None
     ship_by_before: datetime | None = None
     max_orders: int | None = None
     max_lines: int | None = None
+    orders: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PlannedCart:
+    """A pick list as it would be made now: its orders (a tote each), lines, units and walk."""
+
+    orders: list[int]
+    lines: int
+    units: int
+    route_m: float
+
+
+@dataclass(frozen=True)
+class WavePlan:
+    carts: list[PlannedCart]
+    skipped: list[tuple[int, str]]
 
 
 @dataclass(frozen=True)
@@ -42,17 +60,22 @@ class Wave:
     skipped: list[tuple[int, str]]
 
 
-def _wave_orders(session: Session, wanted: WaveFilter) -> list[Order]:
+def wave_orders(session: Session, wanted: WaveFilter) -> list[Order]:
+    """The reserved orders a filter chooses, most urgent first (ship-by, then age)."""
     query = (
         select(Order)
         .where(Order.status == OrderStatus.RESERVED)
         .order_by(Order.ship_by.is_(None), Order.ship_by, Order.created_at, Order.id)
-        .options(selectinload(Order.lines).selectinload(OrderLine.product))
+        .options(
+            selectinload(Order.lines).selectinload(OrderLine.product), selectinload(Order.channel)
+        )
     )
     if wanted.channel:
         query = query.join(Order.channel).where(Channel.code == wanted.channel)
     if wanted.ship_by_before:
         query = query.where(Order.ship_by < wanted.ship_by_before)
+    if wanted.orders is not None:
+        query = query.where(Order.id.in_(wanted.orders))
     chosen: list[Order] = []
     lines = 0
     for order in session.scalars(query):
@@ -80,22 +103,48 @@ def predicted_stops(session: Session, order: Order, layout: LayoutConfig) -> lis
     return stops
 
 
-def create_wave(session: Session, wanted: WaveFilter, layout: LayoutConfig, cart_size: int) -> Wave:
-    """Pick lists for the orders a filter chooses, grouped cart by cart so routes are short."""
+def plan_wave(
+    session: Session, wanted: WaveFilter, layout: LayoutConfig, cart_size: int
+) -> WavePlan:
+    """The carts a wave of these orders would be, grouped so routes are short; nothing is
+    held, so a supervisor can look before creating them."""
     if not 1 <= cart_size <= MAX_BATCH:
         raise InvalidInput(f"A cart takes 1 to {MAX_BATCH} orders.", field="cart_size")
     skipped: list[tuple[int, str]] = []
     stops: dict[int, list[Stop]] = {}
-    for order in _wave_orders(session, wanted):
+    chosen = {order.id: order for order in wave_orders(session, wanted)}
+    for order in chosen.values():
         try:
             stops[order.id] = predicted_stops(session, order, layout)
         except WarehouseError as why:
             skipped.append((order.id, why.message))
+    floor = layout_of(layout)
+    carts = []
+    for batch in group_orders(stops, cart_size, floor):
+        lines = [line for order in batch for line in chosen[order].lines]
+        walk = route_stops(floor, [stop for order in batch for stop in stops[order]])
+        carts.append(
+            PlannedCart(batch, len(lines), sum(line.qty for line in lines), round(walk.length_m, 1))
+        )
+    return WavePlan(carts, skipped)
+
+
+def create_carts(session: Session, carts: Sequence[Sequence[int]], layout: LayoutConfig) -> Wave:
+    """One pick list per cart of orders, as planned; a cart that cannot be made now (its
+    orders taken or no longer pickable) is skipped with why."""
     made: list[PickList] = []
-    for batch in group_orders(stops, cart_size, layout_of(layout)):
+    skipped: list[tuple[int, str]] = []
+    for batch in carts:
         try:
             with session.begin_nested():
                 made.append(create_pick_list(session, batch, layout, kind="wave"))
         except WarehouseError as why:
             skipped += [(order_id, why.message) for order_id in batch]
     return Wave(made, skipped)
+
+
+def create_wave(session: Session, wanted: WaveFilter, layout: LayoutConfig, cart_size: int) -> Wave:
+    """Pick lists for the orders a filter chooses, grouped cart by cart so routes are short."""
+    plan = plan_wave(session, wanted, layout, cart_size)
+    made = create_carts(session, [cart.orders for cart in plan.carts], layout)
+    return Wave(made.pick_lists, plan.skipped + made.skipped)

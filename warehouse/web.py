@@ -340,6 +340,8 @@ def _template_globals() -> dict[str, Any]:
     return {
         "current_user": current_user(),
         "warehouse_name": config().warehouse.name,
+        # The checked config.toml (Flask's own `config` is the app's settings).
+        "settings": config(),
         # Pages compare statuses by these, as the code does.
         "OrderStatus": OrderStatus,
         "PickListStatus": PickListStatus,

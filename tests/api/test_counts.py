@@ -3,12 +3,10 @@ supervisor before it is booked; a supervisor's count is booked at once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask.testing import FlaskClient
-
-from tests.api.test_floor import Handheld
-from tests.conftest import ApiClient, Person, make_location, make_product, receive, stock_of
+from tests.conftest import ApiClient, Floor, make_location, make_product, receive, stock_of
 
 
 def count(api: ApiClient, role: str, sku: str, location: str, counted: int) -> Any:
@@ -96,14 +94,39 @@ def test_a_supervisor_approves_or_turns_down_a_count_in_review(api: ApiClient) -
 
 
 def test_the_counts_page_books_a_count_in_review(
-    api: ApiClient, client: FlaskClient, staff: dict[str, Person]
+    api: ApiClient, floor: Callable[[str], Floor]
 ) -> None:
     sku, bin_ = product_with(api, 100)
     waiting = count(api, "receiver", sku, bin_, 70).json
-    lead = Handheld(client, staff["supervisor"])
+    lead = floor("supervisor")
     listed = lead.client.get("/counts")
     row = listed.text[listed.text.index(f'data-review="{waiting["id"]}"') :]
     assert bin_ in row[:800] and sku in row[:800] and "-30" in row[:800]
-    booked = lead.post("/counts", review=waiting["id"], action="approve")
+    booked = lead.form("/counts", review=waiting["id"], action="approve")
     assert booked.status_code == 200 and f"{sku} -30" in booked.text
     assert stock_of(api, sku)["on_hand"] == 70
+
+
+def test_a_large_difference_counted_on_the_handheld_waits_for_the_counts_page(
+    api: ApiClient, floor: Callable[[str], Floor]
+) -> None:
+    sku, bin_ = product_with(api, 100)
+    counter = floor("receiver")
+    assert counter.scan("count", bin_).status_code == 200
+    typed = counter.act("count", "set", sku=sku, lot="", counted="6")
+    assert typed.status_code == 200, typed.text
+    done = counter.act("count", "finish")
+    # Counted, but not booked: never green.
+    assert done.status_code == 200 and done.json["outcome"] == "warn", done.text
+    assert f"Too large to book on one count: {sku} -94" in done.json["message"]
+    assert stock_of(api, sku)["on_hand"] == 100
+    (waiting,) = [r for r in api.get("/api/stock/count-reviews").json["reviews"] if r["sku"] == sku]
+    lead = floor("supervisor")
+    turned_down = lead.form("/counts", review=waiting["id"], action="reject")
+    assert turned_down.status_code == 200
+    assert f"Count {waiting['id']} turned down: the books stay." in turned_down.text
+    assert f'data-review="{waiting["id"]}"' not in turned_down.text
+    assert stock_of(api, sku)["on_hand"] == 100
+    # Decided once: a second decision is refused on the page and books nothing.
+    again = lead.form("/counts", review=waiting["id"], action="approve")
+    assert again.status_code == 409 and stock_of(api, sku)["on_hand"] == 100

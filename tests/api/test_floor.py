@@ -1,26 +1,27 @@
-"""The handheld floor pages by form posts: receive, count and look up by scan."""
+"""The floor flows as JSON: receive, count and look up by scan, with the traps of a real floor
+(a barcode in a quantity, Enter in a count box, an uncounted item, a repeated scan id)."""
 
 from __future__ import annotations
 
-import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from scanners.gtin import with_check_digit
 from tests.conftest import (
-    PASSWORD,
     ApiClient,
+    Floor,
     Person,
     make_location,
     make_product,
     random_gtin13,
     receive,
+    said,
     stock_of,
 )
 from warehouse.models import ScanLog
@@ -28,35 +29,9 @@ from warehouse.models import ScanLog
 GS = "\x1d"
 
 
-class Handheld:
-    """A signed-in person posting the floor forms as the handheld pages do."""
-
-    def __init__(self, client: FlaskClient, person: Person):
-        self.client = client
-        page = client.get("/login")
-        self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)[1]  # type: ignore[index]
-        done = client.post(
-            "/login",
-            data={"csrf_token": self.csrf, "code": person.name, "password": PASSWORD},
-        )
-        assert done.status_code == 302, done.text
-        # Signing in starts a new session, with a new CSRF token.
-        page = client.get("/")
-        self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)[1]  # type: ignore[index]
-
-    def post(self, path: str, **form: Any) -> TestResponse:
-        form.setdefault("scan_id", secrets.token_hex(16))
-        return self.client.post(path, data={"csrf_token": self.csrf, **form})
-
-
-def outcome_of(page: TestResponse) -> str | None:
-    found = re.search(r'data-outcome="(\w+)"', page.text)
-    return found[1] if found else None
-
-
 @pytest.fixture
-def receiver(client: FlaskClient, staff: dict[str, Person]) -> Handheld:
-    return Handheld(client, staff["receiver"])
+def receiver(floor: Callable[[str], Floor]) -> Floor:
+    return floor("receiver")
 
 
 @pytest.fixture
@@ -67,161 +42,241 @@ def item(api: ApiClient) -> dict[str, Any]:
     return {"sku": product["sku"], "unit": unit, "case": case}
 
 
-def test_receive_by_scans(receiver: Handheld, api: ApiClient, item: dict[str, Any]) -> None:
+def test_receive_by_scans(receiver: Floor, api: ApiClient, item: dict[str, Any]) -> None:
     bin_ = make_location(api)
-    page = receiver.post("/receive", code=bin_)
-    assert page.status_code == 200 and outcome_of(page) == "good" and "Scan an item" in page.text
-    page = receiver.post("/receive", code=item["case"], location=bin_)
-    assert 'name="qty"' in page.text and 'value="6"' in page.text
-    done = receiver.post(
-        "/receive", action="confirm", location=bin_, sku=item["sku"], qty="6", code=item["case"]
-    )
-    assert done.status_code == 200 and outcome_of(done) == "good"
-    assert f"Received 6 of {item['sku']}" in done.text
-    assert stock_of(api, item["sku"])["on_hand"] == 6
+    first = receiver.scan("receive", bin_)
+    assert first.status_code == 200 and first.json["outcome"] == "good"
+    assert "scan an item" in said(first) and bin_ in first.json["panel"]
+    # A case code adds its units; the item scanned again adds one: never a quantity.
+    receiver.scan("receive", item["case"])
+    again = receiver.scan("receive", item["unit"])
+    assert again.json["state"]["item"]["units"] == 7 and f"{item['sku']}: 7" in said(again)
+    assert stock_of(api, item["sku"])["on_hand"] == 0
+    done = receiver.act("receive", "receive")
+    assert done.status_code == 200 and done.json["outcome"] == "good"
+    assert f"Received 7 of {item['sku']}" in said(done)
+    assert stock_of(api, item["sku"])["on_hand"] == 7
+    assert done.json["state"] == {"location": bin_}
+
+
+def test_receive_typed_units_replace_the_scanned(
+    receiver: Floor, api: ApiClient, item: dict[str, Any]
+) -> None:
+    bin_ = make_location(api)
+    receiver.scan("receive", bin_)
+    receiver.scan("receive", item["unit"])
+    typed = receiver.act("receive", "qty", qty="40")
+    assert typed.json["state"]["item"]["units"] == 40
+    receiver.act("receive", "receive")
+    assert stock_of(api, item["sku"])["on_hand"] == 40
 
 
 def test_receive_a_gs1_code_brings_lot_expiry_and_count(
-    receiver: Handheld, api: ApiClient, item: dict[str, Any]
+    receiver: Floor, api: ApiClient, item: dict[str, Any]
 ) -> None:
     bin_ = make_location(api)
-    code = f"]C101{'0' + item['unit']}1728013110B-77{GS}3012"
-    page = receiver.post("/receive", code=code, location=bin_)
+    receiver.scan("receive", bin_)
+    page = receiver.scan("receive", f"]C101{'0' + item['unit']}1728013110B-77{GS}3012")
     assert page.status_code == 200, page.text
-    assert 'value="12"' in page.text and 'value="B-77"' in page.text
-    assert 'value="2028-01-31"' in page.text
-    receiver.post(
-        "/receive", action="confirm", location=bin_, sku=item["sku"], qty="12",
-        lot="B-77", expiry="2028-01-31", code=code,
-    )  # fmt: skip
+    assert page.json["state"]["item"] | {"name": ""} == {
+        "sku": item["sku"], "name": "", "units": 12, "lot": "B-77", "expiry": "2028-01-31"
+    }  # fmt: skip
+    assert 'value="B-77"' in page.json["panel"] and 'value="2028-01-31"' in page.json["panel"]
+    receiver.act("receive", "receive")
     moves = api.get(f"/api/stock/{item['sku']}/movements").json
     assert [(m["qty"], m["lot"], m["expiry"]) for m in moves] == [(12, "B-77", "2028-01-31")]
 
 
-def test_a_resubmitted_confirmation_is_booked_once(
-    receiver: Handheld, api: ApiClient, item: dict[str, Any], db: Session
+def test_a_repeated_event_is_applied_once(
+    receiver: Floor, api: ApiClient, item: dict[str, Any], db: Session
 ) -> None:
     bin_ = make_location(api)
+    receiver.scan("receive", bin_)
     scan_id = secrets.token_hex(16)
-    form = {
-        "action": "confirm",
-        "location": bin_,
-        "sku": item["sku"],
-        "qty": "4",
-        "scan_id": scan_id,
-    }
-    first, again = receiver.post("/receive", **form), receiver.post("/receive", **form)
+    first = receiver.scan("receive", item["unit"], scan_id=scan_id)
+    again = receiver.scan("receive", item["unit"], scan_id=scan_id)
     assert first.status_code == again.status_code == 200
-    assert stock_of(api, item["sku"])["on_hand"] == 4
+    assert again.json["state"]["item"]["units"] == 1
+    book = secrets.token_hex(16)
+    assert receiver.act("receive", "receive", scan_id=book).status_code == 200
+    assert receiver.act("receive", "receive", scan_id=book).status_code == 200
+    assert stock_of(api, item["sku"])["on_hand"] == 1
     db.rollback()
-    assert len(list(db.scalars(select(ScanLog).where(ScanLog.scan_id == scan_id)))) == 1
+    assert len(list(db.scalars(select(ScanLog).where(ScanLog.scan_id == book)))) == 1
 
 
 @pytest.mark.parametrize(
-    ("form", "message"),
+    ("events", "status", "message"),
     [
-        ({"code": "4006381333932"}, "check digit is wrong"),
-        ({"code": "(17)251399"}, "is not a date written YYMMDD"),
-        ({"code": "nothing-here", "location": "{bin}"}, "not a product"),
-        ({"code": "{sku}"}, "Scan the location first"),
-        (
-            {"action": "confirm", "location": "{bin}", "sku": "{sku}", "qty": "0"},
-            "qty must be 1 or more",
-        ),
-        (
-            {"action": "confirm", "location": "{bin}", "sku": "{sku}", "qty": "6141410000981"},
-            "looks like a scanned barcode",
-        ),
-        (
-            {"action": "confirm", "location": "{bin}", "sku": "{sku}", "qty": "10001"},
-            "10000 at most",
-        ),
-        (
-            {"action": "confirm", "location": "{bin}", "sku": "{sku}", "qty": "-3"},
-            "qty must be 1 or more",
-        ),
-        ({"action": "confirm", "location": "{bin}", "sku": "{sku}", "qty": "x"}, "whole number"),
-        ({"action": "confirm", "location": "{bin}", "sku": "NO-SUCH", "qty": "1"}, "No product"),
-        (
-            {
-                "action": "confirm",
-                "location": "{bin}",
-                "sku": "{sku}",
-                "qty": "1",
-                "expiry": "2027-02-30",
-            },
-            "not a date",
-        ),
+        ([("scan", "4006381333932")], 422, "check digit"),
+        ([("scan", "(17)251399")], 422, "not a date"),
+        ([("scan", "{bin}"), ("scan", "nothing-here")], 422, "is not an item or a bin"),
+        ([("scan", "{unit}")], 422, "Scan the bin first"),
+        ([("scan", "{bin}"), ("act", "receive", {})], 409, "Scan an item first"),
+        ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "qty", {"qty": "0"})], 422,
+         "Units must be 1 or more."),
+        ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "qty", {"qty": "-3"})], 422,
+         "Units must be 1 or more."),
+        ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "qty", {"qty": "6141410000981"})], 422,
+         "looks like a scanned barcode"),
+        ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "receive", {"qty": "10001"})], 422,
+         "10000 at most"),
+        ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "receive", {"qty": "x"})], 422,
+         "whole number"),
+        ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "receive", {"expiry": "2027-02-30"})],
+         422, "not a date"),
+        ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "receive", {"lot": "L" * 41})], 422,
+         "40 characters at most"),
+        ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "explode", {})], 422, "no button"),
     ],
-)
+)  # fmt: skip
 def test_receive_refusals_change_nothing(
-    receiver: Handheld, api: ApiClient, item: dict[str, Any], form: dict[str, str], message: str
-) -> None:
+    receiver: Floor, api: ApiClient, item: dict[str, Any], events: list[Any], status: int,
+    message: str,
+) -> None:  # fmt: skip
     bin_ = make_location(api)
-    filled = {key: value.format(bin=bin_, sku=item["sku"]) for key, value in form.items()}
-    page = receiver.post("/receive", **filled)
-    assert page.status_code == 422 and outcome_of(page) == "bad"
-    assert message in page.text
+    answer = None
+    for kind, value, *rest in events:
+        filled = value.format(bin=bin_, unit=item["unit"])
+        answer = (
+            receiver.scan("receive", filled)
+            if kind == "scan"
+            else receiver.act("receive", filled, **rest[0])
+        )
+    assert answer is not None and answer.status_code == status, answer.text
+    assert message in said(answer)
     assert stock_of(api, item["sku"])["on_hand"] == 0
 
 
-def test_count_by_scans_books_the_differences(
-    client: FlaskClient, staff: dict[str, Person], api: ApiClient, item: dict[str, Any]
+def test_a_receipt_scanned_past_the_maximum_is_refused(
+    receiver: Floor, api: ApiClient, config: Any
 ) -> None:
-    counter = Handheld(client, staff["receiver"])
+    unit = random_gtin13()
+    case = with_check_digit("1" + unit[:12])
+    most = config.receiving.max_units
+    sku = make_product(api, barcodes=[unit], cases=[{"code": case, "units": most}])["sku"]
+    bin_ = make_location(api)
+    receiver.scan("receive", bin_)
+    assert receiver.scan("receive", case).status_code == 200
+    over = receiver.scan("receive", unit)
+    assert over.status_code == 422 and f"{most} at most" in said(over)
+    assert receiver.view("receive")["state"]["item"]["units"] == most
+    receiver.act("receive", "receive")
+    assert stock_of(api, sku)["on_hand"] == most
+
+
+def test_another_item_or_bin_while_one_is_in_hand_is_refused(
+    receiver: Floor, api: ApiClient, item: dict[str, Any]
+) -> None:
+    bin_, other_bin = make_location(api), make_location(api)
+    other = make_product(api)
+    receiver.scan("receive", bin_)
+    receiver.scan("receive", item["unit"])
+    for code in (other["barcodes"][0], other_bin):
+        refused = receiver.scan("receive", code)
+        assert refused.status_code == 409 and f"Receive the 1 of {item['sku']} first" in said(
+            refused
+        )
+    assert receiver.view("receive")["state"]["item"]["sku"] == item["sku"]
+    cancelled = receiver.act("receive", "cancel")
+    assert cancelled.json["outcome"] == "warn" and "were not received" in said(cancelled)
+    assert stock_of(api, item["sku"])["on_hand"] == 0
+
+
+@pytest.fixture
+def counted_bin(api: ApiClient, item: dict[str, Any]) -> dict[str, Any]:
     bin_ = make_location(api)
     other = make_product(api)
     receive(api, item["sku"], bin_, 10)
     receive(api, other["sku"], bin_, 3)
-    page = counter.post("/count", code=bin_)
-    assert outcome_of(page) == "good" and item["sku"] in page.text and other["sku"] in page.text
+    return {"bin": bin_, "other": other["sku"]}
+
+
+def test_count_by_scans_books_the_differences(
+    receiver: Floor, api: ApiClient, item: dict[str, Any], counted_bin: dict[str, Any]
+) -> None:
+    bin_, other = counted_bin["bin"], counted_bin["other"]
+    page = receiver.scan("count", bin_)
+    assert page.json["outcome"] == "good"
+    assert item["sku"] in page.json["panel"] and other in page.json["panel"]
     # Books figures are not shown: a blind count.
-    assert ">10<" not in page.text
-    state = {"location": bin_, "sku": [item["sku"], other["sku"]], "lot": ["", ""],
-             "name": ["", ""], "counted": ["", ""]}  # fmt: skip
-    page = counter.post("/count", code=item["case"], **state)
-    assert outcome_of(page) == "good" and f"{item['sku']}: 6" in page.text
-    state["counted"] = ["6", ""]
-    page = counter.post("/count", code=item["unit"], **state)
-    assert f"{item['sku']}: 7" in page.text
-    wrong = counter.post("/count", code="4006381333932", **{**state, "counted": ["7", ""]})
-    assert wrong.status_code == 422 and outcome_of(wrong) == "bad"
-    # The other product left blank is not taken for none: it is refused, nothing booked.
-    blank = counter.post("/count", action="finish", **{**state, "counted": ["7", ""]})
-    assert blank.status_code == 422 and outcome_of(blank) == "bad"
-    assert f"{other['sku']} is not counted: count it, or say none is here" in blank.text
-    assert stock_of(api, other["sku"])["on_hand"] == 3
+    assert ">10<" not in page.json["panel"] and 'value="10"' not in page.json["panel"]
+    assert f"{item['sku']}: 6" in said(receiver.scan("count", item["case"]))
+    assert f"{item['sku']}: 7" in said(receiver.scan("count", item["unit"]))
+    wrong = receiver.scan("count", "4006381333932")
+    assert wrong.status_code == 422
+    # The other product not counted is not taken for none: the finish is refused.
+    blank = receiver.act("count", "finish")
+    assert blank.status_code == 422
+    assert f"{other} is not counted: count it, or say none is here" in said(blank)
+    assert stock_of(api, other)["on_hand"] == 3
     # None here, said as such: 0.
-    done = counter.post("/count", action="finish", **{**state, "counted": ["7", "0"]})
-    assert done.status_code == 200 and outcome_of(done) == "good"
-    assert f"{item['sku']} -3" in done.text and f"{other['sku']} -3" in done.text
+    assert "none here" in said(receiver.act("count", "none", sku=other, lot=""))
+    done = receiver.act("count", "finish")
+    assert done.status_code == 200 and done.json["outcome"] == "warn", done.text
+    assert f"{item['sku']} -3" in said(done) and f"{other} -3" in said(done)
     assert stock_of(api, item["sku"])["on_hand"] == 7
-    assert stock_of(api, other["sku"])["on_hand"] == 0
+    assert stock_of(api, other)["on_hand"] == 0
 
 
-def test_count_refuses_bad_counts(receiver: Handheld, api: ApiClient, item: dict[str, Any]) -> None:
-    bin_ = make_location(api)
-    receive(api, item["sku"], bin_, 5)
-    for bad in ("-3", "x", "1.5"):
-        page = receiver.post(
-            "/count", action="finish", location=bin_, sku=item["sku"], lot="", name="", counted=bad
-        )
-        assert page.status_code == 422 and outcome_of(page) == "bad", bad
-    assert stock_of(api, item["sku"])["on_hand"] == 5
+def test_a_typed_count_is_checked_and_never_a_scan(
+    receiver: Floor, api: ApiClient, item: dict[str, Any], counted_bin: dict[str, Any]
+) -> None:
+    receiver.scan("count", counted_bin["bin"])
+    for bad, message in (
+        ("-3", "0 or more"), ("x", "whole number"), ("1.5", "whole number"),
+        ("4061414100015", "looks like a scanned barcode"), ("10001", "10000 at most"),
+    ):  # fmt: skip
+        refused = receiver.act("count", "set", sku=item["sku"], lot="", counted=bad)
+        assert refused.status_code == 422 and message in said(refused), bad
+    assert "not on this count" in said(
+        receiver.act("count", "set", sku="NO-SUCH", lot="", counted="1")
+    )
+    typed = receiver.act("count", "set", sku=item["sku"], lot="", counted="10")
+    assert f"{item['sku']}: 10" in said(typed)
+    assert receiver.act("count", "none", sku=counted_bin["other"], lot="").status_code == 200
+    # Another bin scanned mid-count is refused, not a silent restart.
+    assert receiver.scan("count", make_location(api)).status_code == 409
+    done = receiver.act("count", "finish")
+    assert done.status_code == 200, done.text
+    assert stock_of(api, item["sku"])["on_hand"] == 10
+    assert stock_of(api, counted_bin["other"])["on_hand"] == 0
+
+
+def test_a_cancelled_count_books_nothing(
+    receiver: Floor, api: ApiClient, item: dict[str, Any], counted_bin: dict[str, Any]
+) -> None:
+    receiver.scan("count", counted_bin["bin"])
+    receiver.act("count", "none", sku=item["sku"], lot="")
+    cancelled = receiver.act("count", "cancel")
+    assert cancelled.json["outcome"] == "warn" and "nothing was booked" in said(cancelled)
+    assert stock_of(api, item["sku"])["on_hand"] == 10
+    assert receiver.act("count", "finish").status_code == 409
 
 
 @pytest.mark.parametrize("kind", ["product", "location", "user", "unknown"])
 def test_lookup_says_what_a_scan_is(
-    receiver: Handheld, api: ApiClient, item: dict[str, Any], staff: dict[str, Person], kind: str
+    receiver: Floor, api: ApiClient, item: dict[str, Any], staff: dict[str, Person], kind: str
 ) -> None:
     bin_ = make_location(api)
     receive(api, item["sku"], bin_, 2)
     code = {"product": item["unit"], "location": bin_, "user": staff["picker"].badge,
             "unknown": "NOTHING-" + secrets.token_hex(3)}[kind]  # fmt: skip
-    page = receiver.post("/lookup", code=code)
+    page = receiver.scan("lookup", code)
     if kind == "unknown":
-        assert page.status_code == 404 and outcome_of(page) == "bad"
+        assert page.status_code == 404 and "Nothing in this warehouse is known as" in said(page)
         return
-    assert page.status_code == 200 and outcome_of(page) == "good"
+    assert page.status_code == 200 and page.json["outcome"] == "good"
     expected = {"product": item["sku"], "location": item["sku"], "user": staff["picker"].name}
-    assert expected[kind] in page.text
+    assert expected[kind] in page.json["panel"]
+
+
+def test_a_flow_needs_a_session_and_its_role(
+    client: FlaskClient, staff: dict[str, Person], item: dict[str, Any]
+) -> None:
+    assert client.post("/api/floor/receive", json={"scan_id": "a" * 16}).status_code == 401
+    picker = Floor(client, staff["picker"])
+    assert picker.scan("receive", item["unit"]).status_code == 403
+    assert picker.send("pick", {}).status_code == 422
+    both = {"scan": {"code": "x"}, "action": {"name": "leave"}}
+    assert picker.send("pick", both).status_code == 422

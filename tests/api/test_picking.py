@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import ApiClient, make_channel, make_product, order_body, receive
 from warehouse.invariants import check_invariants
-from warehouse.models import Pick, PickList, Stock
+from warehouse.models import OrderLine, Pick, PickList, Stock
 
 
 def layout_bin(api: ApiClient, aisle: int | None = None, bay: int | None = None) -> str:
@@ -197,8 +197,13 @@ def test_lists_made_at_once_for_overlapping_orders_share_no_units(
     assert set(statuses) <= {201, 409}
     db.rollback()
     lists_of_line: dict[int, set[int]] = {}
-    live = select(Pick.order_line_id, Pick.pick_list_id).join(Pick.pick_list)
-    for line_id, list_id in db.execute(live.where(PickList.status != "released")):
+    live = (
+        select(Pick.order_line_id, Pick.pick_list_id)
+        .join(Pick.pick_list)
+        .join(Pick.order_line)
+        .where(PickList.status != "released", OrderLine.order_id.in_(orders))
+    )
+    for line_id, list_id in db.execute(live):
         lists_of_line.setdefault(line_id, set()).add(list_id)
     assert all(len(lists) == 1 for lists in lists_of_line.values()), "a line is on two lists"
     assert 201 in statuses

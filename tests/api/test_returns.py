@@ -4,6 +4,8 @@ movement; a refused return changes nothing."""
 from __future__ import annotations
 
 import re
+import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,23 +15,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanners.gtin import with_check_digit
-from tests.api.test_floor import Handheld, outcome_of, receiver  # noqa: F401
 from tests.api.test_packing import factory, packed_order, picked, refused  # noqa: F401
 from tests.api.test_picking import layout_bin, place_order
 from tests.api.test_stock import ledger_size
 from tests.conftest import (
     ApiClient,
+    Floor,
     Person,
     make_channel,
     make_location,
     make_product,
+    said,
     stock_of,
 )
 from warehouse import returns, shipping
 from warehouse.config import Config
 from warehouse.db import writing
 from warehouse.invariants import check_invariants
-from warehouse.models import PickListOrder
+from warehouse.models import PickListOrder, ScanLog
 
 
 @pytest.fixture
@@ -38,6 +41,11 @@ def quarantine(api: ApiClient, config: Config) -> str:
     code = config.returns.quarantine
     assert api.put(f"/api/locations/{code}", {}).status_code in (200, 201)
     return code
+
+
+@pytest.fixture
+def receiver(floor: Callable[[str], Floor]) -> Floor:
+    return floor("receiver")
 
 
 @pytest.fixture
@@ -278,8 +286,23 @@ def test_only_returns_roles_may_return(
     assert post_return(api.as_role("packer"), shipped["order"], shipped["heavy"], 1).status_code == 201  # fmt: skip
 
 
+def with_a_case(api: ApiClient, sku: str, units: int) -> str:
+    """Give the product a case code of `units`; returns the code."""
+    product = api.get(f"/api/products/{sku}").json
+    case = with_check_digit("1" + product["barcodes"][0][:12])
+    put = {"name": product["name"], "barcodes": product["barcodes"],
+           "weight_g": product["weight_g"], "cases": [{"code": case, "units": units}]}  # fmt: skip
+    assert api.put(f"/api/products/{sku}", put).status_code == 200
+    return case
+
+
+def returned_row(panel: str, sku: str) -> bool:
+    """Whether the panel's table of lines shows the SKU as all come back."""
+    return re.search(rf'<tr class="done">\s*<td>{re.escape(sku)}<', panel) is not None
+
+
 def test_returns_by_scans(
-    receiver: Handheld,  # noqa: F811
+    receiver: Floor,
     api: ApiClient,
     shipped: dict[str, Any],
     quarantine: str,
@@ -287,103 +310,173 @@ def test_returns_by_scans(
     staff: dict[str, Person],
 ) -> None:
     order, heavy, light = shipped["order"], shipped["heavy"], shipped["light"]
-    # A case code of the heavy item that counts its 2 units.
-    product = api.get(f"/api/products/{heavy}").json
-    case = with_check_digit("1" + product["barcodes"][0][:12])
-    put = {"name": product["name"], "barcodes": product["barcodes"], "weight_g": 400,
-           "cases": [{"code": case, "units": 2}]}  # fmt: skip
-    assert api.put(f"/api/products/{heavy}", put).status_code == 200
+    case = with_a_case(api, heavy, 2)
     assert "Returns" in receiver.client.get("/").text
     page = receiver.client.get("/returns")
     assert page.status_code == 200 and "Scan the order" in page.text
+    assert receiver.view("returns")["state"] == {}
 
-    page = receiver.post("/returns", code=f"O{order:08d}")
-    assert page.status_code == 200 and outcome_of(page) == "good", page.text
-    assert f'data-testid="order">{order}<' in page.text and "Scan a returned item" in page.text
-    page = receiver.post("/returns", code=case, order=str(order))
-    assert outcome_of(page) == "good" and 'name="qty"' in page.text and 'value="2"' in page.text
+    found = receiver.scan("returns", f"O{order:08d}")
+    assert found.status_code == 200 and found.json["outcome"] == "good", found.text
+    assert found.json["state"] == {"order": order}
+    assert f'data-testid="order">{order}<' in found.json["panel"]
+    assert "Scan a returned item" in found.json["panel"]
+    # A case code counts its units; nothing is booked until the bin is scanned.
+    held = receiver.scan("returns", case)
+    assert held.status_code == 200 and held.json["outcome"] == "good", held.text
+    assert held.json["state"]["item"] | {"name": ""} == {"sku": heavy, "name": "", "units": 2}
+    assert 'data-field="qty"' in held.json["panel"] and 'value="2"' in held.json["panel"]
+    assert stock_of(api, heavy)["on_hand"] == 3
     bin_ = make_location(api)
-    page = receiver.post("/returns", code=bin_, order=str(order), sku=heavy, qty="2")
-    assert page.status_code == 200 and outcome_of(page) == "good", page.text
-    assert f"Returned 2 of {heavy} to {bin_}." in page.text
-    assert on_hand_at(api, heavy, bin_) == 2
+    put = receiver.scan("returns", bin_)
+    assert put.status_code == 200 and put.json["outcome"] == "good", put.text
+    assert f"Returned 2 of {heavy} to {bin_}." in said(put)
+    assert put.json["state"] == {"order": order}
+    assert on_hand_at(api, heavy, bin_) == 2 and stock_of(api, heavy)["on_hand"] == 5
+    assert returned_row(put.json["panel"], heavy) and not returned_row(put.json["panel"], light)
 
     # The order typed by hand; the light item to quarantine, with a reason.
-    page = receiver.post("/returns", code=str(order))
-    assert outcome_of(page) == "good"
-    page = receiver.post("/returns", code=light, order=str(order))
-    assert outcome_of(page) == "good" and 'value="1"' in page.text
+    assert receiver.act("returns", "leave").json["state"] == {}
+    typed = receiver.act("returns", "order", order=str(order))
+    assert typed.status_code == 200 and typed.json["state"] == {"order": order}, typed.text
+    held = receiver.scan("returns", api.get(f"/api/products/{light}").json["barcodes"][0])
+    assert (
+        held.json["state"]["item"]["units"] == 1
+        and 'data-testid="quarantine"' in (held.json["panel"])
+    )
     in_quarantine = on_hand_at(api, light, quarantine)
-    # The page carries its scan id, so a second tap on the button books nothing more.
-    scan_id = re.search(r'name="scan_id" value="(\w+)"', page.text)[1]  # type: ignore[index]
+    # A second tap on the button (the same scan id) books nothing more.
+    scan_id = secrets.token_hex(16)
     for _ in range(2):
-        page = receiver.post(
-            "/returns", code="", action="quarantine", order=str(order), sku=light, qty="1",
-            reason="scratched", scan_id=scan_id,
-        )  # fmt: skip
-        assert outcome_of(page) == "good", page.text
-    assert f"Returned 1 of {light} to quarantine ({quarantine})." in page.text
+        sent = receiver.act("returns", "quarantine", scan_id=scan_id, qty="1", reason="scratched")
+        # Done, but not for stock: never shown green.
+        assert sent.status_code == 200 and sent.json["outcome"] == "warn", sent.text
+        assert f"Returned 1 of {light} to quarantine ({quarantine})." in said(sent)
     assert on_hand_at(api, light, quarantine) == in_quarantine + 1
+    assert returned_row(sent.json["panel"], light)
     moves = api.get(f"/api/stock/{light}/movements?limit=1").json
     assert (moves[0]["kind"], moves[0]["reason"], moves[0]["user"]) == (
         "return", "scratched", staff["receiver"].name,
     )  # fmt: skip
     db.rollback()
+    assert len(list(db.scalars(select(ScanLog).where(ScanLog.scan_id == scan_id)))) == 1
     assert check_invariants(db) == []
 
 
+def test_returned_units_may_be_typed(
+    receiver: Floor, api: ApiClient, shipped: dict[str, Any], quarantine: str, db: Session
+) -> None:
+    order, heavy = shipped["order"], shipped["heavy"]
+    receiver.scan("returns", f"O{order:08d}")
+    receiver.scan("returns", heavy)
+    typed = receiver.act("returns", "qty", qty="2")
+    assert typed.status_code == 200 and typed.json["state"]["item"]["units"] == 2, typed.text
+    assert f"{heavy}: 2." in said(typed)
+    bin_ = make_location(api)
+    assert receiver.scan("returns", bin_).status_code == 200
+    assert on_hand_at(api, heavy, bin_) == 2
+    # All that shipped came back: one more is refused, and changes nothing.
+    before = books(api, db, heavy)
+    again = receiver.scan("returns", heavy)
+    assert again.status_code == 422 and "0 more may be returned, not 1" in said(again)
+    assert books(api, db, heavy) == before
+
+
+def test_a_return_cancelled_or_left_books_nothing(
+    receiver: Floor, api: ApiClient, shipped: dict[str, Any], quarantine: str, db: Session
+) -> None:
+    order, heavy = shipped["order"], shipped["heavy"]
+    receiver.scan("returns", f"O{order:08d}")
+    receiver.scan("returns", heavy)
+    before = books(api, db, heavy)
+    cancelled = receiver.act("returns", "cancel")
+    assert cancelled.status_code == 200 and cancelled.json["outcome"] == "warn"
+    assert "nothing was returned" in said(cancelled)
+    assert cancelled.json["state"] == {"order": order}
+    assert books(api, db, heavy) == before
+    # Nothing in hand now: the bin is not taken for a place to book into.
+    assert receiver.scan("returns", make_location(api)).status_code == 422
+    # Next order with an item in hand: it was not returned, and that is no green answer.
+    receiver.scan("returns", heavy)
+    left = receiver.act("returns", "leave")
+    assert left.status_code == 200 and left.json["outcome"] == "warn", left.text
+    assert f"The 1 of {heavy} were not returned" in said(left) and left.json["state"] == {}
+    assert books(api, db, heavy) == before
+
+
 @pytest.mark.parametrize(
-    ("step", "message"),
+    ("events", "status", "message"),
     [
-        ("order:shipped-heavy", "more may be returned"),
-        ("order:other-product", "was never shipped"),
-        ("order:unknown-code", "not an item this warehouse knows"),
-        ("order:bin", "Scan the returned item first"),
-        ("start:unshipped", "not shipped"),
-        ("start:product", "is not an order"),
-        ("start:no-order", "No order has id"),
-        ("place:product", "is not a location"),
-        ("place:nothing", "Scan the bin, or send the item to quarantine"),
-        ("place:qty-0", "qty must be 1 or more"),
-        ("place:unknown-bin", "is not a location"),
+        # Before an order.
+        ([("scan", "{unshipped}")], 409, "not shipped"),
+        ([("scan", "{heavy}")], 422, "is not an order"),
+        ([("act", "order", {"order": "2147483646"})], 404, "No order has id 2147483646"),
+        ([("act", "order", {"order": "O12"})], 422, "must be a whole number"),
+        ([("act", "order", {"order": "0"})], 404, "No order has id 0."),
+        # An order number of 8 digits or more is an order number, not a barcode.
+        ([("act", "order", {"order": "40063813"})], 404, "No order has id 40063813."),
+        # An order, no item in hand.
+        ([("scan", "{order}"), ("scan", "{heavy}"), ("scan", "{heavy}"), ("scan", "{heavy}")],
+         422, "2 more may be returned, not 3"),
+        ([("scan", "{order}"), ("scan", "{other}")], 422, "was never shipped"),
+        ([("scan", "{order}"), ("scan", "NOTHING-KNOWN-HERE")], 422,
+         "not an item this warehouse knows"),
+        ([("scan", "{order}"), ("scan", "{bin}")], 422, "Scan the returned item first"),
+        ([("scan", "{order}"), ("act", "quarantine", {})], 409, "Scan the returned item first"),
+        ([("scan", "{order}"), ("act", "qty", {"qty": "1"})], 409,
+         "Scan the returned item first"),
+        ([("scan", "{order}"), ("act", "explode", {})], 422, "no button"),
+        # An item in hand.
+        ([("scan", "{order}"), ("scan", "{heavy}"), ("scan", "{light}")], 409,
+         "Put the 1 of {heavy} back first"),
+        ([("scan", "{order}"), ("scan", "{heavy}"), ("scan", "{order}")], 409,
+         "Put the 1 of {heavy} back first"),
+        ([("scan", "{order}"), ("scan", "{heavy}"), ("scan", "Z98-98-8")], 422,
+         "Z98-98-8 is not a bin: scan the bin the {heavy} goes back to"),
+        ([("scan", "{order}"), ("scan", "{heavy}"), ("scan", "{tote}")], 422,
+         "{tote} is a tote: scan a bin"),
+        ([("scan", "{order}"), ("scan", "{heavy}"), ("act", "qty", {"qty": "0"})], 422,
+         "Units must be 1 or more."),
+        ([("scan", "{order}"), ("scan", "{heavy}"), ("act", "qty", {"qty": "x"})], 422,
+         "Units must be a whole number."),
+        ([("scan", "{order}"), ("scan", "{heavy}"), ("act", "qty", {"qty": "3"})], 422,
+         "2 more may be returned, not 3"),
+        ([("scan", "{order}"), ("scan", "{heavy}"), ("act", "qty", {"qty": "6141410000981"})],
+         422, "looks like a scanned barcode"),
+        ([("scan", "{order}"), ("scan", "{heavy}"), ("act", "quarantine", {"reason": "r" * 201})],
+         422, "200 characters at most"),
     ],
-)
+)  # fmt: skip
 def test_refused_returns_by_scan_change_nothing(
-    receiver: Handheld,  # noqa: F811
+    receiver: Floor,
     api: ApiClient,
     shipped: dict[str, Any],
     quarantine: str,
     db: Session,
-    step: str,
+    events: list[Any],
+    status: int,
     message: str,
 ) -> None:
-    order, heavy = shipped["order"], shipped["heavy"]
+    order, heavy, light = shipped["order"], shipped["heavy"], shipped["light"]
     other = make_product(api)["sku"]
     unshipped = place_order(api, make_channel(api), {other: 1})["id"]
-    form: dict[str, Any] = {
-        "order:shipped-heavy": {"order": order, "code": heavy},
-        "order:other-product": {"order": order, "code": other},
-        "order:unknown-code": {"order": order, "code": "NOTHING-KNOWN-HERE"},
-        "order:bin": {"order": order, "code": make_location(api)},
-        "start:unshipped": {"code": f"O{unshipped:08d}"},
-        "start:product": {"code": heavy},
-        "start:no-order": {"code": "2147483646"},
-        "place:product": {"order": order, "sku": heavy, "qty": "1", "code": heavy},
-        "place:nothing": {"order": order, "sku": heavy, "qty": "1", "code": ""},
-        "place:qty-0": {"order": order, "sku": heavy, "qty": "0", "action": "quarantine"},
-        "place:unknown-bin": {"order": order, "sku": heavy, "qty": "1", "code": "Z98-98-8"},
-    }[step]
-    if step == "order:shipped-heavy":
-        # One of the two came back already; a case of two is one too many.
-        post_return(api, order, heavy, 1)
-        product = api.get(f"/api/products/{heavy}").json
-        case = with_check_digit("1" + product["barcodes"][0][:12])
-        put = {"name": product["name"], "barcodes": product["barcodes"],
-               "cases": [{"code": case, "units": 2}]}  # fmt: skip
-        assert api.put(f"/api/products/{heavy}", put).status_code == 200
-        form["code"] = case
-    before = books(api, db, heavy, other)
-    page = receiver.post("/returns", **form)
-    assert page.status_code == 422 and outcome_of(page) == "bad", page.text
-    assert message in page.text
-    assert books(api, db, heavy, other) == before
+    codes = {
+        "order": f"O{order:08d}", "unshipped": f"O{unshipped:08d}", "heavy": heavy,
+        "light": light, "other": other, "bin": make_location(api),
+        "tote": tote_of_order(db, order),
+    }  # fmt: skip
+    before = books(api, db, heavy, light, other)
+    answer, state = None, None
+    for kind, value, *rest in events:
+        state = receiver.view("returns")["state"]
+        filled = value.format(**codes)
+        answer = (
+            receiver.scan("returns", filled)
+            if kind == "scan"
+            else receiver.act("returns", filled, **rest[0])
+        )
+    assert answer is not None and answer.status_code == status, answer.text
+    assert message.format(**codes) in said(answer)
+    # A refused event leaves the flow where it was, and the books as they were.
+    assert receiver.view("returns")["state"] == state
+    assert books(api, db, heavy, light, other) == before

@@ -13,8 +13,7 @@ from flask import Flask
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from tests.api.test_floor import Handheld
-from tests.conftest import REPO, WAREHOUSE, Person, free_port, warehouse_command
+from tests.conftest import REPO, WAREHOUSE, Floor, Person, free_port, warehouse_command
 from tests.printer import FakePrinter
 from tests.unit.test_labels_render import read_sheet
 from warehouse import printing
@@ -96,20 +95,20 @@ def test_the_printing_page_shows_states_and_reprints(
         job_id = job.id
     # The printer is off: the job waits, with the error, and is shown so.
     printing.dispatch(factory, printers)
-    lead = Handheld(app.test_client(), staff["supervisor"])
+    lead = Floor(app.test_client(), staff["supervisor"])
     page = lead.client.get("/printing")
     row = page.text[page.text.index(f'data-job="{job_id}"') :]
     assert "queued" in row[:600] and "refused the connection" in row[:600]
     printer = FakePrinter(port)
     try:
         # A job still waiting is tried again, not doubled (two labels with one SSCC).
-        retried = lead.post("/printing", job=job_id)
+        retried = lead.form("/printing", job=job_id)
         assert retried.status_code == 200 and f"Job {job_id} is tried again now" in retried.text
-        assert lead.post("/printing", job=999999999).status_code == 404
+        assert lead.form("/printing", job=999999999).status_code == 404
         printing.dispatch(factory, printers)
         assert printer.wait_for(1) == [b"^XA^XZ"]
         # Once printed, a reprint is a job of its own, and it comes through alone.
-        reprinted = lead.post("/printing", job=job_id)
+        reprinted = lead.form("/printing", job=job_id)
         assert reprinted.status_code == 200 and f"Job {job_id} sent again" in reprinted.text
         printing.dispatch(factory, printers)
         assert printer.wait_for(2) == [b"^XA^XZ", b"^XA^XZ"]
@@ -122,6 +121,6 @@ def test_the_printing_page_shows_states_and_reprints(
     badges = lead.client.get("/printing/sheets/badges.pdf?prefix=super")
     assert badges.status_code == 200 and badges.data.startswith(b"%PDF")
     assert lead.client.get("/printing/sheets/pallets.pdf").status_code == 404
-    picker = Handheld(app.test_client(), staff["picker"])
+    picker = Floor(app.test_client(), staff["picker"])
     assert picker.client.get("/printing").status_code == 403
     assert picker.client.get("/printing/sheets/badges.pdf").status_code == 403

@@ -13,8 +13,16 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
-from tests.browser.conftest import sign_in
-from tests.browser.test_pick import ean_of, scan_and_wait
+from tests.browser.conftest import (
+    answered,
+    expect_refused,
+    expect_sound,
+    message,
+    open_flow,
+    scan_and_wait,
+    sign_in,
+)
+from tests.browser.test_pick import ean_of
 from tests.conftest import REPO, free_port, running_service, warehouse_command
 from tests.printer import FakePrinter
 from warehouse import pick_lists, picking
@@ -93,37 +101,51 @@ def weight_kg(url: str, skus: list[str], box_g: int) -> str:
     return f"{(sum(weights[sku] or 0 for sku in skus) + box_g) / 1000:.3f}"
 
 
+def order_status(url: str, order_id: int) -> str:
+    """The order's status in the books."""
+    engine = make_engine(
+        load_config(REPO / "config.toml", {"WAREHOUSE_DATABASE_URL": url}).database
+    )
+    with engine.connect() as connection:
+        status = connection.scalar(select(Order.status).where(Order.id == order_id))
+    engine.dispose()
+    return str(status)
+
+
 def test_pack_print_load_at_the_dock_and_take_a_return(
     page: Page, pack_server: str, live_database: str, printer_port: int
 ) -> None:
     order, units = picked_order(live_database)
+    stranger = next(f"SKU-{n:04d}" for n in range(1, 61) if f"SKU-{n:04d}" not in units)
     printer = FakePrinter(printer_port)
     try:
         sign_in(page, pack_server, "U000005", "5555", "packer")
-        page.goto(pack_server + "/pack?station=pack1")
+        open_flow(page, pack_server + "/pack?station=pack1")
         scan_and_wait(page, f"O{order:08d}")
         expect(page.get_by_test_id("order")).to_have_text(str(order))
-        expect(page.locator("body")).to_have_attribute("data-played", "good")
+        expect_sound(page, "good")
         halves = [units[:1], units[1:]]
         for number, skus in enumerate(halves, start=1):
-            with page.expect_navigation():
+            with answered(page):
                 page.get_by_role("button", name=re.compile("^Medium box")).click()
-            expect(page.get_by_label(f"Scan each item into carton {number}")).to_be_focused()
+            expect(message(page)).to_have_text("Medium box opened: scan each item into it.")
+            expect(page.locator("[data-prompt]")).to_have_text(
+                f"Scan each item into carton {number}."
+            )
             if number == 1:
                 # An item the order does not want: refused with the bad sound.
-                stranger = next(f"SKU-{n:04d}" for n in range(1, 61) if f"SKU-{n:04d}" not in units)
                 scan_and_wait(page, ean_of(stranger))
-                expect(page.get_by_role("alert")).to_contain_text("is not in order")
-                expect(page.locator("body")).to_have_attribute("data-played", "bad")
+                expect_refused(page, "is not in order")
             for sku in skus:
                 scan_and_wait(page, ean_of(sku))
-                expect(page.locator("body")).to_have_attribute("data-played", "good")
+                expect_sound(page, "good")
             page.get_by_label(re.compile(f"Weight of carton {number}")).fill(
                 weight_kg(live_database, skus, 300)
             )
-            with page.expect_navigation():
+            with answered(page):
                 page.get_by_role("button", name=f"Close carton {number}").click()
-            expect(page.get_by_role("status")).to_contain_text(f"Carton {number} closed")
+            expect(message(page)).to_contain_text(f"Carton {number} closed")
+            expect_sound(page, "good")
         expect(page.get_by_test_id("order-packed")).to_contain_text("packed: 2 cartons")
         labels = printer.wait_for(2)
     finally:
@@ -139,25 +161,30 @@ def test_pack_print_load_at_the_dock_and_take_a_return(
     # as the identifier); the same label twice is refused; the last one ships the order.
     page.goto(pack_server + "/dock")
     scan_and_wait(page, f"O{order:08d}")
+    expect(page.get_by_test_id("order")).to_have_text(str(order))
     first, second = (f"]C100{sscc.decode()}" for sscc in sorted(ssccs))
     scan_and_wait(page, first)
-    expect(page.get_by_role("status")).to_contain_text("loaded")
+    expect(message(page)).to_contain_text("loaded")
+    expect_sound(page, "good")
     scan_and_wait(page, first)
-    expect(page.get_by_role("alert")).to_contain_text("scanned already")
-    expect(page.locator("body")).to_have_attribute("data-played", "bad")
+    expect_refused(page, "scanned already")
     scan_and_wait(page, second)
-    expect(page.get_by_role("status")).to_contain_text("The order has shipped")
-    expect(page.get_by_test_id("order-status")).to_have_text("shipped")
+    expect(message(page)).to_contain_text(f"Order {order} has shipped")
+    expect_sound(page, "good")
+    assert order_status(live_database, order) == "shipped"
     # The customer sends one unit back: an item the order never shipped is refused, the
-    # right one goes to quarantine.
+    # right one goes to quarantine (done, but not green: it waits for a check).
     page.goto(pack_server + "/returns")
     scan_and_wait(page, f"O{order:08d}")
+    expect(page.get_by_test_id("order")).to_have_text(str(order))
     scan_and_wait(page, ean_of(stranger))
-    expect(page.get_by_role("alert")).to_contain_text("never shipped")
+    expect_refused(page, "never shipped")
     scan_and_wait(page, ean_of(units[0]))
-    with page.expect_navigation():
+    expect(page.get_by_test_id("item")).to_contain_text(units[0])
+    with answered(page):
         page.get_by_test_id("quarantine").click()
-    expect(page.locator("body")).to_have_attribute("data-played", "good")
+    expect(message(page)).to_contain_text(f"Returned 1 of {units[0]} to quarantine")
+    expect_sound(page, "warn")
     returned = page.get_by_test_id("lines").get_by_role("row").filter(has_text=units[0])
     expect(returned.get_by_role("cell").nth(2)).to_have_text("1")
     assert "All stock invariants hold" in warehouse_command(live_database, "check")
@@ -167,39 +194,34 @@ def test_the_station_page_follows_its_scanner_and_scale(
     page: Page, pack_server: str, live_database: str
 ) -> None:
     order, units = picked_order(live_database)
+    stranger = next(f"SKU-{n:04d}" for n in range(1, 61) if f"SKU-{n:04d}" not in units)
     token = warehouse_command(live_database, "token", "create", "paula").strip()
     agent = httpx.Client(base_url=pack_server, headers={"Authorization": f"Bearer {token}"})
     sign_in(page, pack_server, "U000005", "5555", "packer")
-    page.goto(pack_server + "/pack?station=pack1")
+    open_flow(page, pack_server + "/pack?station=pack1")
     # The station's USB scanner (through the agent) puts the order on the bench: the page
-    # that waits for a scan shows it by itself.
-    with page.expect_navigation():
-        answer = agent.post(
-            "/api/barcodes/resolve", json={"code": f"O{order:08d}", "station": "pack1"}
-        )
-        assert answer.status_code == 200 and answer.json()["pack"]["step"] == "order"
+    # that waits for a scan shows it by itself, with the scan's sound.
+    answer = agent.post("/api/barcodes/resolve", json={"code": f"O{order:08d}", "station": "pack1"})
+    assert answer.status_code == 200 and answer.json()["pack"]["step"] == "order"
     expect(page.get_by_test_id("order")).to_have_text(str(order))
-    expect(page.locator("body")).to_have_attribute("data-played", "good")
-    with page.expect_navigation():
+    expect_sound(page, "good")
+    with answered(page):
         page.get_by_role("button", name=re.compile("^Large box")).click()
-    with page.expect_navigation():
-        assert (
-            agent.post(
-                "/api/barcodes/resolve", json={"code": ean_of(units[0]), "station": "pack1"}
-            ).status_code
-            == 200
-        )
-    expect(page.get_by_role("status")).to_contain_text(f"1 x {units[0]} packed into carton 1")
-    stranger = next(f"SKU-{n:04d}" for n in range(1, 61) if f"SKU-{n:04d}" not in units)
-    with page.expect_navigation():
-        assert (
-            agent.post(
-                "/api/barcodes/resolve", json={"code": ean_of(stranger), "station": "pack1"}
-            ).status_code
-            == 422
-        )
-    expect(page.get_by_role("alert")).to_contain_text("is not in order")
-    expect(page.locator("body")).to_have_attribute("data-played", "bad")
+    expect(message(page)).to_have_text("Large box opened: scan each item into it.")
+    answer = agent.post(
+        "/api/barcodes/resolve", json={"code": ean_of(units[0]), "station": "pack1"}
+    )
+    assert answer.status_code == 200
+    expect(message(page)).to_contain_text(f"1 x {units[0]} packed into carton 1")
+    expect_sound(page, "good")
+    expect(
+        page.get_by_test_id("lines").locator(f"tr[data-sku='{units[0]}'] [data-testid=packed]")
+    ).not_to_have_text("0")
+    answer = agent.post(
+        "/api/barcodes/resolve", json={"code": ean_of(stranger), "station": "pack1"}
+    )
+    assert answer.status_code == 422
+    expect_refused(page, "is not in order")
     # The scale's stable reading fills the weight field.
     assert agent.post("/api/stations/pack1/scale", json={"weight_g": 1234}).status_code == 200
     expect(page.get_by_label(re.compile("Weight of carton 1"))).to_have_value("1.234")

@@ -52,7 +52,7 @@ def test_scanner_setup_records_ctrl_bracket_as_gs(page: Page, live_server: str) 
             # Most wedge scanners type GS as Ctrl+]; the page must record ASCII 29.
             *parts, last = code.content.split("\x1d")
             for part in parts:
-                page.keyboard.type(part, delay=4)
+                page.keyboard.type(part)
                 page.keyboard.press("Control+BracketRight")
             scan(page, last)
         expect(page.get_by_test_id("progress")).to_contain_text(f"Code {number}:")

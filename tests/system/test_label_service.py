@@ -33,8 +33,10 @@ POSTGRESQL = False
 
 STATION, PRINTER_PORT = "pack1", "port = 9100"
 ITEM_G, SMALL_BOX_G = 400, 150
-CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
-CARTON = re.compile(r'name="carton" value="(\d+)"')
+# The carton the pack screen offers to weigh and close.
+CARTON = re.compile(
+    r'data-testid="close-form">\s*<input type="hidden" data-field="carton" value="(\d+)"'
+)
 SSCC = re.compile(rb">;>800(\d{18})")
 # Tote codes (T + 5 digits) no other order of this process holds.
 _totes = itertools.count(10000 + secrets.randbelow(80000))
@@ -125,61 +127,85 @@ def new_channel(api: Api) -> str:
 
 
 class Packer:
-    """A packer signed in at a station, posting the pack pages' forms as its browser does."""
+    """A packer signed in at a station, sending the pack and dock flows' events as the page's
+    script does: JSON, each with a fresh scan id, and the session's CSRF token."""
 
     def __init__(self, base: str, name: str, station: str = STATION):
         self.http = httpx.Client(base_url=base, timeout=30)
-        login = self.http.post(
-            "/login", data={"csrf_token": self._csrf("/login"), "code": name, "password": PASSWORD}
+        token = self.http.get("/api/session").json()["csrf_token"]
+        signed_in = self.http.post(
+            "/api/session",
+            json={"name": name, "password": PASSWORD},
+            headers={"X-CSRFToken": token},
         )
-        assert login.status_code == 302, login.text
+        assert signed_in.status_code == 200, signed_in.text
         # Signing in starts a new session, with a new CSRF token.
-        self.csrf = self._csrf("/")
-        assert self.http.get(f"/pack?station={station}").status_code == 200
+        self.csrf = signed_in.json()["csrf_token"]
+        chosen = self.act("pack", "station", station=station)
+        assert chosen.json()["state"] == {"station": station}, chosen.text
 
-    def _csrf(self, path: str) -> str:
-        found = CSRF.search(self.http.get(path).text)
-        assert found, f"no CSRF token on {path}"
-        return found[1]
+    def send(self, flow: str, event: dict[str, Any]) -> httpx.Response:
+        """An event of a floor flow: a scan or a button, with a fresh scan id."""
+        body = {"scan_id": secrets.token_hex(16), **event}
+        return self.http.post(f"/api/floor/{flow}", json=body, headers={"X-CSRFToken": self.csrf})
 
-    def post(self, path: str, **form: str) -> httpx.Response:
-        """A form post with the session's CSRF token and a fresh scan id."""
-        data = {"csrf_token": self.csrf, "scan_id": secrets.token_hex(16), **form}
-        return self.http.post(path, data=data)
+    def scan(self, flow: str, code: str) -> httpx.Response:
+        return self.send(flow, {"scan": {"code": code, "entry": "scanner"}})
 
-    def reprint(self, order: int, job: int) -> int:
-        """Press a label's reprint button on the order's page; the page's status."""
-        return self.post(f"/pack/{order}", action="reprint", job=str(job)).status_code
+    def act(self, flow: str, name: str, **values: str) -> httpx.Response:
+        """A button of the flow's screen, with what was typed beside it."""
+        answer = self.send(flow, {"action": {"name": name, "values": values}})
+        assert answer.status_code == 200, answer.text
+        return answer
 
-    def fill_carton(self, order: int, skus: list[str]) -> str:
-        """Open a small box and scan each SKU into it; returns the carton's id."""
-        page = self.post(f"/pack/{order}", action="box", box="small")
+    def view(self, flow: str) -> Any:
+        """The person's state in a flow and its screen, as the page draws it."""
+        page = self.http.get(f"/api/floor/{flow}")
         assert page.status_code == 200, page.text
+        return page.json()
+
+    def reprint(self, job: int) -> httpx.Response:
+        """Press a label's reprint button on the pack screen."""
+        return self.act("pack", "reprint", job=str(job))
+
+    def fill_carton(self, skus: list[str]) -> str:
+        """Open a small box and scan each SKU into it; returns the carton's number."""
+        page = self.act("pack", "box", box="small")
         for sku in skus:
-            page = self.post(f"/pack/{order}", code=sku)
-            assert page.status_code == 200 and 'data-outcome="good"' in page.text, page.text
-        found = CARTON.search(page.text)
+            page = self.scan("pack", sku)
+            assert page.status_code == 200 and page.json()["outcome"] == "good", page.text
+        found = CARTON.search(page.json()["panel"])
         assert found, page.text
         return found[1]
 
-    def close_carton(self, order: int, carton: str, skus: list[str]) -> httpx.Response:
+    def close_carton(self, carton: str, skus: list[str]) -> httpx.Response:
         """Weigh the carton at what it should weigh, and close it."""
         weight_kg = (SMALL_BOX_G + ITEM_G * len(skus)) / 1000
-        return self.post(f"/pack/{order}", action="close", carton=carton, weight_kg=f"{weight_kg}")
+        return self.act("pack", "close", carton=carton, weight_kg=f"{weight_kg}")
 
     def bench(self, order: int) -> None:
         """Put the order on the bench by scanning its code."""
-        page = self.post("/pack", code=f"O{order:08d}")
-        assert page.status_code == 200 and f'data-testid="order">{order}<' in page.text, page.text
+        page = self.scan("pack", f"O{order:08d}")
+        assert page.status_code == 200, page.text
+        assert f'data-testid="order">{order}<' in page.json()["panel"], page.text
 
     def pack(self, order: int, cartons: list[list[str]]) -> httpx.Response:
-        """Pack the order, one list of SKUs per carton; returns the last close's page."""
+        """Pack the order, one list of SKUs per carton; returns the last close's answer."""
         self.bench(order)
         for skus in cartons:
-            closed = self.close_carton(order, self.fill_carton(order, skus), skus)
-            assert closed.status_code == 200, closed.text
-        assert 'data-testid="order-packed"' in closed.text, closed.text
+            closed = self.close_carton(self.fill_carton(skus), skus)
+            assert closed.json()["outcome"] == "good", closed.text
+        assert 'data-testid="order-packed"' in closed.json()["panel"], closed.text
         return closed
+
+    def load(self, order: int, ssccs: list[str]) -> httpx.Response:
+        """At the dock: the order's packing slip, then each carton's label as it is loaded;
+        returns the last label's answer."""
+        assert self.scan("dock", f"O{order:08d}").json()["state"] == {"order": order}
+        for sscc in ssccs:
+            loaded = self.scan("dock", f"]C100{sscc}")
+            assert loaded.status_code == 200 and loaded.json()["outcome"] == "good", loaded.text
+        return loaded
 
     def close(self) -> None:
         self.http.close()
@@ -245,10 +271,15 @@ def test_one_label_per_carton_and_none_lost_while_the_printer_is_off(tmp_path: P
                     "the three label jobs marked sent",
                 )
                 # Never a duplicate: a reprint asked for now comes through, nothing else.
-                assert packer.reprint(three, label_jobs(api, three)[0]["id"]) == 200
+                reprinted = packer.reprint(label_jobs(api, three)[0]["id"])
+                assert reprinted.json()["message"] == f"Label sent again to {STATION}."
                 again = printer.wait_for(4, timeout=5)
                 assert len(again) == 4 and again[3] in labels
                 assert printer.jobs[:3] == labels
+                # The dock loads the cartons by the labels as they printed.
+                loaded = packer.load(three, printed)
+                assert f"Order {three} has shipped" in loaded.json()["message"], loaded.text
+                assert api.call("GET", f"/api/orders/{three}")["status"] == "shipped"
 
             # The printer is off when the carton closes: the job waits, and is tried again.
             packer.pack(single, [[skus[0]]])
@@ -261,6 +292,12 @@ def test_one_label_per_carton_and_none_lost_while_the_printer_is_off(tmp_path: P
                 10,
                 "two failed tries while the printer is off",
             )
+            # The packer sees the label did not print, and why, in words of the floor.
+            panel = packer.view("pack")["panel"]
+            assert 'data-testid="label-failure"' in panel and "did not print" in panel, panel
+            assert "refused the connection" in panel and "Errno" not in panel, panel
+            tried_again = packer.reprint(label_jobs(api, single)[0]["id"]).json()
+            assert tried_again["outcome"] == "warn" and "did not print" in tried_again["message"]
             with printer_on(port) as printer:
                 arrived = printer.wait_for(1, timeout=15)
                 assert len(arrived) == 1, "the label did not reach the printer once it was on"
@@ -274,7 +311,7 @@ def test_one_label_per_carton_and_none_lost_while_the_printer_is_off(tmp_path: P
                 )
                 assert job["last_error"] == "" and job["sent_at"] and job["attempts"] >= 3
                 # Sent once: a reprint asked for now comes through, nothing else.
-                assert packer.reprint(single, job["id"]) == 200
+                assert packer.reprint(job["id"]).json()["outcome"] == "good"
                 assert printer.wait_for(2, timeout=5) == [label, label]
                 assert printer.jobs == [label, label]
         finally:

@@ -34,11 +34,13 @@ def make_api(app: Flask) -> WarehouseApi:
     from warehouse.api import (
         barcodes,
         catalog,
+        floor,
         health,
         orders,
         picking,
         printing,
         returns,
+        session,
         shipments,
         stations,
         stock,
@@ -62,7 +64,8 @@ def make_api(app: Flask) -> WarehouseApi:
     }
     api = WarehouseApi(app, spec_kwargs=spec_options)
     for module in (
-        health, catalog, stock, orders, barcodes, picking, shipments, stations, returns, printing,
+        health, session, catalog, stock, orders, barcodes, picking, shipments, stations, returns,
+        printing, floor,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     return api

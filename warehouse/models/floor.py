@@ -279,3 +279,18 @@ class PackStation(Base):
     outcome: Mapped[str] = mapped_column(String(8), default="")
     message: Mapped[str] = mapped_column(String(300), default="")
     version: Mapped[int] = mapped_column(default=0)
+
+
+class FloorState(Base):
+    """Where a person is in a floor flow (the bin being received into, the count in hand, the
+    stop of a pick list): kept here, so a scan queued offline or across a sign-out is applied
+    where it was meant, and the flow goes on where it was after signing in again."""
+
+    __tablename__ = "floor_state"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    flow: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

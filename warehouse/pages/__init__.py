@@ -1,5 +1,6 @@
-"""The HTML pages: the handhelds' floor flows and the supervisors' desk pages, one module per
-room, each a blueprint inside the one `pages` blueprint (endpoints `pages.<room>.<view>`).
+"""The HTML pages: the handhelds' floor flows (one page each, pages.flows, run by their script
+in static/floor/) and the supervisors' desk pages, one module per room, each a blueprint
+inside the one `pages` blueprint (endpoints `pages.<room>.<view>`).
 
 Pages show stock and who is signed in, so a shared handheld must never show them from a
 cache: every page is sent with Cache-Control: no-store.
@@ -10,26 +11,20 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from warehouse.pages import (
-    count,
     counts,
-    dock,
+    flows,
     home,
-    lookup,
     orders,
     pack,
     people,
     pick,
+    plan,
     printing,
-    receive,
-    returns,
     scanner_setup,
 )
 from warehouse.web import no_store
 
-ROOMS = (
-    home, orders, receive, count, lookup, pick, pack, dock, returns, printing, people, counts,
-    scanner_setup,
-)  # fmt: skip
+ROOMS = (home, flows, orders, plan, pick, pack, printing, people, counts, scanner_setup)
 
 
 def register(app: Flask) -> None:

@@ -7,7 +7,7 @@ from flask import Blueprint, request
 
 from warehouse import counting
 from warehouse.errors import WarehouseError
-from warehouse.pages.handheld import page, signed_in, whole_number
+from warehouse.pages.shared import page, signed_in, whole_number
 from warehouse.web import config, db, requires, transaction, writes_late
 
 bp = Blueprint("counts", __name__)

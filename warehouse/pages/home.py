@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from warehouse import accounts
 from warehouse.errors import LoginRefused, LoginThrottled
-from warehouse.pages.handheld import signed_in
+from warehouse.pages.shared import signed_in
 from warehouse.roles import allowed
 from warehouse.web import config, public, requires, sign_in, transaction
 
@@ -28,13 +28,14 @@ class Task:
 
 # What the home page offers, each shown only to roles whose permission allows it.
 TASKS = (
-    Task("Pick", "pages.pick.lists", "picking.pick", "Walk a pick list, scan every pick"),
-    Task("Pack", "pages.pack.start", "packing.pack", "Scan the tote, each item into its carton"),
-    Task("Dock", "pages.dock.dock", "shipments.ship", "Scan each carton's label as it is loaded"),
-    Task("Receive", "pages.receive.receive", "stock.receive", "Scan the bin, then each item"),
-    Task("Returns", "pages.returns.return_items", "returns.receive", "Scan the order, each item, its bin"),
-    Task("Count", "pages.count.count", "stock.count", "Count a bin by scanning"),
-    Task("Look up", "pages.lookup.lookup", "stock.read", "Scan anything: what it is, where it is"),
+    Task("Pick", "pages.flows.pick", "picking.pick", "Walk a pick list, scan every pick"),
+    Task("Pack", "pages.flows.pack", "packing.pack", "Scan the tote, each item into its carton"),
+    Task("Dock", "pages.flows.dock", "shipments.ship", "Scan each carton's label as it is loaded"),
+    Task("Receive", "pages.flows.receive", "stock.receive", "Scan the bin, then each item"),
+    Task("Returns", "pages.flows.returns", "returns.receive", "Scan the order, each item, its bin"),
+    Task("Count", "pages.flows.count", "stock.count", "Count a bin by scanning"),
+    Task("Look up", "pages.flows.lookup", "stock.read", "Scan anything: what it is, where it is"),
+    Task("Plan picking", "pages.plan.plan", "picking.plan", "Choose orders, preview carts, create"),
     Task("Picking", "pages.pick.supervise", "picking.plan", "Open lists, bins to count, pickers"),
     Task(
         "Printing", "pages.printing.jobs", "printing.supervise",
@@ -73,12 +74,10 @@ def login() -> str | BaseResponse | tuple[str, int]:
     next_ = request.form.get("next")
     if not code:
         return render_template(
-            "login.html", step="who", error="Scan your badge or type your name."
+            "login.html", step="who", signin_error="Scan your badge or type your name."
         ), 400
     if is_badge and pin is None and auth.badge_pin_required:
-        return render_template(
-            "login.html", step="pin", code=code, next=next_, pin_length=auth.pin_length
-        )
+        return render_template("login.html", step="pin", code=code, next=next_)
     if not is_badge and password is None:
         return render_template("login.html", step="password", code=code, next=next_)
     try:
@@ -91,7 +90,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
     except (LoginRefused, LoginThrottled) as refused:
         status = 429 if isinstance(refused, LoginThrottled) else 401
         return render_template(
-            "login.html", step="who", error=refused.message, outcome="bad", next=next_
+            "login.html", step="who", signin_error=refused.message, outcome="bad", next=next_
         ), status
     sign_in(user)
     return redirect(_safe_next(next_))

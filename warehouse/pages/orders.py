@@ -1,11 +1,13 @@
-"""The supervisors' order pages: orders by channel and status with a search by external id,
-and one order with what each line holds and waits for."""
+"""The supervisors' order pages: how many orders each channel has in each status, the
+exceptions to act on (short picks, held cartons, labels not printed, counts to decide), orders
+by channel and status with a search by external id, and one order with what each line holds
+and waits for."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from warehouse import channels, orders
+from warehouse import channels, figures, orders
 from warehouse.models import OrderStatus
 from warehouse.web import db, requires
 
@@ -28,6 +30,8 @@ def order_list() -> str:
         channels=channels.list_channels(db()),
         statuses=list(OrderStatus),
         chosen={"channel": channel, "status": status, "q": search or ""},
+        counts=figures.order_counts(db()),
+        exceptions=figures.exceptions(db()),
     )
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, request
 from warehouse import accounts
 from warehouse.errors import WarehouseError
 from warehouse.models import utcnow
-from warehouse.pages.handheld import page
+from warehouse.pages.shared import page
 from warehouse.web import db, requires, transaction, writes_late
 
 bp = Blueprint("people", __name__)

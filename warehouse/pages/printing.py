@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from warehouse import printing, sheets
 from warehouse.errors import WarehouseError
-from warehouse.pages.handheld import page, whole_number
+from warehouse.pages.shared import page, whole_number
 from warehouse.web import config, db, requires, transaction, writes_late
 
 bp = Blueprint("printing", __name__)

@@ -23,7 +23,7 @@ from scanners.diagnose import (
 )
 from scanners.read import GS
 from warehouse.errors import InvalidInput
-from warehouse.web import requires
+from warehouse.web import config, requires
 
 bp = Blueprint("scanner_setup", __name__)
 
@@ -66,7 +66,23 @@ def _width_mm(code: SetupCode) -> float:
 def page() -> str:
     """The test codes to print and scan, and the capture area."""
     widths = {code.name: _width_mm(code) for code in SETUP_CODES}
-    return render_template("scanner_setup.html", codes=SETUP_CODES, widths=widths)
+    scanners = config().scanners
+    prefix = scanners.prefix or SUGGESTED_PREFIX
+    return render_template(
+        "scanner_setup.html", codes=SETUP_CODES, widths=widths, prefix=prefix,
+        prefix_set=bool(scanners.prefix), prefix_hex=_hex(prefix), suffix=scanners.suffix,
+        suffix_hex=_hex(scanners.suffix),
+    )  # fmt: skip
+
+
+# A character no barcode the floor reads begins with (outside GS1's character set), and
+# every keyboard layout types.
+SUGGESTED_PREFIX = "~"
+
+
+def _hex(text: str) -> list[str]:
+    """The characters as the two hex digits a scanner's programming chart asks for."""
+    return [f"{ord(char):02X}" for char in text]
 
 
 @bp.route("/scanner-setup/codes/<name>.png")
