@@ -26,7 +26,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
 from scanners.gtin import with_check_digit
@@ -285,11 +285,34 @@ def floor(client: FlaskClient, staff: dict[str, Person], engine: Engine) -> Call
     return signed_in
 
 
+# What must never reach a worker: exception text, errno, regular expressions, raw JSON.
+NOT_FLOOR_WORDS = ("Errno", "Traceback", "Exception", "(?P", "[0-9]", "\\d", '{"', "{'")
+
+
+@pytest.fixture
+def receiver(floor: Callable[[str], Floor]) -> Floor:
+    return floor("receiver")
+
+
+@pytest.fixture
+def factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions of the test database, for domain functions called directly."""
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def channel(api: ApiClient) -> str:
+    return make_channel(api)
+
+
 def said(answer: TestResponse) -> str:
-    """The sentence a floor answer shows the worker, refused or not."""
+    """The sentence a floor answer shows the worker, refused or not; checked to be in floor
+    words."""
     body = answer.json
     assert body is not None, answer.text
-    return body["error"]["message"] if "error" in body else body["message"]  # type: ignore[no-any-return]
+    text: str = body["error"]["message"] if "error" in body else body["message"]
+    assert not any(bad in text for bad in NOT_FLOOR_WORDS), text
+    return text
 
 
 @pytest.fixture

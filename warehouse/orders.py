@@ -262,7 +262,7 @@ def find_order(session: Session, order_id: int, *, lock: bool = False) -> Order 
     query = (
         select(Order)
         .where(Order.id == order_id)
-        .options(selectinload(Order.lines).selectinload(OrderLine.product))
+        .options(selectinload(Order.lines).joinedload(OrderLine.product))
         .execution_options(populate_existing=True)
     )
     return session.scalars(query.with_for_update() if lock else query).first()

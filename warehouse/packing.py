@@ -54,17 +54,13 @@ class LineToPack:
         return self.picked - self.packed
 
 
+# A carton's items with their lines and products, read with it.
+_ITEMS = selectinload(Carton.items).joinedload(CartonItem.order_line).joinedload(OrderLine.product)
+
+
 def get_carton(session: Session, carton_id: int) -> Carton:
     """A carton with its items, or NotFound."""
-    carton = session.scalar(
-        select(Carton)
-        .where(Carton.id == carton_id)
-        .options(
-            selectinload(Carton.items)
-            .selectinload(CartonItem.order_line)
-            .selectinload(OrderLine.product)
-        )
-    )
+    carton = session.scalar(select(Carton).where(Carton.id == carton_id).options(_ITEMS))
     if carton is None:
         raise NotFound(f"No carton has id {carton_id}.", code="unknown_carton")
     return carton
@@ -194,7 +190,11 @@ def void_label(session: Session, carton: Carton) -> None:
 def pack_item(session: Session, carton_id: int, sku: str, units: int) -> CartonItem:
     """Put scanned units into an open carton: refused for an item the order does not
     want, or one unit more than was picked for it."""
-    carton = get_carton(session, carton_id)
+    return pack_into(session, get_carton(session, carton_id), sku, units)
+
+
+def pack_into(session: Session, carton: Carton, sku: str, units: int) -> CartonItem:
+    """pack_item for a carton already read with its items."""
     if carton.status != CartonStatus.OPEN:
         raise Conflict(f"Carton {carton.number} is {carton.status}.", code="carton_not_open")
     order = get_order(session, carton.order_id)
@@ -324,10 +324,11 @@ def carton_of(session: Session, order_id: int, number: int) -> Carton | None:
 
 
 def open_carton_of(session: Session, order_id: int) -> Carton | None:
-    """The order's open carton, if it has one."""
+    """The order's open carton, if it has one, with its items."""
     return session.scalar(
         select(Carton)
         .where(Carton.order_id == order_id, Carton.status == CartonStatus.OPEN)
+        .options(_ITEMS)
         .execution_options(populate_existing=True)
     )
 
@@ -357,6 +358,6 @@ def pack_scan(session: Session, order_id: int | None, scanned: Resolved) -> Logg
     if carton is None:
         raise Conflict("Choose a box first.", code="no_open_carton")
     units = scanned.units_scanned
-    pack_item(session, carton.id, scanned.sku, units)
+    pack_into(session, carton, scanned.sku, units)
     return {"kind": "pack", "step": "item", "order": order_id, "carton": carton.number,
-            "sku": scanned.sku, "units": units}  # fmt: skip
+            "carton_id": carton.id, "sku": scanned.sku, "units": units}  # fmt: skip

@@ -179,10 +179,10 @@ def get_pick_list(session: Session, pick_list_id: int) -> PickList:
         .where(PickList.id == pick_list_id)
         .options(
             selectinload(PickList.orders),
-            selectinload(PickList.picks).selectinload(Pick.stock).selectinload(Stock.location),
-            selectinload(PickList.picks)
-            .selectinload(Pick.order_line)
-            .selectinload(OrderLine.product),
+            # Each pick's bin and product come in the picks' own query (joined): this is read
+            # at every scan of a pick.
+            selectinload(PickList.picks).joinedload(Pick.stock).joinedload(Stock.location),
+            selectinload(PickList.picks).joinedload(Pick.order_line).joinedload(OrderLine.product),
         )
     )
     if found is None:

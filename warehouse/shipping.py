@@ -90,8 +90,8 @@ def shipment_cartons(session: Session, shipment_id: int) -> list[Carton]:
             .order_by(Carton.number)
             .options(
                 selectinload(Carton.items)
-                .selectinload(CartonItem.order_line)
-                .selectinload(OrderLine.product)
+                .joinedload(CartonItem.order_line)
+                .joinedload(OrderLine.product)
             )
             .execution_options(populate_existing=True)
         )
@@ -124,15 +124,23 @@ def get_shipment(session: Session, shipment_id: int) -> ShipmentDetails:
     """A shipment with its order, its cartons' items and their label jobs, or NotFound."""
     shipment = get_shipment_row(session, shipment_id)
     cartons = shipment_cartons(session, shipment.id)
-    job_ids = [c.label_job_id for c in cartons if c.label_job_id is not None]
-    jobs = {
-        job.id: job for job in session.scalars(select(PrintJob).where(PrintJob.id.in_(job_ids)))
-    }
+    jobs = label_jobs(session, cartons)
     return ShipmentDetails(
         shipment,
         get_order(session, shipment.order_id),
-        [ShipmentCarton(c, jobs.get(c.label_job_id) if c.label_job_id else None) for c in cartons],
+        [ShipmentCarton(c, jobs.get(c.id)) for c in cartons],
     )
+
+
+def label_jobs(session: Session, cartons: list[Carton]) -> dict[int, PrintJob]:
+    """Each carton's current label job, by carton id (cartons without one are left out)."""
+    job_ids = [c.label_job_id for c in cartons if c.label_job_id is not None]
+    if not job_ids:
+        return {}
+    jobs = {
+        job.id: job for job in session.scalars(select(PrintJob).where(PrintJob.id.in_(job_ids)))
+    }
+    return {c.id: jobs[c.label_job_id] for c in cartons if c.label_job_id in jobs}
 
 
 def confirm_label(session: Session, user: User | None, carton_id: int, scanned: str) -> Carton:

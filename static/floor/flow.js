@@ -75,10 +75,11 @@ function enqueue(body) {
   pump();
 }
 
-async function forget(event) {
+// Answered: out of the queue at once, and out of IndexedDB after (a copy left there by a
+// closed tab is sent again and answered as before, by its id).
+function forget(event) {
   waiting = waiting.filter((e) => e !== event);
-  await event.saved;
-  if (event.seq !== undefined) await outbox.remove(event.seq).catch(() => {});
+  event.saved.then(() => event.seq !== undefined && outbox.remove(event.seq)).catch(() => {});
 }
 
 // The panel drawn anew, keeping what the worker is typing and where.
@@ -204,7 +205,7 @@ async function pump() {
       misses = 0;
       serverErrors = 0;
       csrfTries = 0;
-      await forget(event);
+      forget(event);
       if (reply.status === 200) answer(event, reply.body);
       else refuse(event, refusalOf(reply));
       showQueue();
@@ -246,7 +247,8 @@ panel.addEventListener("click", (event) => {
 // A typed value that is its own step (a count, the units in hand) is sent when it is
 // committed: Enter or leaving the field. Enter in any other field sends nothing at all.
 function commit(field) {
-  if (field.dataset.sent === field.value) return;
+  // A box left empty says nothing (counts are refused without one, never taken as 0).
+  if (field.dataset.sent === field.value || !field.value.trim()) return;
   field.dataset.sent = field.value;
   act(field.dataset.change, field);
 }

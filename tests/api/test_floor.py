@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,11 +26,6 @@ from tests.conftest import (
 from warehouse.models import ScanLog
 
 GS = "\x1d"
-
-
-@pytest.fixture
-def receiver(floor: Callable[[str], Floor]) -> Floor:
-    return floor("receiver")
 
 
 @pytest.fixture

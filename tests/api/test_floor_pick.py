@@ -60,7 +60,7 @@ def product_with_case(api: ApiClient, units: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def batch(api: ApiClient) -> dict[str, Any]:
+def two_orders(api: ApiClient) -> dict[str, Any]:
     """Two orders on one list, a tote each: order A wants 3 of `first` (its case holds 2),
     order B 1 of `second`; each bin holds 5."""
     channel = make_channel(api)
@@ -86,11 +86,11 @@ def good(answer: Any) -> dict[str, Any]:
     return answer.json  # type: ignore[no-any-return]
 
 
-def take_with_totes(picker: Floor, api: ApiClient, batch: dict[str, Any]) -> dict[int, str]:
+def take_with_totes(picker: Floor, api: ApiClient, two_orders: dict[str, Any]) -> dict[int, str]:
     """Take the list and scan a new tote into each cart slot; the tote of each order."""
-    good(picker.act("pick", "take", list=str(batch["list"])))
+    good(picker.act("pick", "take", list=str(two_orders["list"])))
     totes = {}
-    for order, _slot in sorted(batch["slots"].items(), key=lambda each: each[1]):
+    for order, _slot in sorted(two_orders["slots"].items(), key=lambda each: each[1]):
         totes[order] = empty_tote(api)
         good(picker.scan("pick", totes[order]))
     return totes
@@ -104,44 +104,44 @@ def pick_stop(picker: Floor, pick: dict[str, Any], code: str, tote_code: str) ->
     return good(picker.scan("pick", tote_code))
 
 
-def walk_to(picker: Floor, batch: dict[str, Any], totes: dict[int, str], sku: str) -> None:
+def walk_to(picker: Floor, two_orders: dict[str, Any], totes: dict[int, str], sku: str) -> None:
     """Pick the stops before the first stop of this SKU."""
-    units = {batch["first"]["sku"]: batch["first"]["unit"],
-             batch["second"]["sku"]: batch["second"]["unit"]}  # fmt: skip
-    for pick in batch["picks"]:
+    units = {two_orders["first"]["sku"]: two_orders["first"]["unit"],
+             two_orders["second"]["sku"]: two_orders["second"]["unit"]}  # fmt: skip
+    for pick in two_orders["picks"]:
         if pick["sku"] == sku:
             return
         pick_stop(picker, pick, units[pick["sku"]], totes[pick["order"]])
 
 
-def on_the_books(api: ApiClient, batch: dict[str, Any]) -> Any:
+def on_the_books(api: ApiClient, two_orders: dict[str, Any]) -> Any:
     """What a refused scan must leave as it was: the units picked, and where stock is."""
-    listed = api.get(f"/api/pick-lists/{batch['list']}").json
-    where = [stock_of(api, batch[each]["sku"])["locations"] for each in ("first", "second")]
+    listed = api.get(f"/api/pick-lists/{two_orders['list']}").json
+    where = [stock_of(api, two_orders[each]["sku"])["locations"] for each in ("first", "second")]
     return [(p["id"], p["picked"], p["status"]) for p in listed["picks"]], where
 
 
 def test_a_batch_is_picked_by_scans(
-    picker: Floor, api: ApiClient, batch: dict[str, Any], db: Session
+    picker: Floor, api: ApiClient, two_orders: dict[str, Any], db: Session
 ) -> None:
     listed = picker.view("pick")
     assert listed["state"] == {}
-    assert f'data-testid="pick-list-{batch["list"]}"' in listed["panel"]
+    assert f'data-testid="pick-list-{two_orders["list"]}"' in listed["panel"]
     before_taking = picker.scan("pick", empty_tote(api))
     assert before_taking.status_code == 409 and "Take a pick list first" in said(before_taking)
 
-    taken = good(picker.act("pick", "take", list=str(batch["list"])))
-    assert f"List {batch['list']} is yours" in taken["message"]
-    assert taken["state"] == {"list": batch["list"], "step": "location", "counted": 0}
-    assert api.get(f"/api/pick-lists/{batch['list']}").json["status"] == "picking"
+    taken = good(picker.act("pick", "take", list=str(two_orders["list"])))
+    assert f"List {two_orders['list']} is yours" in taken["message"]
+    assert taken["state"] == {"list": two_orders["list"], "step": "location", "counted": 0}
+    assert api.get(f"/api/pick-lists/{two_orders['list']}").json["status"] == "picking"
     # The cart first: an empty tote in each slot; anything else is refused, named.
     assert "Cart slot 1" in taken["panel"]
-    not_a_tote = picker.scan("pick", batch["bins"][batch["first"]["sku"]])
+    not_a_tote = picker.scan("pick", two_orders["bins"][two_orders["first"]["sku"]])
     assert not_a_tote.status_code == 422, not_a_tote.text
     assert not_a_tote.json["error"]["code"] == "not_a_tote"
     assert "is not a tote: put an empty tote in cart slot 1" in said(not_a_tote)
     totes = {}
-    for order, slot in sorted(batch["slots"].items(), key=lambda each: each[1]):
+    for order, slot in sorted(two_orders["slots"].items(), key=lambda each: each[1]):
         if totes:
             # One tote is one order's: the tote of slot 1 is no tote for slot 2.
             twice = picker.scan("pick", next(iter(totes.values())))
@@ -150,17 +150,20 @@ def test_a_batch_is_picked_by_scans(
         placed = good(picker.scan("pick", totes[order]))
         assert f"Tote {totes[order]} is in slot {slot}." in placed["message"]
     assert "Next: the first stop." in placed["message"]
-    slots = api.get(f"/api/pick-lists/{batch['list']}").json["orders"]
+    slots = api.get(f"/api/pick-lists/{two_orders['list']}").json["orders"]
     assert {place["order"]: place["tote"] for place in slots} == totes
 
-    units = {batch["first"]["sku"]: batch["first"], batch["second"]["sku"]: batch["second"]}
-    for pick in batch["picks"]:
+    units = {
+        two_orders["first"]["sku"]: two_orders["first"],
+        two_orders["second"]["sku"]: two_orders["second"],
+    }
+    for pick in two_orders["picks"]:
         order, item = pick["order"], units[pick["sku"]]
         # Each stop shows its bin, its tote and the cart slot that tote is in.
         panel = picker.view("pick")["panel"]
         assert f'data-testid="stop">{pick["location"]}<' in panel
         assert f'data-testid="tote">{totes[order]}<' in panel
-        assert f'data-testid="cart-slot">{batch["slots"][order]}<' in panel
+        assert f'data-testid="cart-slot">{two_orders["slots"][order]}<' in panel
         at_bin = good(picker.scan("pick", pick["location"]))
         assert f"Take {pick['qty']} of {pick['sku']}" in at_bin["message"]
         if pick["qty"] == 3:
@@ -168,17 +171,21 @@ def test_a_batch_is_picked_by_scans(
             assert good(picker.scan("pick", item["case"]))["state"]["counted"] == 2
         in_hand = good(picker.scan("pick", item["unit"]))
         assert f"all {pick['qty']} in hand. Scan tote {totes[order]}" in in_hand["message"]
-        assert f'data-testid="cart-slot">{batch["slots"][order]}<' in in_hand["panel"]
+        assert f'data-testid="cart-slot">{two_orders["slots"][order]}<' in in_hand["panel"]
         done = good(picker.scan("pick", totes[order]))
         assert f"Picked {pick['qty']} into {totes[order]}." in done["message"]
-    assert f"List {batch['list']} is done: take the cart to packing." in done["message"]
-    assert done["state"] == {}
-    assert api.get(f"/api/pick-lists/{batch['list']}").json["status"] == "done"
-    first, second = batch["first"]["sku"], batch["second"]["sku"]
+    assert f"List {two_orders['list']} is done: take the cart to packing." in done["message"]
+    # The list stays on the screen, done, until the picker asks for the next one.
+    assert done["state"] == {"list": two_orders["list"], "step": "done"}
+    assert "<h1>List done</h1>" in done["panel"]
+    assert api.get(f"/api/pick-lists/{two_orders['list']}").json["status"] == "done"
+    assert "is done: take the cart" in said(picker.scan("pick", totes[order]))
+    assert good(picker.act("pick", "leave"))["state"] == {}
+    first, second = two_orders["first"]["sku"], two_orders["second"]["sku"]
     held = {each["location"]: each["on_hand"] for each in stock_of(api, first)["locations"]}
-    assert held[batch["bins"][first]] == 2 and held[totes[batch["orders"]["A"]]] == 3
+    assert held[two_orders["bins"][first]] == 2 and held[totes[two_orders["orders"]["A"]]] == 3
     held = {each["location"]: each["on_hand"] for each in stock_of(api, second)["locations"]}
-    assert held[batch["bins"][second]] == 4 and held[totes[batch["orders"]["B"]]] == 1
+    assert held[two_orders["bins"][second]] == 4 and held[totes[two_orders["orders"]["B"]]] == 1
     db.rollback()
     assert check_invariants(db) == []
 
@@ -226,27 +233,27 @@ def test_a_batch_is_picked_by_scans(
 def test_a_wrong_scan_at_a_stop_is_refused_named_and_books_nothing(
     picker: Floor,
     api: ApiClient,
-    batch: dict[str, Any],
+    two_orders: dict[str, Any],
     events: list[Any],
     status: int,
     code: str,
     message: str,
 ) -> None:
-    totes = take_with_totes(picker, api, batch)
-    first, second = batch["first"], batch["second"]
-    walk_to(picker, batch, totes, first["sku"])
+    totes = take_with_totes(picker, api, two_orders)
+    first, second = two_orders["first"], two_orders["second"]
+    walk_to(picker, two_orders, totes, first["sku"])
     stranger = make_product(api)
-    a, b = batch["orders"]["A"], batch["orders"]["B"]
+    a, b = two_orders["orders"]["A"], two_orders["orders"]["B"]
     names = {
         "unit": first["unit"], "case": first["case"], "sku": first["sku"],
-        "bin": batch["bins"][first["sku"]], "tote": totes[a], "slot": batch["slots"][a],
+        "bin": two_orders["bins"][first["sku"]], "tote": totes[a], "slot": two_orders["slots"][a],
         "other_unit": second["unit"], "other_sku": second["sku"],
-        "other_bin": batch["bins"][second["sku"]], "other_tote": totes[b],
+        "other_bin": two_orders["bins"][second["sku"]], "other_tote": totes[b],
         "stranger": stranger["barcodes"][0], "stranger_sku": stranger["sku"],
     }  # fmt: skip
     answer, state, books = None, None, None
     for kind, value, *rest in events:
-        state, books = picker.view("pick")["state"], on_the_books(api, batch)
+        state, books = picker.view("pick")["state"], on_the_books(api, two_orders)
         filled = value.format(**names)
         answer = (
             picker.scan("pick", filled) if kind == "scan" else picker.act("pick", filled, **rest[0])
@@ -256,38 +263,38 @@ def test_a_wrong_scan_at_a_stop_is_refused_named_and_books_nothing(
     assert message.format(**names) in said(answer)
     # Refused: the flow stays where it was, and nothing moved.
     assert picker.view("pick")["state"] == state
-    assert on_the_books(api, batch) == books
+    assert on_the_books(api, two_orders) == books
 
 
 def test_many_units_taken_at_once_are_typed_after_one_scan(
-    picker: Floor, api: ApiClient, batch: dict[str, Any]
+    picker: Floor, api: ApiClient, two_orders: dict[str, Any]
 ) -> None:
-    totes = take_with_totes(picker, api, batch)
-    first = batch["first"]
-    walk_to(picker, batch, totes, first["sku"])
-    at_bin = good(picker.scan("pick", batch["bins"][first["sku"]]))
+    totes = take_with_totes(picker, api, two_orders)
+    first = two_orders["first"]
+    walk_to(picker, two_orders, totes, first["sku"])
+    at_bin = good(picker.scan("pick", two_orders["bins"][first["sku"]]))
     # The keypad is offered only once one item of the stop has been scanned.
     assert 'data-field="counted"' not in at_bin["panel"]
     one = good(picker.scan("pick", first["unit"]))
     assert 'data-field="counted"' in one["panel"]
     typed = good(picker.act("pick", "qty", counted="3"))
     assert typed["state"]["counted"] == 3 and typed["state"]["step"] == "tote"
-    assert f"all 3 in hand. Scan tote {totes[batch['orders']['A']]}" in typed["message"]
+    assert f"all 3 in hand. Scan tote {totes[two_orders['orders']['A']]}" in typed["message"]
     # Typed down again, the tote waits for the rest.
     fewer = good(picker.act("pick", "qty", counted="2"))
-    assert fewer["state"] == {"list": batch["list"], "step": "item", "counted": 2}
-    assert picker.scan("pick", totes[batch["orders"]["A"]]).status_code == 422
+    assert fewer["state"] == {"list": two_orders["list"], "step": "item", "counted": 2}
+    assert picker.scan("pick", totes[two_orders["orders"]["A"]]).status_code == 422
     good(picker.scan("pick", first["unit"]))
-    good(picker.scan("pick", totes[batch["orders"]["A"]]))
+    good(picker.scan("pick", totes[two_orders["orders"]["A"]]))
     held = {e["location"]: e["on_hand"] for e in stock_of(api, first["sku"])["locations"]}
-    assert held[totes[batch["orders"]["A"]]] == 3
+    assert held[totes[two_orders["orders"]["A"]]] == 3
 
 
 def test_a_list_held_by_another_or_unknown_is_not_taken(
-    picker: Floor, api: ApiClient, batch: dict[str, Any]
+    picker: Floor, api: ApiClient, two_orders: dict[str, Any]
 ) -> None:
-    assert start(api, batch["list"]).status_code == 200  # the API's picker, another person
-    held = picker.act("pick", "take", list=str(batch["list"]))
+    assert start(api, two_orders["list"]).status_code == 200  # the API's picker, another person
+    held = picker.act("pick", "take", list=str(two_orders["list"]))
     assert held.status_code == 409 and held.json["error"]["code"] == "not_yours"
     assert picker.view("pick")["state"] == {}
     for number, status, message in (
@@ -337,7 +344,7 @@ def test_a_short_pick_with_no_other_bin_warns_and_backorders_the_rest(
         f"Short pick noted at {short['bin']}; no other bin has the rest. "
         f"List {short['list']} is done" in said(shorted)
     )
-    assert shorted.json["state"] == {}
+    assert shorted.json["state"] == {"list": short["list"], "step": "done"}
     # The one found is in the tote; the 2 not found are backordered, and the order waits.
     order = api.get(f"/api/orders/{short['order']}").json
     assert order["status"] == "partial"
@@ -379,13 +386,13 @@ def test_a_short_pick_with_another_bin_sends_the_picker_there(
 
 
 def test_a_repeated_scan_id_is_applied_once(
-    picker: Floor, api: ApiClient, batch: dict[str, Any], db: Session
+    picker: Floor, api: ApiClient, two_orders: dict[str, Any], db: Session
 ) -> None:
-    totes = take_with_totes(picker, api, batch)
-    second = batch["second"]
-    walk_to(picker, batch, totes, second["sku"])
-    b = batch["orders"]["B"]
-    good(picker.scan("pick", batch["bins"][second["sku"]]))
+    totes = take_with_totes(picker, api, two_orders)
+    second = two_orders["second"]
+    walk_to(picker, two_orders, totes, second["sku"])
+    b = two_orders["orders"]["B"]
+    good(picker.scan("pick", two_orders["bins"][second["sku"]]))
     # Order B wants 1: the same scan sent twice (a retry) is one unit, not one too many.
     unit_id = secrets.token_hex(16)
     first_try = good(picker.scan("pick", second["unit"], scan_id=unit_id))
@@ -396,7 +403,7 @@ def test_a_repeated_scan_id_is_applied_once(
     good(picker.scan("pick", totes[b], scan_id=tote_id))
     good(picker.scan("pick", totes[b], scan_id=tote_id))
     held = {e["location"]: e["on_hand"] for e in stock_of(api, second["sku"])["locations"]}
-    assert held[totes[b]] == 1 and held[batch["bins"][second["sku"]]] == 4
+    assert held[totes[b]] == 1 and held[two_orders["bins"][second["sku"]]] == 4
     db.rollback()
     for scan_id in (unit_id, tote_id):
         assert len(list(db.scalars(select(ScanLog).where(ScanLog.scan_id == scan_id)))) == 1

@@ -34,11 +34,6 @@ def lines_of(order: dict[str, Any]) -> list[tuple[str, int, int, int]]:
     ]
 
 
-@pytest.fixture
-def channel(api: ApiClient) -> str:
-    return make_channel(api)
-
-
 def test_a_channel_is_created_with_a_webhook_secret(api: ApiClient) -> None:
     code = ref("ch").lower()
     created = api.put(f"/api/channels/{code}", {"name": "Web shop", "priority": 5, "share": 0.5})

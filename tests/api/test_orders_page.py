@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.api.test_packing import factory, pick_an_order  # noqa: F401
+from tests.api.test_packing import pick_an_order
 from tests.api.test_short_picks import short_at_first_bin
 from tests.conftest import (
     ApiClient,
@@ -54,7 +54,7 @@ def test_counts_per_channel_and_status(api: ApiClient, floor: Callable[[str], Fl
 def test_the_exceptions_are_listed_with_where_to_settle_them(
     api: ApiClient,
     floor: Callable[[str], Floor],
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     config: Config,
 ) -> None:
     channel = make_channel(api)

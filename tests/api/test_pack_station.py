@@ -25,7 +25,6 @@ from scanners.gtin import with_check_digit
 from station_agent.readers import serial_scans
 from station_agent.scale import ScaleReporter
 from tests.api.test_packing import (  # noqa: F401 (fixtures)
-    factory,
     pick_an_order,
     pick_lines,
     picked,
@@ -200,7 +199,7 @@ def test_an_order_packed_at_a_station_into_two_cartons(
     api: ApiClient,
     picked: dict[str, Any],  # noqa: F811
     station_config: Config,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     bench_printer: FakePrinter,
     db: Session,
 ) -> None:
@@ -333,16 +332,20 @@ def test_a_tote_brings_its_order_and_only_a_supervisor_reopens(
     assert handheld.view("pack")["state"] == {"station": None}
 
 
+def pack_in_one(hand: Floor, ready: dict[str, Any]) -> TestResponse:
+    """The picked order packed into one large carton, closed at its weight."""
+    good(hand.scan("pack", order_code(ready["order"])))
+    good(hand.act("pack", "box", box="large"))
+    for sku in (ready["heavy"], ready["heavy"], ready["light"]):
+        good(hand.scan("pack", sku))
+    return good(hand.act("pack", "close", carton="1", weight_kg="1.6"))
+
+
 def test_packing_on_a_handheld_opens_the_labels_as_pdf(
     handheld: Floor,
     picked: dict[str, Any],  # noqa: F811
 ) -> None:
-    order = picked["order"]
-    good(handheld.scan("pack", order_code(order)))
-    good(handheld.act("pack", "box", box="large"))
-    for sku in (picked["heavy"], picked["heavy"], picked["light"]):
-        good(handheld.scan("pack", sku))
-    page = good(handheld.act("pack", "close", carton="1", weight_kg="1.6"))
+    page = pack_in_one(handheld, picked)
     link = re.search(r'href="(/pack/jobs/\d+\.pdf)"', page.json["panel"])
     assert link is not None and "Order packed" in page.json["panel"]
     label = handheld.client.get(link[1])
@@ -357,11 +360,7 @@ def test_a_packed_order_scanned_on_a_handheld_can_be_reopened_by_a_supervisor(
     picked: dict[str, Any],  # noqa: F811
 ) -> None:
     order = picked["order"]
-    good(handheld.scan("pack", order_code(order)))
-    good(handheld.act("pack", "box", box="large"))
-    for sku in (picked["heavy"], picked["heavy"], picked["light"]):
-        good(handheld.scan("pack", sku))
-    good(handheld.act("pack", "close", carton="1", weight_kg="1.6"))
+    pack_in_one(handheld, picked)
     # Scanned again: shown, with a warning, not refused, and not packed twice.
     again = handheld.scan("pack", order_code(order))
     assert again.status_code == 200 and again.json["outcome"] == "warn"
@@ -638,7 +637,7 @@ def test_a_carton_reopened_after_packing_gets_a_new_label_and_the_dock_wants_it(
     api: ApiClient,
     picked: dict[str, Any],  # noqa: F811
     station_config: Config,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     bench_printer: FakePrinter,
     db: Session,
 ) -> None:
@@ -711,7 +710,7 @@ def test_a_printer_that_refuses_shows_the_label_did_not_print(
     api: ApiClient,
     picked: dict[str, Any],  # noqa: F811
     station_config: Config,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     db: Session,
 ) -> None:
     # No printer listens on bench7's port: each connection is refused.
@@ -768,7 +767,7 @@ def test_the_printing_thread_is_woken_once_the_label_is_committed(
     packer: Floor,
     api: ApiClient,
     picked: dict[str, Any],  # noqa: F811
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Woken before the close is committed, it would find nothing to send, and the label

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.test_pick_flow import confirm, put_totes, start
@@ -15,15 +14,10 @@ from tests.conftest import ApiClient, free_port, make_channel, make_product, rec
 from tests.printer import FakePrinter
 from warehouse import labelling, packing, printing, shipping, stations
 from warehouse.config import Config, PrinterConfig
-from warehouse.db import make_sessionmaker, writing
+from warehouse.db import writing
 from warehouse.errors import WarehouseError
 from warehouse.invariants import check_invariants
 from warehouse.models import PrintJob
-
-
-@pytest.fixture
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return make_sessionmaker(engine)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,9 +17,13 @@ from tests.conftest import ApiClient, make_channel, make_product, receive, stock
 from warehouse.invariants import check_invariants
 from warehouse.models import CountTask, Movement
 
+# Tote codes of this run, never one twice: a tote holding units of an order not packed yet
+# is refused for another (random codes collided now and then).
+_TOTES = itertools.count(10_000 + secrets.randbelow(40_000))
+
 
 def tote() -> str:
-    return f"T{secrets.randbelow(10**5):05d}"
+    return f"T{next(_TOTES):05d}"
 
 
 @pytest.fixture

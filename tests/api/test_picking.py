@@ -47,11 +47,6 @@ def held(db: Session, sku: str) -> int:
     )
 
 
-@pytest.fixture
-def channel(api: ApiClient) -> str:
-    return make_channel(api)
-
-
 def test_a_pick_list_holds_the_units_and_walks_the_route(
     api: ApiClient, channel: str, db: Session
 ) -> None:

@@ -31,9 +31,7 @@ def carts_of(page: str) -> list[str]:
     return re.findall(r'name="cart" value="([\d,]+)"', page)
 
 
-def test_preview_then_create_the_carts_shown(
-    api: ApiClient, floor: Callable[[str], Floor]
-) -> None:
+def test_preview_then_create_the_carts_shown(api: ApiClient, floor: Callable[[str], Floor]) -> None:
     channel, orders = orders_to_plan(api, 3)
     lead = floor("supervisor")
     listed = lead.client.get(f"/plan?channel={channel}")
@@ -53,9 +51,7 @@ def test_preview_then_create_the_carts_shown(
     made = lead.form("/plan", cart=carts, confirm="yes")
     assert made.status_code == 201 and "are open for pickers" in made.text
     lists = lists_of(api, orders)
-    assert sorted(lists) == sorted(
-        sorted(int(o) for o in cart.split(",")) for cart in carts
-    )
+    assert sorted(lists) == sorted(sorted(int(o) for o in cart.split(",")) for cart in carts)
     # The same carts again: their orders are taken, nothing more is made.
     again = lead.form("/plan", cart=carts, confirm="yes")
     assert again.status_code == 409 and "Not made" in again.text

@@ -8,21 +8,16 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import ApiClient, free_port
 from tests.printer import FakePrinter
 from warehouse import printing
 from warehouse.config import PrinterConfig
-from warehouse.db import make_sessionmaker, writing
+from warehouse.db import writing
 from warehouse.errors import Conflict, InvalidInput
 from warehouse.models import PrintJob, utcnow
-
-
-@pytest.fixture
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return make_sessionmaker(engine)
 
 
 @pytest.fixture

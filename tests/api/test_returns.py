@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanners.gtin import with_check_digit
-from tests.api.test_packing import factory, packed_order, picked, refused  # noqa: F401
+from tests.api.test_packing import packed_order, picked, refused  # noqa: F401
 from tests.api.test_picking import layout_bin, place_order
 from tests.api.test_stock import ledger_size
 from tests.conftest import (
@@ -41,11 +40,6 @@ def quarantine(api: ApiClient, config: Config) -> str:
     code = config.returns.quarantine
     assert api.put(f"/api/locations/{code}", {}).status_code in (200, 201)
     return code
-
-
-@pytest.fixture
-def receiver(floor: Callable[[str], Floor]) -> Floor:
-    return floor("receiver")
 
 
 @pytest.fixture
@@ -121,7 +115,7 @@ def test_returns_fill_a_waiting_backorder(
 
 def test_returns_bring_back_the_lot_that_shipped(
     api: ApiClient,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     shipped: dict[str, Any],
     quarantine: str,
 ) -> None:
@@ -198,7 +192,7 @@ def test_refused_returns_change_nothing(
 
 def test_an_order_that_has_not_shipped_takes_no_returns(
     api: ApiClient,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     picked: dict[str, Any],  # noqa: F811
     quarantine: str,
     db: Session,
@@ -213,7 +207,7 @@ def test_an_order_that_has_not_shipped_takes_no_returns(
 
 def test_returns_count_what_came_back_before(
     api: ApiClient,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     shipped: dict[str, Any],
     quarantine: str,
     db: Session,
@@ -262,7 +256,7 @@ def test_returns_at_once_never_bring_back_more_than_shipped(
 
 def test_returns_name_a_missing_quarantine_location(
     api: ApiClient,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     shipped: dict[str, Any],
     db: Session,
 ) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from tests.api.test_packing import factory, packed_order, picked, refused  # noqa: F401
+from tests.api.test_packing import packed_order, picked, refused  # noqa: F401
 from tests.conftest import ApiClient, free_port, shipment_of
 from tests.printer import FakePrinter
 from warehouse import labelling, packing, printing, shipping
@@ -59,7 +59,7 @@ def carrier_api(
     carrier_app: Flask,
     tokens: dict[str, str],
     carrier_config: Config,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
 ) -> Iterator[ApiClient]:
     """The service with printers, as the integration."""
     yield ApiClient(carrier_app.test_client(), tokens, "integration")
@@ -192,7 +192,7 @@ def print_on_dock(sessions: sessionmaker[Session], config: Config, order: int) -
 
 def test_a_shipment_prints_the_carrier_zpl_label_attached_before_packing(
     carrier_api: ApiClient,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     carrier_config: Config,
     picked: dict[str, Any],  # noqa: F811
 ) -> None:
@@ -272,7 +272,7 @@ def test_a_shipment_prints_the_carrier_zpl_label_attached_before_packing(
 
 def test_a_shipment_carrier_pdf_label_attached_after_packing_replaces_the_label_job(
     carrier_api: ApiClient,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     packed_order: int,  # noqa: F811
 ) -> None:
     before = carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, packed_order)}").json
@@ -348,7 +348,7 @@ def test_a_shipment_carrier_pdf_label_attached_after_packing_replaces_the_label_
 )
 def test_a_shipment_prints_the_carrier_label_where_the_printer_prints_its_format(
     carrier_api: ApiClient,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     carrier_config: Config,
     picked: dict[str, Any],  # noqa: F811
     printer: str,
@@ -389,7 +389,7 @@ def test_a_shipment_prints_the_carrier_label_where_the_printer_prints_its_format
 
 
 def test_a_shipment_label_attached_while_the_order_is_packed_is_the_one_printed(
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     carrier_api: ApiClient,
     carrier_config: Config,
     picked: dict[str, Any],  # noqa: F811
@@ -494,7 +494,7 @@ def refusal(content_type: str, document: bytes, tracking: str | None, name: str)
 )
 def test_a_shipment_refuses_what_is_not_a_carrier_label_and_nothing_changes(
     carrier_api: ApiClient,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     packed_order: int,  # noqa: F811
     content_type: str,
     document: bytes,
@@ -525,7 +525,7 @@ def test_a_shipment_refuses_what_is_not_a_carrier_label_and_nothing_changes(
 
 def test_shipment_refusals_change_nothing(
     carrier_api: ApiClient,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     packed_order: int,  # noqa: F811
 ) -> None:
     tracking = ups_number()
@@ -572,7 +572,7 @@ def test_shipment_refusals_change_nothing(
 
 def test_a_shipment_not_packed_is_not_shipped_by_hand(
     carrier_api: ApiClient,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     carrier_config: Config,
     picked: dict[str, Any],  # noqa: F811
 ) -> None:
@@ -598,7 +598,7 @@ def test_a_shipment_not_packed_is_not_shipped_by_hand(
 
 def test_a_packer_sends_a_label_to_another_printer_and_one_label_prints(
     carrier_api: ApiClient,
-    factory: sessionmaker[Session],  # noqa: F811
+    factory: sessionmaker[Session],
     packed_order: int,  # noqa: F811
 ) -> None:
     shipment = shipment_of(carrier_api, packed_order)

@@ -77,13 +77,8 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def scan(page: Page, code: str) -> None:
-    """Type a code as a keyboard-wedge scanner does: keys a few ms apart, then Enter.
-
-    No sleep between keys: each key's round trip to Chromium already takes a few ms, and a
-    sleep lets a loaded test machine stall the burst past the page's 60 ms settle time, which
-    a scanner never does.
-    """
-    page.keyboard.type(code)
+    """Type a code as a keyboard-wedge scanner does: keys 4 ms apart, then Enter."""
+    page.keyboard.type(code, delay=4)
     page.keyboard.press("Enter")
 
 

@@ -204,6 +204,7 @@ def test_the_station_page_follows_its_scanner_and_scale(
     answer = agent.post("/api/barcodes/resolve", json={"code": f"O{order:08d}", "station": "pack1"})
     assert answer.status_code == 200 and answer.json()["pack"]["step"] == "order"
     expect(page.get_by_test_id("order")).to_have_text(str(order))
+    expect(message(page)).to_have_text(f"Order {order} is on the bench.")
     expect_sound(page, "good")
     with answered(page):
         page.get_by_role("button", name=re.compile("^Large box")).click()

@@ -318,3 +318,61 @@ def test_scans_are_kept_across_an_idle_sign_out_and_a_closed_tab(
         context.close()
     assert _scans_logged(live_database, ground) == {bin_: 1, unit: 3, "receive: receive": 1}
     assert _on_hand(ground, "a") == 13
+
+
+def test_the_traps_of_a_tired_worker_book_nothing(
+    browser: Browser, live_server: str, live_database: str, ground: Ground
+) -> None:
+    context = browser.new_context(viewport=HANDHELD, has_touch=True, is_mobile=True)
+    hand = Hand(context.new_page())
+    unit = ground.ean[ground.skus["a"]]
+    played = hand.page.locator("body")
+    try:
+        _sign_in(hand, live_server, ground, "receiver")
+        hand.open(live_server, "/receive")
+        hand.scan(ground.bins["in"], unit)
+        hand.settle()
+        # The item scanned again with the focus in Units: one more unit, never a quantity.
+        hand.page.get_by_label("Units").click()
+        hand.scan(unit)
+        hand.settle()
+        expect(hand.page.get_by_label("Units")).to_have_value("2")
+        # A barcode typed into Units, and more than a receipt may hold: refused, red.
+        for typed, why in (("6141410000981", "looks like a scanned barcode"),
+                           ("10001", "10000 at most")):  # fmt: skip
+            hand.page.get_by_label("Units").fill(typed)
+            hand.page.get_by_label("Units").press("Enter")
+            hand.sent += 1
+            hand.settle()
+            assert why in hand.said()
+            expect(hand.page.locator("[data-message]")).to_have_class("message bad")
+            expect(played).to_have_attribute("data-played", "bad")
+        hand.press("Cancel")
+        hand.settle()
+        expect(hand.page.locator("[data-message]")).to_have_class("message warn")
+        # Counting: Enter in a count box books nothing; an item left uncounted stops Finish.
+        hand.open(live_server, "/count")
+        hand.scan(ground.bins["a"])
+        hand.settle()
+        box = hand.page.get_by_label(f"Counted {ground.skus['a']}")
+        box.click()
+        hand.page.keyboard.type("3")
+        hand.page.keyboard.press("Enter")
+        hand.sent += 1
+        hand.settle()
+        assert hand.said() == f"{ground.skus['a']}: 3."
+        # Emptied again and left: nothing is sent for an empty box.
+        hand.page.get_by_label(f"Counted {ground.skus['a']}").fill("")
+        hand.press("Cancel this count")
+        hand.settle()
+        # Packing: an item scanned before a box is chosen is refused, said, and kept out.
+        _sign_in(hand, live_server, ground, "packer")
+        hand.open(live_server, "/pack")
+        hand.scan(unit)
+        hand.settle()
+        assert "not an order or a tote" in hand.said()
+        expect(played).to_have_attribute("data-played", "bad")
+    finally:
+        context.close()
+    assert _on_hand(ground, "a") == 10
+    assert "All stock invariants hold" in warehouse_command(live_database, "check")

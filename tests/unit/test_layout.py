@@ -59,3 +59,22 @@ def test_no_view_commits_or_rolls_back(folder: str) -> None:
         and node.func.attr in ("commit", "rollback")
     }
     assert calls == set()
+
+
+def test_no_two_database_test_modules_define_a_fixture_of_one_name() -> None:
+    """tests/pg collects every module of tests/api and tests/system into one namespace, where
+    the last of two fixtures of one name would silently serve both modules' tests."""
+    defined: dict[str, str] = {}
+    clashes = []
+    for folder in ("tests/api", "tests/system"):
+        for path in modules(folder):
+            for node in ast.parse(path.read_text()).body:
+                fixture = isinstance(node, ast.FunctionDef) and any(
+                    "fixture" in ast.unparse(decorator) for decorator in node.decorator_list
+                )
+                if fixture:
+                    assert isinstance(node, ast.FunctionDef)
+                    if node.name in defined:
+                        clashes.append(f"{node.name}: {defined[node.name]} and {path.name}")
+                    defined[node.name] = path.name
+    assert not clashes, clashes

@@ -64,9 +64,8 @@ def on_scan(session: Session, user: User, state: State, scanned: Resolved, confi
             )
         return Step(again, f"Order {done['order']} is on the bench.")
     # The keypad counts more of this item into this carton only: not into the next box.
-    into = packing.open_carton_of(session, done["order"])
     return Step(
-        {**state, "sku": done["sku"], "carton": into.id if into else None},
+        {**state, "sku": done["sku"], "carton": done["carton_id"]},
         stations.said(done, None)[1],
     )
 

@@ -51,7 +51,11 @@ def _after(session: Session, pick_list_id: int, state: State, said: str) -> Step
     fresh = get_pick_list(session, pick_list_id)
     nxt = picking.next_pick(fresh)
     if nxt is None:
-        return Step({}, f"{said} List {pick_list_id} is done: take the cart to packing.")
+        # The list stays on the screen, done, until the picker asks for the next one.
+        return Step(
+            {"list": pick_list_id, "step": "done"},
+            f"{said} List {pick_list_id} is done: take the cart to packing.",
+        )
     return Step(
         {"list": pick_list_id, "step": "location", "counted": 0},
         f"{said} Next: {nxt.stock.location.code}.",
@@ -75,7 +79,10 @@ def on_scan(session: Session, user: User, state: State, scanned: Resolved, confi
         return Step(state, f"Tote {scanned.tote} is in slot {slot.slot}. Next: {nxt}.")
     pick = picking.next_pick(pick_list)
     if pick is None:
-        return Step({}, f"List {pick_list.id} is done.", "warn")
+        raise Conflict(
+            f"List {pick_list.id} is done: take the cart to packing, then choose the next list.",
+            code="pick_list_closed",
+        )
     step, counted = state.get("step", "location"), int(state.get("counted", 0))
     tote = picking.tote_of(pick_list, pick) or ""
     sku = pick.order_line.product.sku

@@ -34,3 +34,6 @@ def register(app: Flask) -> None:
         pages.register_blueprint(room.bp)
     pages.after_request(no_store)
     app.register_blueprint(pages)
+    # Compiled now, while the worker starts, so that no scan waits for its screen's template.
+    for name in app.jinja_env.list_templates(extensions=["html"]):
+        app.jinja_env.get_template(name)

@@ -75,9 +75,8 @@ def _pack(state: State, user: User) -> dict[str, Any]:
     if order is None:
         return values
     current = shipping.current_shipment(db(), order.id)
-    shipment = shipping.get_shipment(db(), current.id) if current is not None else None
-    cartons = [each.carton for each in shipment.cartons] if shipment else []
-    jobs = {c.carton.id: c.label_job for c in shipment.cartons if c.label_job} if shipment else {}
+    cartons = shipping.shipment_cartons(db(), current.id) if current is not None else []
+    jobs = shipping.label_jobs(db(), cartons)
     failing = [
         carton for carton in cartons
         if carton.id in jobs and jobs[carton.id].status == PrintJobStatus.QUEUED
