@@ -107,11 +107,6 @@ def serve(ctx: Context, host: str | None, port: int | None, workers: int | None)
         "bind": f"{host or server.host}:{port or server.port}",
         "workers": workers or server.workers,
         "accesslog": "-",
-        # Threaded workers keep a handheld's connection open between its scans (sync
-        # workers close it after each answer): no new TCP, or TLS, handshake per scan.
-        "worker_class": "gthread",
-        "threads": 1,
-        "keepalive": 5,
         "timeout": 60,
         "graceful_timeout": 10,
     }
