@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from warehouse import inventory
@@ -24,6 +24,7 @@ from warehouse.models import (
     OrderStatus,
     PickListOrder,
     PrintJob,
+    PrintJobStatus,
     Shipment,
     ShipmentStatus,
     Stock,
@@ -129,6 +130,29 @@ def get_shipment(session: Session, shipment_id: int) -> ShipmentDetails:
         shipment,
         get_order(session, shipment.order_id),
         [ShipmentCarton(c, jobs.get(c.id)) for c in cartons],
+    )
+
+
+def label_failed(job: PrintJob) -> bool:
+    """A label the printer has not taken: still waiting, with the printer's last error."""
+    return job.status == PrintJobStatus.QUEUED and bool(job.last_error)
+
+
+def failing_labels(session: Session, order_id: int) -> int:
+    """How many of the order's labels not shipped yet the printer has not taken (label_failed)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Carton)
+            .join(PrintJob, PrintJob.id == Carton.label_job_id)
+            .where(
+                Carton.order_id == order_id,
+                Carton.status != CartonStatus.SHIPPED,
+                PrintJob.status == PrintJobStatus.QUEUED,
+                PrintJob.last_error != "",
+            )
+        )
+        or 0
     )
 
 

@@ -387,13 +387,18 @@ async function follow() {
         const reply = await call("GET", `/pack/bench/${encodeURIComponent(bench.dataset.bench)}.json`);
         if (reply.status === 200) {
           const state = reply.body;
-          if (String(state.version) !== bench.dataset.version) {
+          const moved = String(state.version) !== bench.dataset.version;
+          const failed = state.failing > Number(bench.dataset.failing || 0);
+          if (moved || String(state.failing) !== (bench.dataset.failing || "0")) {
             const view = await call("GET", `/api/floor/${flow}`);
             if (view.status === 200) {
               swap(view.body.panel);
-              if (state.outcome) {
+              if (moved && state.outcome) {
                 say(state.message, state.outcome);
                 play(state.outcome);
+              } else if (failed) {
+                say("A label did not print: print it on another printer, or try again.", "bad");
+                play("bad");
               }
               return;
             }

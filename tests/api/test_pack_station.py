@@ -728,6 +728,9 @@ def test_a_printer_that_refuses_shows_the_label_did_not_print(
     assert "The label of carton 1 did not print" in panel and "refused the connection" in panel
     for word in NOT_FLOOR_WORDS:
         assert word not in panel, word
+    # The station's page, following its bench, learns of it though the bench did not move.
+    assert packer.client.get("/pack/bench/pack7.json").json["failing"] == 1
+    assert 'data-failing="1"' in panel
     # Trying the same printer again is not shown as done while it is still off.
     page = packer.act("pack", "reprint", job=str(carton["label_job"]["id"]))
     assert page.status_code == 200 and page.json["outcome"] == "warn"
@@ -740,6 +743,7 @@ def test_a_printer_that_refuses_shows_the_label_did_not_print(
     link = re.search(r'href="(/pack/jobs/\d+\.pdf)"', page.json["panel"])
     assert link is not None
     assert job_status(db, carton["label_job"]["id"]) == "replaced"
+    assert packer.client.get("/pack/bench/pack7.json").json["failing"] == 0
     assert packer.client.get(link[1]).data.startswith(b"%PDF")
     assert '<span class="status">sent</span> on hand' in packer.view("pack")["panel"]
 

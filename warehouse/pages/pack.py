@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify
 
 from labels.printers import LabelFormat
-from warehouse import labelling, printing, stations
+from warehouse import labelling, printing, shipping, stations
 from warehouse.models import PackStation, utcnow
 from warehouse.web import config, db, polled, requires, transaction, writes_late
 
@@ -43,7 +43,10 @@ def bench_state(station: str) -> Response:
     scanner did last (outcome and message; no outcome when the page itself moved the bench)."""
     found = db().get(PackStation, station)
     if found is None:
-        return jsonify({"version": 0, "order": None, "scale_g": None, "outcome": "", "message": ""})
+        return jsonify(
+            {"version": 0, "order": None, "scale_g": None, "outcome": "", "message": "",
+             "failing": 0}
+        )  # fmt: skip
     return jsonify(
         {
             "version": found.version,
@@ -51,5 +54,7 @@ def bench_state(station: str) -> Response:
             "scale_g": stations.scale_weight(found, utcnow()),
             "outcome": found.outcome,
             "message": found.message,
+            # A label that did not print is shown at once, though the bench did not move.
+            "failing": shipping.failing_labels(db(), found.order_id) if found.order_id else 0,
         }
     )

@@ -14,7 +14,7 @@ from warehouse.counting import BinCount, CountLine
 from warehouse.flows.core import State
 from warehouse.flows.pack import order_of
 from warehouse.flows.pick import slot_of
-from warehouse.models import CartonStatus, PackStation, PickListStatus, PrintJobStatus, User, utcnow
+from warehouse.models import CartonStatus, PackStation, PickListStatus, User, utcnow
 from warehouse.orders import find_order
 from warehouse.pick_lists import find_pick_lists, get_pick_list
 from warehouse.picking import empty_slot, next_pick, tote_of
@@ -77,11 +77,7 @@ def _pack(state: State, user: User) -> dict[str, Any]:
     current = shipping.current_shipment(db(), order.id)
     cartons = shipping.shipment_cartons(db(), current.id) if current is not None else []
     jobs = shipping.label_jobs(db(), cartons)
-    failing = [
-        carton for carton in cartons
-        if carton.id in jobs and jobs[carton.id].status == PrintJobStatus.QUEUED
-        and jobs[carton.id].last_error
-    ]  # fmt: skip
+    failing = [c for c in cartons if c.id in jobs and shipping.label_failed(jobs[c.id])]
     return {
         **values,
         "order": order,
