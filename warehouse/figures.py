@@ -22,10 +22,10 @@ from warehouse.models import (
     Pick,
     PickStatus,
     PrintJob,
-    PrintJobStatus,
     ScanLog,
     User,
 )
+from warehouse.printing import not_printed
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,6 @@ def exceptions(session: Session) -> Exceptions:
         select(Carton).where(Carton.status == CartonStatus.HELD).order_by(Carton.id).limit(SHOWN)
     ).all()
     failed = session.scalars(
-        select(PrintJob)
-        .where(PrintJob.status == PrintJobStatus.QUEUED, PrintJob.last_error != "")
-        .order_by(PrintJob.id)
-        .limit(SHOWN)
+        select(PrintJob).where(not_printed()).order_by(PrintJob.id).limit(SHOWN)
     ).all()
     return Exceptions(list(short), list(held), list(failed), pending_reviews(session)[:SHOWN])

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import ColumnElement, event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from labels.printers import PRINTS, Delivery, LabelFormat, PrinterKind, send_cups, send_tcp
@@ -78,6 +78,16 @@ def _wake_after_commit(session: Session) -> None:
     # then, the dispatcher would look before the job is committed, and sleep past it.
     if not session.in_nested_transaction():
         _wake.set()
+
+
+def not_printed() -> ColumnElement[bool]:
+    """A job the printer has not taken: still waiting, with the printer's last error."""
+    return (PrintJob.status == PrintJobStatus.QUEUED) & (PrintJob.last_error != "")
+
+
+def did_not_print(job: PrintJob) -> bool:
+    """not_printed, for a job already read."""
+    return job.status == PrintJobStatus.QUEUED and bool(job.last_error)
 
 
 def get_job(session: Session, job_id: int) -> PrintJob:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from warehouse import inventory
+from warehouse import inventory, printing
 from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.models import (
     Carton,
@@ -24,7 +24,6 @@ from warehouse.models import (
     OrderStatus,
     PickListOrder,
     PrintJob,
-    PrintJobStatus,
     Shipment,
     ShipmentStatus,
     Stock,
@@ -133,13 +132,8 @@ def get_shipment(session: Session, shipment_id: int) -> ShipmentDetails:
     )
 
 
-def label_failed(job: PrintJob) -> bool:
-    """A label the printer has not taken: still waiting, with the printer's last error."""
-    return job.status == PrintJobStatus.QUEUED and bool(job.last_error)
-
-
 def failing_labels(session: Session, order_id: int) -> int:
-    """How many of the order's labels not shipped yet the printer has not taken (label_failed)."""
+    """How many of the order's labels not shipped yet the printer has not taken."""
     return int(
         session.scalar(
             select(func.count())
@@ -148,8 +142,7 @@ def failing_labels(session: Session, order_id: int) -> int:
             .where(
                 Carton.order_id == order_id,
                 Carton.status != CartonStatus.SHIPPED,
-                PrintJob.status == PrintJobStatus.QUEUED,
-                PrintJob.last_error != "",
+                printing.not_printed(),
             )
         )
         or 0

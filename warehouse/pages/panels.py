@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import render_template
 
-from warehouse import packing, returns, shipping, stations
+from warehouse import packing, printing, returns, shipping, stations
 from warehouse.counting import BinCount, CountLine
 from warehouse.flows.core import State
 from warehouse.flows.pack import order_of
@@ -47,7 +47,11 @@ def _pick(state: State, user: User) -> dict[str, Any]:
     if not state.get("list"):
         found = find_pick_lists(db())
         mine = [p for p in found if p.status == PickListStatus.PICKING and p.picker_id == user.id]
-        return {"pick_list": None, "mine": mine, "free": [p for p in found if p.status == "open"]}
+        return {
+            "pick_list": None,
+            "mine": mine,
+            "free": [p for p in found if p.status == PickListStatus.OPEN],
+        }
     pick_list = get_pick_list(db(), int(state["list"]))
     pick = next_pick(pick_list)
     return {
@@ -77,7 +81,7 @@ def _pack(state: State, user: User) -> dict[str, Any]:
     current = shipping.current_shipment(db(), order.id)
     cartons = shipping.shipment_cartons(db(), current.id) if current is not None else []
     jobs = shipping.label_jobs(db(), cartons)
-    failing = [c for c in cartons if c.id in jobs and shipping.label_failed(jobs[c.id])]
+    failing = [c for c in cartons if c.id in jobs and printing.did_not_print(jobs[c.id])]
     return {
         **values,
         "order": order,

@@ -47,9 +47,8 @@ def _choice() -> tuple[waves.WaveFilter, int, dict[str, str]]:
         if chosen["max_orders"] else None,
         orders=ticked or None,
     )  # fmt: skip
+    # Its upper bound is the domain's (waves.plan_wave).
     cart = whole_number(chosen["cart"] or str(DEFAULT_CART), "cart", 1)
-    if cart > MAX_BATCH:
-        raise InvalidInput(f"A cart takes 1 to {MAX_BATCH} orders.", field="cart")
     return wanted, cart, chosen
 
 
