@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from labels.printers import LabelFormat
 from warehouse import printing
 from warehouse.models import PrintJob, PrintJobStatus
-from warehouse.web import config, db, requires
+from warehouse.web import config, db, idempotent, requires
 
 blp = Blueprint("printing", __name__, url_prefix="/api/print-jobs", description="Print jobs")
 
@@ -53,6 +53,7 @@ def recent() -> dict[str, Any]:
 
 @blp.route("/<int:job_id>/reprint", methods=["POST"])
 @requires("packing.pack")
+@idempotent
 @blp.response(200, PrintJobOut)
 def reprint(job_id: int) -> PrintJob:
     """Print the document again; a job not sent yet is tried again at once, never doubled."""

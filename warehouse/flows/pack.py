@@ -14,16 +14,13 @@ from sqlalchemy.orm import Session
 
 from warehouse import labelling, packing, printing, stations
 from warehouse.config import Config
-from warehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
+from warehouse.errors import Conflict, Forbidden, InvalidInput
 from warehouse.flows.core import Flow, State, Step, Values, typed, unknown_action
 from warehouse.models import Carton, CartonStatus, OrderStatus, PackStation, User
 from warehouse.orders import get_order
 from warehouse.quantities import parse_units
 from warehouse.roles import allowed
 from warehouse.scanning import Resolved
-
-# What one keypad entry may pack; the order line's units left bound it first.
-MAX_AT_ONCE = 10_000
 
 
 def order_of(session: Session, state: State) -> int | None:
@@ -145,17 +142,16 @@ def _more(session: Session, order_id: int, state: State, values: Values) -> Step
     if not sku or carton is None or state.get("carton") != carton.id:
         raise Conflict("Scan one item into the open carton first, then type how many more.",
                        code="item_first")  # fmt: skip
-    units = parse_units(typed(values, "units"), "units", most=MAX_AT_ONCE, name="Units")
+    units = parse_units(
+        typed(values, "units"), "units", most=packing.MAX_UNITS_AT_ONCE, name="Units"
+    )
     packing.pack_item(session, carton.id, sku, units)
     return Step(state, f"{units} more {sku} in carton {carton.number}.")
 
 
 def _carton(session: Session, order_id: int, values: Values) -> Carton:
     number = parse_units(typed(values, "carton"), "carton", name="The carton number")
-    carton = packing.carton_of(session, order_id, number)
-    if carton is None:
-        raise NotFound(f"Order {order_id} has no carton {number}.", code="unknown_carton")
-    return carton
+    return packing.carton_of(session, order_id, number)
 
 
 FLOW = Flow("pack", "packing.pack", on_scan, on_action)
