@@ -118,5 +118,4 @@ def close_carton(body: dict[str, Any], order_id: int, number: int) -> Carton:
     """Weigh and close the carton: `closed`, or `held` when its weight is off by more than the
     tolerance; the order's last close packs it and queues its labels."""
     carton = packing.carton_of(db(), order_id, number)
-    printer = stations.printer_for(config(), body["station"])
-    return stations.close_and_label(db(), carton.id, body["weight_g"], config(), printer)
+    return stations.close_and_label(db(), carton.id, body["weight_g"], config(), body["station"])

@@ -91,9 +91,8 @@ def on_action(
         return _more(session, order_id, state, values)
     if action == "close":
         carton = _carton(session, order_id, values)
-        printer = stations.printer_for(config, state.get("station"))
         closed = stations.close_and_label(
-            session, carton.id, _weight_g(typed(values, "weight_kg")), config, printer
+            session, carton.id, _weight_g(typed(values, "weight_kg")), config, state.get("station")
         )
         if closed.status == CartonStatus.HELD:
             return Step(
