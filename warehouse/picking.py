@@ -298,8 +298,12 @@ def short_pick(
         )
     )
     # The line gives up the units it cannot have from this bin; they are written off it.
-    store_reserved(session, {product_id: -missing})
-    line.reserved -= missing
+    # A cancelled order's line gave all its units back when it was cancelled: it has none
+    # to give up, and none are held for it again.
+    cancelled = get_order(session, line.order_id).status == OrderStatus.CANCELLED
+    given_up = 0 if cancelled else missing
+    store_reserved(session, {product_id: -given_up})
+    line.reserved -= given_up
     # The picker took all the bin had: the units its books say are free there are not there
     # either, and no order is sent back to them before a count of the bin settles it.
     free = session.scalar(select(Stock.qty - Stock.allocated).where(Stock.id == stock.id)) or 0
@@ -310,12 +314,12 @@ def short_pick(
     )  # fmt: skip
     # What stock is free is held for it again, at other bins.
     figures = lock_products(session, [product_id])[product_id]
-    again = min(missing, max(figures.available, 0))
+    again = 0 if cancelled else min(missing, max(figures.available, 0))
     others = allocate_bins(session, product_id, again, avoid=stock.location_id) if again else []
     held = sum(one.qty for one in others)
     store_reserved(session, {product_id: held})
     line.reserved += held
-    line.backordered = line.reserved < line.unshipped
+    line.backordered = not cancelled and line.reserved < line.unshipped
     added: list[Pick] = []
     seq = max(p.seq for p in pick_list.picks)
     for one in others:
