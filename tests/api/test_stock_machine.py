@@ -5,6 +5,9 @@ shipping and returns, each step a transaction of its own through the domain func
 After every step DESIGN.md's invariants hold (`check_invariants`), and so does the machine's own
 account of the stock: what was received, less what shipped, plus what came back and what counts
 and short picks booked, is on hand. A step the domain refuses changes nothing at all.
+
+Examples are random; a failure prints its steps and a blob for @reproduce_failure (pytest's
+--hypothesis-seed replays a run). WAREHOUSE_TEST_MACHINE_EXAMPLES runs more of them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -94,6 +98,8 @@ OPENING_STOCK = 8
 _TOTES = itertools.count(60_000 + secrets.randbelow(20_000))
 
 ANY = st.integers(min_value=0, max_value=10_000)
+# An order's lines: {product (by number): units}.
+LINES = st.dictionaries(ANY, st.integers(min_value=1, max_value=6), min_size=1, max_size=3)
 # Orders the floor has work for.
 FLOOR_STATUSES = (OrderStatus.RESERVED, OrderStatus.PICKING, OrderStatus.PACKED)
 # A stop still to pick: (list, pick, bin, SKU, units left, tote).
@@ -124,6 +130,7 @@ class Account:
 
 
 def pick_of(items: list[T], index: int) -> T:
+    """One of the items, by a drawn number (which shrinks towards the first)."""
     return items[index % len(items)]
 
 
@@ -333,10 +340,13 @@ class StockMachine(RuleBasedStateMachine):
 
     # Orders: taken on a channel, replayed, cancelled.
 
-    @rule(
-        channel=ANY,
-        lines=st.dictionaries(ANY, st.integers(min_value=1, max_value=6), min_size=1, max_size=3),
-    )
+    @initialize(opening=st.lists(st.tuples(ANY, LINES), min_size=1, max_size=4))
+    def take_opening_orders(self, opening: list[tuple[int, dict[int, int]]]) -> None:
+        """Orders waiting when the day begins, so that the floor has work from the first step."""
+        for channel, lines in opening:
+            self.take_order(channel, lines)
+
+    @rule(channel=ANY, lines=LINES)
     def take_order(self, channel: int, lines: dict[int, int]) -> None:
         code, partial = pick_of(self.channels, channel)
         wanted = {pick_of(self.skus, product): qty for product, qty in lines.items()}
@@ -560,20 +570,23 @@ class StockMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.orders)
     @rule(
         plan=st.tuples(
-            ANY, st.lists(st.integers(min_value=0, max_value=9), min_size=1, max_size=12)
+            ANY,
+            st.integers(min_value=1, max_value=12),
+            st.lists(st.integers(min_value=0, max_value=9), max_size=12),
         )
     )
-    def advance(self, plan: tuple[int, list[int]]) -> None:
+    def advance(self, plan: tuple[int, int, list[int]]) -> None:
         """An order taken along the floor, a step at a time (each its own transaction, the
         invariants checked after each): listed, its list taken, totes on the cart, its stops
         picked (whole, in part or short), packed (in one carton or more, weighed right or
-        held), labelled and handed over. Each number of the plan says how a step goes."""
-        index, moves = plan
+        held), labelled and handed over. The plan: which order, how many steps, and how each
+        goes (0 where it says nothing: the plain way)."""
+        index, steps, moves = plan
         waiting = self.orders_in(*FLOOR_STATUSES)
         if not waiting:
             return
         order_id = pick_of(waiting, index)
-        for move in moves:
+        for move in (moves + [0] * steps)[:steps]:
             if not self.step_on(order_id, move):
                 return
             self.check()
@@ -895,7 +908,7 @@ class StockMachine(RuleBasedStateMachine):
                 )
                 .order_by(Pick.id)
             ).all()
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [(a, b, c, d, int(e), f) for a, b, c, d, e, f in rows]
 
     def idle_totes(self) -> list[str]:
         """The machine's totes whose order will not ship what they hold (it was cancelled)."""
@@ -928,7 +941,7 @@ def test_the_stock_domain_keeps_every_invariant_step_by_step(
     run_state_machine_as_test(
         lambda: machine(factory, config, machine_staff),
         settings=settings(
-            max_examples=int(os.environ.get("WAREHOUSE_TEST_MACHINE_EXAMPLES", "12")),
+            max_examples=int(os.environ.get("WAREHOUSE_TEST_MACHINE_EXAMPLES", "16")),
             stateful_step_count=40,
             deadline=None,
             database=None,
@@ -952,7 +965,7 @@ def test_a_short_pick_for_a_cancelled_order_gives_back_nothing_twice(
     short, gave back units the order no longer held (the database refused the step)."""
     state = machine(factory, config, machine_staff)
     state.take_order(channel=0, lines={0: 2})
-    state.advance(plan=(0, [0, 0, 0]))  # listed, the list taken, a tote on the cart
+    state.advance(plan=(0, 3, []))  # listed, the list taken, a tote on the cart
     state.cancel(index=0, shipped=False)
     state.check()
     state.short_pick(index=0, found=0)
