@@ -55,6 +55,7 @@ from warehouse.errors import WarehouseError
 from warehouse.invariants import check_invariants
 from warehouse.models import (
     OPEN_ORDER_STATUSES,
+    RESERVING_STATUSES,
     Carton,
     Channel,
     CountReview,
@@ -264,13 +265,23 @@ class StockMachine(RuleBasedStateMachine):
 
     @rule(product=ANY, place=ANY, qty=st.integers(min_value=-1, max_value=40))
     def receive(self, product: int, place: int, qty: int) -> None:
+        """Units received at a bin; they go to waiting backorders by channel priority, then
+        order time."""
         sku, bin_ = pick_of(self.skus, product), pick_of([*BINS, OVERFLOW], place)
+        waiting = self.backorders(sku)
         done = self.step(
             lambda s: inventory.receive(s, self.user(s, "receiver"), sku, bin_, qty, most=30)
         )
         assert isinstance(done, WarehouseError) == (not 1 <= qty <= 30), done
-        if not isinstance(done, WarehouseError):
-            self.account[sku].received += qty
+        if isinstance(done, WarehouseError):
+            return
+        self.account[sku].received += qty
+        now = self.held_by(list(waiting))
+        served = [rank for line, (held, rank) in waiting.items() if now[line] > held]
+        left = [rank for line, (_, rank) in self.backorders(sku).items() if line in waiting]
+        assert sum(now[line] - held for line, (held, _) in waiting.items()) <= qty
+        for rank in served:
+            assert all(rank <= other for other in left), (served, left)
 
     @rule(product=ANY, source=ANY, into=ANY, qty=st.integers(min_value=1, max_value=12))
     def move(self, product: int, source: int, into: int, qty: int) -> None:
@@ -757,6 +768,33 @@ class StockMachine(RuleBasedStateMachine):
                     assert held == picked.get(line.id, 0) - line.shipped, (order, line.product.sku)
 
     # What the rules read to choose their targets.
+
+    def backorders(self, sku: str) -> dict[int, tuple[int, tuple[Any, ...]]]:
+        """Lines of the product that wait for units: id -> (units held, place in the queue:
+        channel priority, order time, order id)."""
+        with self.factory() as session:
+            rows = session.execute(
+                select(
+                    OrderLine.id, OrderLine.reserved, Channel.priority, Order.created_at, Order.id
+                )
+                .join(OrderLine.order)
+                .join(Order.channel)
+                .join(OrderLine.product)
+                .where(
+                    Product.sku == sku,
+                    OrderLine.backordered.is_(True),
+                    Order.status.in_(RESERVING_STATUSES),
+                )
+            ).all()
+        return {line: (held, (priority, at, order)) for line, held, priority, at, order in rows}
+
+    def held_by(self, lines: list[int]) -> dict[int, int]:
+        """Units each order line holds."""
+        with self.factory() as session:
+            rows = session.execute(
+                select(OrderLine.id, OrderLine.reserved).where(OrderLine.id.in_(lines))
+            )
+            return {line: held for line, held in rows}
 
     def on_books(self, sku: str, code: str) -> int:
         with self.factory() as session:
