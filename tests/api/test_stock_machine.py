@@ -527,7 +527,7 @@ class StockMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.held_cartons())
     @rule(index=ANY)
     def reweigh(self, index: int) -> None:
-        """A carton held for its weight is weighed again, right this time."""
+        """A carton held for its weight (or one reopened) is weighed, right this time."""
         self.weigh(pick_of(self.held_cartons(), index))
 
     def weigh(self, held: int) -> None:
@@ -557,24 +557,48 @@ class StockMachine(RuleBasedStateMachine):
         """A supervisor hands the order's packed shipment over; its units leave."""
         self.hand_over(pick_of(self.orders_in(OrderStatus.PACKED), index))
 
-    def hand_over(self, order_id: int) -> None:
+    def hand_over(self, order_id: int, by_scan: bool = False) -> None:
+        """The order's shipment leaves: handed over by a supervisor, or each carton's label
+        scanned at the dock (the last one ships it)."""
         with self.factory() as session:
             shipment = shipping.current_shipment(session, order_id)
             if shipment is None:
                 return
             shipment_id, shipped_before = shipment.id, shipment.status == "shipped"
             units: dict[str, int] = {}
+            labels = []
             for carton in shipping.shipment_cartons(session, shipment_id):
+                labels.append(carton.sscc or "")
                 for item in carton.items:
                     sku = item.order_line.product.sku
                     units[sku] = units.get(sku, 0) + item.qty
-        done = self.step(
-            lambda s: shipping.ship_by_hand(s, self.user(s, "supervisor"), shipment_id)
-        )
-        if isinstance(done, WarehouseError) or shipped_before:
-            return
-        for sku, qty in units.items():
-            self.account[sku].shipped += qty
+        scans = [
+            lambda s, label=label: shipping.load_carton(s, None, order_id, label)
+            for label in labels
+        ]
+        by_hand = [lambda s: shipping.ship_by_hand(s, self.user(s, "supervisor"), shipment_id)]
+        for number, act in enumerate(scans if by_scan else by_hand, start=1):
+            if number > 1:
+                self.check()
+            self.step(act)
+            with self.factory() as session:
+                shipped = shipping.get_shipment_row(session, shipment_id).status == "shipped"
+            if shipped and not shipped_before:
+                for sku, qty in units.items():
+                    self.account[sku].shipped += qty
+                return
+
+    @precondition(lambda self: self.orders_in(OrderStatus.PACKED))
+    @rule(index=ANY)
+    def reopen(self, index: int) -> None:
+        """A supervisor opens a labelled carton again: the order is back at packing, and the
+        carton gets a new label."""
+        order_id = pick_of(self.orders_in(OrderStatus.PACKED), index)
+        cartons = self.cartons_of(order_id, "closed")
+        if cartons:
+            done = self.step(lambda s: packing.reopen_carton(s, cartons[0]))
+            assert not isinstance(done, WarehouseError), done
+            assert self.status_of(order_id) == OrderStatus.PICKING
 
     # Valid whenever there are orders and first of the rules in hypothesis' order, so drawn
     # most: orders reach the dock, and come back, in most examples.
@@ -608,7 +632,7 @@ class StockMachine(RuleBasedStateMachine):
         if status == OrderStatus.RESERVED:
             return self.list_orders([order_id])
         if status == OrderStatus.PACKED:
-            self.hand_over(order_id)
+            self.hand_over(order_id, by_scan=move >= 5)
             return True
         if status != OrderStatus.PICKING:
             return False
@@ -634,9 +658,9 @@ class StockMachine(RuleBasedStateMachine):
                 else:
                     self.pick(stops[0], 1 if move < 6 else 2)
             return True
-        held = [c for c in self.held_cartons() if self.carton_order(c) == order_id]
-        if held:
-            self.weigh(held[0])
+        unclosed = self.cartons_of(order_id, "held") + self.cartons_of(order_id, "open")
+        if unclosed:
+            self.weigh(unclosed[0])
         elif self.left_to_pack(order_id):
             self.pack(order_id, split=move < 2, off=move == 9)
         else:
@@ -851,9 +875,15 @@ class StockMachine(RuleBasedStateMachine):
                 or 0
             )
 
-    def carton_order(self, carton_id: int) -> int:
+    def cartons_of(self, order_id: int, status: str) -> list[int]:
         with self.factory() as session:
-            return session.get_one(Carton, carton_id).order_id
+            return list(
+                session.scalars(
+                    select(Carton.id)
+                    .where(Carton.order_id == order_id, Carton.status == status)
+                    .order_by(Carton.id)
+                )
+            )
 
     def left_to_pack(self, order_id: int) -> bool:
         with self.factory() as session:
