@@ -1,8 +1,11 @@
 """Loading and checking config.toml; environment variables override any key.
 
 An override is named WAREHOUSE_<SECTION>_<KEY>, for example
-WAREHOUSE_DATABASE_URL or WAREHOUSE_AUTH_IDLE_MINUTES. WAREHOUSE_CONFIG names
-the file itself (default: config.toml in the working directory).
+WAREHOUSE_DATABASE_URL or WAREHOUSE_AUTH_IDLE_MINUTES, or, to reach any depth,
+with a double underscore between the levels: WAREHOUSE_PRINTERS__PACK1__HOST,
+WAREHOUSE_STATIONS__PACK2__PRINTER, WAREHOUSE_LABELS__SHIP_FROM__CITY.
+WAREHOUSE_CONFIG names the file itself (default: config.toml in the working
+directory).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class ServerConfig(Section):
     # browsers give the camera only to secure pages. Relative paths: from this file.
     certificate: str = ""
     private_key: str = ""
+    # Who may read /metrics: empty, only the machine itself (127.0.0.1, ::1); set, only a
+    # request with the header "Authorization: Bearer <metrics_token>".
+    metrics_token: str = ""
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> ServerConfig:
@@ -56,6 +62,23 @@ class DatabaseConfig(Section):
     url: str = "sqlite:///var/warehouse.sqlite3"
     busy_timeout_ms: int = Field(10000, ge=0)
     pool_size: int = Field(5, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _a_database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        example = "sqlite:///var/warehouse.sqlite3 or postgresql://user:password@host/db"
+        if not value.strip():
+            raise ValueError(f"is empty; name a database such as {example}")
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"is not a database URL; write it as {example}") from None
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"names a {backend} database; use SQLite or PostgreSQL: {example}")
+        return value
 
 
 class WarehouseConfig(Section):
@@ -262,35 +285,63 @@ class Config(Section):
 
 
 ENV_PREFIX = "WAREHOUSE_"
-# Sections with scalar keys, which environment variables can override.
+# Sections with scalar keys, which WAREHOUSE_<SECTION>_<KEY> overrides.
 _ENV_SECTIONS = (
     "server", "database", "warehouse", "auth", "scanners", "labels", "receiving", "counting",
-    "returns",
+    "returns", "layout", "packing",
 )  # fmt: skip
+# Between the levels of a nested override: WAREHOUSE_PRINTERS__PACK1__HOST.
+_NESTED = "__"
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    overrides: dict[str, dict[str, str]] = {}
+def _env_overrides(environ: Mapping[str, str]) -> dict[tuple[str, ...], tuple[str, str]]:
+    """The overrides in the environment: each key's path in config.toml -> (variable, value)."""
+    overrides: dict[tuple[str, ...], tuple[str, str]] = {}
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
             continue
-        section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
-        if section not in _ENV_SECTIONS:
-            continue  # not a configuration key (WAREHOUSE_TEST_..., say)
-        if key not in Config.model_fields[section].annotation.model_fields:  # type: ignore[union-attr]
-            raise ConfigError(f"{name}: {section} has no key {key!r}")
-        overrides.setdefault(section, {})[key] = value
+        rest = name[len(ENV_PREFIX) :].lower()
+        if _NESTED in rest:
+            path = tuple(rest.split(_NESTED))
+            if path[0] not in Config.model_fields:
+                raise ConfigError(f"{name}: config.toml has no section {path[0]!r}")
+            if "" in path or len(path) < 2:
+                raise ConfigError(f"{name}: write it as WAREHOUSE_SECTION__NAME__KEY")
+        else:
+            section, _, key = rest.partition("_")
+            if section not in _ENV_SECTIONS:
+                continue  # not a configuration key (WAREHOUSE_TEST_..., say)
+            if key not in Config.model_fields[section].annotation.model_fields:  # type: ignore[union-attr]
+                raise ConfigError(f"{name}: {section} has no key {key!r}")
+            path = (section, key)
+        overrides[path] = (name, value)
     return overrides
 
 
-def _describe(error: ValidationError, origin: str | None) -> str:
+def _apply(data: dict[str, Any], path: tuple[str, ...], value: str, name: str) -> None:
+    """Set one override into the file's data, making the tables on its path."""
+    table = data
+    for part in path[:-1]:
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{name}: {part} is a value in config.toml, not a table")
+    table[path[-1]] = value
+
+
+def _describe(
+    error: ValidationError, origin: str | None, variables: Mapping[tuple[str, ...], str]
+) -> str:
     """One line per problem, naming the key (or, for overrides, the variable)."""
     lines = []
     for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        loc = tuple(str(part) for part in item["loc"])
+        where = ".".join(loc) or "(top level)"
         if origin is None:
-            where = ENV_PREFIX + "_".join(str(part) for part in item["loc"]).upper()
+            # The variable that set the key, or one below the table the problem is in.
+            named = [name for path, name in variables.items() if path[: len(loc)] == loc]
+            where = variables.get(loc) or (named[0] if len(named) == 1 else where)
         message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        message = message.removeprefix("Value error, ")
         lines.append(f"{origin or 'environment'}: {where}: {message}")
     return "\n".join(lines)
 
@@ -321,13 +372,15 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     try:
         Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, str(path))) from None
-    for section, values in _env_overrides(environ).items():
-        data.setdefault(section, {}).update(values)
+        raise ConfigError(_describe(exc, str(path), {})) from None
+    overrides = _env_overrides(environ)
+    for key, (name, value) in overrides.items():
+        _apply(data, key, value, name)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, None)) from None
+        variables = {key: name for key, (name, _value) in overrides.items()}
+        raise ConfigError(_describe(exc, None, variables)) from None
     base = path.resolve().parent
     database = config.database.model_copy(
         update={"url": _resolve_sqlite_path(config.database.url, base)}

@@ -38,8 +38,32 @@ from warehouse.roles import PERMISSIONS, allowed
 F = TypeVar("F", bound=Callable[..., Any])
 csrf = CSRFProtect()
 
-# Endpoints anyone may call: static files and the OpenAPI document.
-PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json"})
+# Endpoints anyone may call: static files and the OpenAPI document; /metrics checks its
+# own reader (a scraper's token of config.toml, not a user's).
+PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json", "monitoring.metrics"})
+
+# Scripts only from our own files (no inline script, no handler attributes, no eval), and
+# no page of ours inside another site's frame.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+# Under HTTPS: browsers keep to HTTPS for this host for a year.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -253,6 +277,15 @@ def _finish(response: Response) -> Response:
     return response
 
 
+def _secure(response: Response) -> Response:
+    """The security headers, on every answer: pages, JSON and static files."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if config().server.https:
+        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+    return response
+
+
 def _close(_exc: BaseException | None) -> None:
     db_session = g.pop("db", None)
     if db_session is not None:
@@ -356,6 +389,7 @@ def install(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.before_request(_authorize)
     app.after_request(_finish)
+    app.after_request(_secure)
     app.teardown_request(_close)
     app.register_error_handler(WarehouseError, _handle_warehouse_error)
     app.register_error_handler(CSRFError, _handle_csrf)

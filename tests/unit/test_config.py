@@ -57,7 +57,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ("[auth]\nfree_attempts = 5\nmax_attempts = 4\n", "max_attempts must be greater"),
         (
             '[warehouse]\nlocation_pattern = "([A-Z"\n',
-            "warehouse.location_pattern: Value error, not a regular",
+            "warehouse.location_pattern: not a regular",
         ),
         ('[warehouse]\nlocation_pattern = "[A-Z]+"\n', "needs the named groups"),
         ('[labels]\ncompany_prefix = "12AB"\n', "labels.company_prefix"),
