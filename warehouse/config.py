@@ -337,9 +337,14 @@ def _describe(
         loc = tuple(str(part) for part in item["loc"])
         where = ".".join(loc) or "(top level)"
         if origin is None:
-            # The variable that set the key, or one below the table the problem is in.
-            named = [name for path, name in variables.items() if path[: len(loc)] == loc]
-            where = variables.get(loc) or (named[0] if len(named) == 1 else where)
+            # The variable that set the key; else the variables that set keys of its table.
+            related = sorted(
+                name for path, name in variables.items() if loc[: len(path) - 1] == path[:-1]
+            )
+            if loc in variables:
+                where = variables[loc]
+            elif related:
+                where = f"{where} (set by {', '.join(related)})"
         message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
         message = message.removeprefix("Value error, ")
         lines.append(f"{origin or 'environment'}: {where}: {message}")

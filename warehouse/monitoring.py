@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import (
@@ -89,14 +90,16 @@ class StoredFigures(Collector):
     def __init__(self, session: Session):
         self.session = session
 
+    def _count_by(self, column: Any) -> dict[Any, int]:
+        rows = self.session.execute(select(column, func.count()).group_by(column))
+        return {value: count for value, count in rows}
+
     def collect(self) -> Iterable[Metric]:
         """The figures of one scrape."""
         scans = CounterMetricFamily(
             "warehouse_scans", "Scans logged, by whether they were accepted.", labels=["accepted"]
         )
-        for accepted, count in self.session.execute(
-            select(ScanLog.accepted, func.count()).group_by(ScanLog.accepted)
-        ):
+        for accepted, count in self._count_by(ScanLog.accepted).items():
             scans.add_metric([str(bool(accepted)).lower()], count)
         yield scans
 
@@ -104,11 +107,7 @@ class StoredFigures(Collector):
         by_status = GaugeMetricFamily(
             "warehouse_orders", "Orders by their status now.", labels=["status"]
         )
-        counts = dict(
-            self.session.execute(select(Order.status, func.count()).group_by(Order.status))
-            .tuples()
-            .all()
-        )
+        counts = self._count_by(Order.status)
         for status in OrderStatus:
             by_status.add_metric([status.value], counts.get(status, 0))
         received.add_metric([], sum(counts.values()))
@@ -118,11 +117,7 @@ class StoredFigures(Collector):
         jobs = GaugeMetricFamily(
             "warehouse_print_jobs", "Print jobs by their state now.", labels=["state"]
         )
-        states = dict(
-            self.session.execute(select(PrintJob.status, func.count()).group_by(PrintJob.status))
-            .tuples()
-            .all()
-        )
+        states = self._count_by(PrintJob.status)
         for state in PrintJobStatus:
             jobs.add_metric([state.value], states.get(state, 0))
         yield jobs
