@@ -65,10 +65,12 @@ def running_service(
     port: int | None = None,
     env: dict[str, str] | None = None,
     tls: ssl.SSLContext | None = None,
+    output: list[str] | None = None,
 ) -> Iterator[str]:
     """`warehouse serve` (gunicorn) on a migrated database; yields its base URL.
 
-    `env` adds settings (WAREHOUSE_...); `tls` is the client context for a service on HTTPS.
+    `env` adds settings (WAREHOUSE_...); `tls` is the client context for a service on HTTPS;
+    `output`, when given, receives what the service printed, once it has stopped.
     """
     port = port or free_port()
     env = {
@@ -102,6 +104,9 @@ def running_service(
         finally:
             server.terminate()
             server.wait(timeout=20)
+            if output is not None:
+                log.seek(0)
+                output.append(log.read())
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 # Greenlets per worker: each open connection, slow or idle, takes one.
 WORKER_CONNECTIONS = 1000
+KEEPALIVE_S = 5
 
 
 class RequestBuffer:
@@ -101,6 +102,9 @@ def serve(config: Config, bind: str, workers: int) -> None:
         "workers": workers,
         "worker_class": "gevent",
         "worker_connections": WORKER_CONNECTIONS,
+        # A handheld's connection is kept between scans a few seconds apart; a request's
+        # headers must arrive within this time too, or its connection is closed.
+        "keepalive": KEEPALIVE_S,
         # The JSON request log (warehouse.monitoring) takes the access log's place.
         "accesslog": None,
         "timeout": 60,
