@@ -93,6 +93,15 @@ def serve(config: Config, bind: str, workers: int) -> None:
     """Run the service under gunicorn until it is stopped."""
     from gunicorn.app.base import BaseApplication
 
+    # Made before gevent patches threading, the print dispatcher's wake-up event would
+    # block a worker's every connection while it waits; the metrics would stay per process.
+    early = [
+        name
+        for name in ("warehouse.app", "warehouse.printing", "prometheus_client")
+        if name in sys.modules
+    ]
+    if early:
+        raise RuntimeError(f"imported before the workers start: {', '.join(early)}")
     server = config.server
     made_metrics = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
     metrics = metrics_directory()
