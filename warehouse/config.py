@@ -46,6 +46,9 @@ class ServerConfig(Section):
     # Who may read /metrics: empty, only the machine itself (127.0.0.1, ::1); set, only a
     # request with the header "Authorization: Bearer <metrics_token>".
     metrics_token: str = ""
+    # A request's body must have arrived this many seconds after its headers (a photo from
+    # a handheld on poor Wi-Fi included); later, it is answered 408 and its connection closed.
+    body_timeout_s: int = Field(120, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> ServerConfig:

@@ -40,26 +40,39 @@ KEEPALIVE_S = 5
 
 class RequestBuffer:
     """WSGI middleware that reads each request's whole body before the application sees it,
-    so a slowly sent body is waited for by its own greenlet, never inside a transaction."""
+    so a slowly sent body is waited for by its own greenlet, never inside a transaction.
+    A body that has not arrived within `deadline_s` is answered 408 and its connection
+    closed, so a client cannot keep a connection forever by sending a byte now and then."""
 
-    def __init__(self, app: WSGIApplication, limit: int):
+    def __init__(self, app: WSGIApplication, limit: int, deadline_s: float):
         self.app = app
         self.limit = limit
+        self.deadline_s = deadline_s
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Buffer the body (up to the app's size limit), then call the application."""
+        import gevent
+
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
         chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
-        if 0 < length <= self.limit:
-            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length))
-        elif chunked and not length:
-            # One byte past the limit, so that the application still refuses it as too large.
-            body = environ["wsgi.input"].read(self.limit + 1)
-            environ["wsgi.input"] = io.BytesIO(body)
-            environ["wsgi.input_terminated"] = True
+        try:
+            with gevent.Timeout(self.deadline_s):
+                if 0 < length <= self.limit:
+                    environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length))
+                elif chunked and not length:
+                    # One byte past the limit, so that the application still refuses it.
+                    body = environ["wsgi.input"].read(self.limit + 1)
+                    environ["wsgi.input"] = io.BytesIO(body)
+                    environ["wsgi.input_terminated"] = True
+        except gevent.Timeout:
+            start_response(
+                "408 Request Timeout",
+                [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")],
+            )
+            return [b"The request did not arrive in time; send it again.\n"]
         # A body past the limit is left unread: the application refuses it without reading.
         return self.app(environ, start_response)
 
@@ -155,7 +168,7 @@ def serve(config: Config, bind: str, workers: int) -> None:
 
             app = create_app(config)
             app.wsgi_app = RequestBuffer(  # type: ignore[method-assign]
-                app.wsgi_app, app.config["MAX_CONTENT_LENGTH"]
+                app.wsgi_app, app.config["MAX_CONTENT_LENGTH"], server.body_timeout_s
             )
             return app
 

@@ -166,3 +166,28 @@ def test_one_metrics_for_every_worker_and_a_json_log_line_per_request(
     metrics = [line for line in lines if line["path"] == "/metrics"]
     assert [line["status"] for line in metrics] == [403, 200]
     assert all(line["duration_ms"] >= 0 and line["endpoint"] for line in lines)
+
+
+def test_a_body_that_never_arrives_is_answered_408_at_its_deadline(
+    empty_database_url: str,
+) -> None:
+    warehouse_command(empty_database_url, "init")
+    env = {"WAREHOUSE_SERVER_BODY_TIMEOUT_S": "2"}
+    with running_service(empty_database_url, workers=WORKERS, env=env) as base:
+        url = urlsplit(base)
+        with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /api/session HTTP/1.1\r\nHost: warehouse\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            )
+            started = time.monotonic()
+            answer = sock.recv(1000)
+            took = time.monotonic() - started
+            # Then the service closes the connection (after a short drain of what may come).
+            while chunk := sock.recv(1000):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        assert b"did not arrive in time" in answer
+        assert 1.5 < took < 4, f"answered after {took:.1f} s"
+        # Only that connection: the service answers the next request as usual.
+        assert timed_get(base + "/healthz")[0] == 200
