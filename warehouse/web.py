@@ -296,13 +296,19 @@ def _replay(user: User, key: str) -> Response | None:
 def _finish(response: Response) -> Response:
     if "db" in g and response.status_code < 400:
         claimed = g.get("idempotency_key")
-        if claimed is not None:
-            answer = idempotency.Answer(
-                response.status_code, response.content_type or "", response.get_data()
-            )
-            user_id, key = claimed
-            idempotency.record(g.db, user_id, key, answer)
-        g.db.commit()
+        try:
+            if claimed is not None:
+                answer = idempotency.Answer(
+                    response.status_code, response.content_type or "", response.get_data()
+                )
+                user_id, key = claimed
+                idempotency.record(g.db, user_id, key, answer)
+            g.db.commit()
+        # Raised here, after the view, they would miss their handlers and answer 500.
+        except IntegrityError as error:
+            return _handle_integrity(error)
+        except OperationalError as error:
+            return _handle_database_down(error)
     return response
 
 
@@ -383,9 +389,27 @@ def _handle_integrity(error: IntegrityError) -> Response:
     return refusal(409, "conflict", "A concurrent change got there first; try again.")
 
 
+# SQLite's SQLITE_FULL and PostgreSQL's disk_full (SQLSTATE 53100).
+_DISK_FULL = 13
+
+
+def _disk_full(error: OperationalError) -> bool:
+    cause = error.orig
+    return (
+        getattr(cause, "sqlite_errorcode", None) == _DISK_FULL
+        or getattr(cause, "sqlstate", None) == "53100"
+    )
+
+
 def _handle_database_down(error: OperationalError) -> Response:
     current_app.logger.error("database error: %s", error)
     _undo()
+    if _disk_full(error):
+        return refusal(
+            507,
+            "disk_full",
+            "The database's disk is full: nothing was stored. Free space on it, then try again.",
+        )
     return refusal(503, "database_unavailable", "The database does not answer.")
 
 
