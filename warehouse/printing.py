@@ -21,6 +21,7 @@ import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -346,36 +347,18 @@ def _lease_kept(
 
 def _record(session: Session, job_id: int, attempt: int, delivery: Delivery) -> None:
     """What became of a send, on the job this claim still holds."""
-    ours = _claimed(job_id, attempt)
-    sending = PrintJob.status == PrintJobStatus.SENDING
+    values: dict[str, Any] = {"lease_until": None, "last_error": delivery.error[:300]}
     if delivery.sent:
-        # Also when the job was held meanwhile for a lapsed lease: the printer has it.
-        session.execute(
-            update(PrintJob)
-            .where(ours, PrintJob.status.in_((PrintJobStatus.SENDING, PrintJobStatus.UNCERTAIN)))
-            .values(status=PrintJobStatus.SENT, sent_at=utcnow(), lease_until=None, last_error="")
-        )
+        values.update(status=PrintJobStatus.SENT, sent_at=utcnow())
     elif delivery.may_have_printed:
-        session.execute(
-            update(PrintJob)
-            .where(ours, sending)
-            .values(
-                status=PrintJobStatus.UNCERTAIN,
-                lease_until=None,
-                last_error=delivery.error[:300],
-            )
-        )
+        values.update(status=PrintJobStatus.UNCERTAIN)
     else:
-        session.execute(
-            update(PrintJob)
-            .where(ours, sending)
-            .values(
-                status=PrintJobStatus.QUEUED,
-                lease_until=None,
-                last_error=delivery.error[:300],
-                next_try_at=utcnow() + backoff(attempt),
-            )
-        )
+        values.update(status=PrintJobStatus.QUEUED, next_try_at=utcnow() + backoff(attempt))
+    # A label the printer took counts even if the job was held meanwhile for a lapsed lease.
+    held = (PrintJobStatus.SENDING, PrintJobStatus.UNCERTAIN)[: 2 if delivery.sent else 1]
+    session.execute(
+        update(PrintJob).where(_claimed(job_id, attempt), PrintJob.status.in_(held)).values(values)
+    )
 
 
 def send_job(

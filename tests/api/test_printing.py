@@ -236,6 +236,10 @@ def test_a_send_that_outlives_its_lease_is_not_taken_by_another_dispatcher(
     try:
         first = threading.Thread(target=printing.dispatch, args=(factory, printers(port), timing))
         first.start()
+        claimed_by_first = time.monotonic() + 5
+        while job(factory, job_id).status != "sending":
+            assert time.monotonic() < claimed_by_first, "the first dispatcher took no job"
+            time.sleep(0.01)
         seen = set()
         while first.is_alive():
             # A second dispatcher passes the while: it must neither send the job nor take
