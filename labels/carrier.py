@@ -164,7 +164,8 @@ def _check_commands(text: str) -> None:
     for found in _COMMAND.finditer(text):
         command = found[0]
         code = command.upper()
-        if code in _DRAWING or (len(code) == 3 and code.startswith(_DRAWING_FAMILIES)):
+        named = len(code) == 3 and ((code[2].isascii() and code[2].isalnum()) or code == "^A@")
+        if code in _DRAWING or (named and code.startswith(_DRAWING_FAMILIES)):
             continue
         would = next(
             (what for prefix, what in _WOULD if code.startswith(prefix)),
