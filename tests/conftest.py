@@ -72,6 +72,21 @@ def running_service(
     `env` adds settings (WAREHOUSE_...); `tls` is the client context for a service on HTTPS;
     `output`, when given, receives what the service printed, once it has stopped.
     """
+    with serving(url, workers, port, env, tls, output) as (base, _server):
+        yield base
+
+
+@contextmanager
+def serving(
+    url: str,
+    workers: int = 2,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
+    output: list[str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """running_service, yielding the gunicorn master too: it leads a process group of its own
+    (with its workers), which a test may kill whole."""
     port = port or free_port()
     env = {
         **os.environ,
@@ -85,6 +100,7 @@ def running_service(
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -100,7 +116,7 @@ def running_service(
                     pytest.fail(f"the service did not start:\n{log.read()}")
                 time.sleep(0.2)
         try:
-            yield base
+            yield base, server
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -228,7 +244,7 @@ class ApiClient:
         return ApiClient(self.client, self.tokens, role)
 
     def request(self, method: str, url: str, json: Any = None, **kwargs: Any) -> TestResponse:
-        headers = {"Authorization": f"Bearer {self.tokens[self.role]}"}
+        headers = {"Authorization": f"Bearer {self.tokens[self.role]}", **kwargs.pop("headers", {})}
         return self.client.open(url, method=method, json=json, headers=headers, **kwargs)
 
     def get(self, url: str, **kwargs: Any) -> TestResponse:

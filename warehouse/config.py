@@ -217,6 +217,15 @@ class PrinterConfig(Section):
         return self
 
 
+class PrintingConfig(Section):
+    # The longest one send to a printer may take, connecting included. A label that went out
+    # but was not finished by then may have printed: it waits for a person's word.
+    deadline_s: float = Field(30.0, gt=0, le=600)
+    # How long a sender's claim on a job holds unless renewed (it is renewed while the send
+    # is alive). A job whose sender stopped renewing it may have printed, and waits too.
+    lease_s: float = Field(30.0, ge=1, le=600)
+
+
 class StationConfig(Section):
     printer: str
 
@@ -266,6 +275,7 @@ class Config(Section):
     scanners: ScannersConfig = ScannersConfig()
     labels: LabelsConfig = LabelsConfig()
     printers: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")], PrinterConfig] = {}
+    printing: PrintingConfig = PrintingConfig()
     stations: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")], StationConfig] = {}
     boxes: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")], BoxConfig] = {
         "small": BoxConfig(name="Small box", weight_g=150, inner_mm=(250, 180, 100)),
@@ -290,8 +300,8 @@ class Config(Section):
 ENV_PREFIX = "WAREHOUSE_"
 # Sections with scalar keys, which WAREHOUSE_<SECTION>_<KEY> overrides.
 _ENV_SECTIONS = (
-    "server", "database", "warehouse", "auth", "scanners", "labels", "receiving", "counting",
-    "returns", "layout", "packing",
+    "server", "database", "warehouse", "auth", "scanners", "labels", "printing", "receiving",
+    "counting", "returns", "layout", "packing",
 )  # fmt: skip
 # Between the levels of a nested override: WAREHOUSE_PRINTERS__PACK1__HOST.
 _NESTED = "__"

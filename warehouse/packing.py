@@ -34,7 +34,11 @@ from warehouse.models import (
 from warehouse.orders import get_order, move_on
 from warehouse.pick_lists import picked_units
 from warehouse.printing import replace
+from warehouse.quantities import check_units
 from warehouse.scanning import Logged, Resolved
+
+# The most units one typed quantity or one program's scan packs at once.
+MAX_UNITS_AT_ONCE = 10_000
 
 
 class WrongItem(InvalidInput):
@@ -314,13 +318,16 @@ def order_in(session: Session, scanned: Resolved) -> int | None:
     return None if found is None else int(found)
 
 
-def carton_of(session: Session, order_id: int, number: int) -> Carton | None:
+def carton_of(session: Session, order_id: int, number: int) -> Carton:
     """Carton `number` of an order (cartons are numbered through the order)."""
-    return session.scalar(
+    carton = session.scalar(
         select(Carton)
         .where(Carton.order_id == order_id, Carton.number == number)
         .execution_options(populate_existing=True)
     )
+    if carton is None:
+        raise NotFound(f"Order {order_id} has no carton {number}.", code="unknown_carton")
+    return carton
 
 
 def open_carton_of(session: Session, order_id: int) -> Carton | None:
@@ -331,6 +338,24 @@ def open_carton_of(session: Session, order_id: int) -> Carton | None:
         .options(_ITEMS)
         .execution_options(populate_existing=True)
     )
+
+
+def pack_code(
+    session: Session, order_id: int, number: int, scanned: Resolved, times: int = 1
+) -> Logged:
+    """A scanned item packed into carton `number` of an order, `times` over (a case code
+    counts its units each time): what a pack station's own program does."""
+    carton = carton_of(session, order_id, number)
+    if scanned.kind != "product" or scanned.sku is None:
+        raise WrongItem(
+            f"{scanned.code} is not an item this warehouse knows: put it aside.",
+            field="code",
+            code="wrong_item",
+        )
+    units = check_units(scanned.units_scanned * times, "qty", most=MAX_UNITS_AT_ONCE)
+    pack_into(session, carton, scanned.sku, units)
+    return {"kind": "pack", "step": "item", "order": order_id, "carton": carton.number,
+            "carton_id": carton.id, "sku": scanned.sku, "units": units}  # fmt: skip
 
 
 def pack_scan(session: Session, order_id: int | None, scanned: Resolved) -> Logged:

@@ -363,3 +363,16 @@ def resolve_scan(
         replayed = None if logged.answer is None else Resolved.from_json(logged.answer)
         return Outcome(replayed, logged.refused)
     return Outcome(found[0] if found else None, tried.refused)
+
+
+def log_attempt(
+    session: Session, raw: str, context: ScanContext, tried: Attempt
+) -> Outcome[Logged]:
+    """Log a scan whose work was done before the write transaction began (a photo decoded,
+    a code read): the write lock is held for the log entry only. A scan id logged before is
+    answered as then."""
+    check_scan_id(context.scan_id)
+    logged = _log(session, raw, context, tried.log_values())
+    if isinstance(logged, Outcome):
+        return logged
+    return Outcome(tried.answer, tried.refused)

@@ -138,13 +138,13 @@ def serve(config: Config, bind: str, workers: int) -> None:
     def start_printing(worker: Any) -> None:
         # Each worker sends due print jobs from a thread of its own (a greenlet, once gevent
         # has patched threading); a job is claimed before it is sent, so no two workers
-        # send the same one.
+        # (or servers) send the same one.
         from warehouse.printing import run_dispatcher
 
         factory = worker.wsgi.extensions["warehouse.sessions"]
         threading.Thread(
             target=run_dispatcher,
-            args=(factory, config.printers, threading.Event()),
+            args=(factory, config.printers, threading.Event(), config.printing),
             name="print-dispatcher",
             daemon=True,
         ).start()

@@ -203,6 +203,13 @@ def packed_shipment(session: Session, order_id: int) -> Shipment:
     return shipment
 
 
+def labelled(session: Session, label: str) -> Carton | None:
+    """The carton whose label (SSCC or tracking number) this is."""
+    return session.scalar(
+        select(Carton).where((Carton.sscc == label) | (Carton.tracking == label)).limit(1)
+    )
+
+
 def load_carton(session: Session, user: User | None, order_id: int, label: str) -> Carton:
     """At the dock, a label scanned for an order: one of its cartons' (by SSCC or tracking
     number), never one scanned before (two cartons with one label) nor another order's."""
@@ -221,9 +228,7 @@ def load_carton(session: Session, user: User | None, order_id: int, label: str) 
         raise Conflict(f"Order {order_id} has no cartons.", code="not_packed")
     carton = next((c for c in cartons if label in (c.sscc, c.tracking)), None)
     if carton is None:
-        other = session.scalar(
-            select(Carton).where((Carton.sscc == label) | (Carton.tracking == label))
-        )
+        other = labelled(session, label)
         where = f"order {other.order_id}" if other is not None else "no carton of this warehouse"
         raise LabelMismatch(
             f"This label is of {where}, not of order {order_id}: check the labels were "

@@ -97,12 +97,13 @@ def printer_for(config: Config, station: str | None) -> str:
 
 
 def close_and_label(
-    session: Session, carton_id: int, weight_g: int, config: Config, printer: str
+    session: Session, carton_id: int, weight_g: int, config: Config, station: str | None
 ) -> Carton:
-    """Weigh and close a carton; when it was the order's last, the labels go to the printer."""
+    """Weigh and close a carton; when it was the order's last, the labels go to the station's
+    printer (see printer_for)."""
     carton = close_carton(session, carton_id, weight_g, config.boxes, config.packing)
     if carton.status == CartonStatus.CLOSED and order_is_packed(session, carton.order_id):
-        finish_packing(session, carton.order_id, config, printer)
+        finish_packing(session, carton.order_id, config, printer_for(config, station))
     return carton
 
 

@@ -28,11 +28,19 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from warehouse import idempotency
 from warehouse.accounts import user_for_token
 from warehouse.config import Config
 from warehouse.db import begin_write
 from warehouse.errors import WarehouseError
-from warehouse.models import CartonStatus, OrderStatus, PickListStatus, ShipmentStatus, User
+from warehouse.models import (
+    CartonStatus,
+    OrderStatus,
+    PickListStatus,
+    ShipmentStatus,
+    User,
+    utcnow,
+)
 from warehouse.roles import PERMISSIONS, allowed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,6 +97,27 @@ def polled(view: F) -> F:
     """Mark a view a page asks on its own (a station following its bench): it does not count
     as the person's activity, so a page left open still signs out when idle."""
     view._polled = True  # type: ignore[attr-defined]
+    return view
+
+
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": idempotency.HEADER,
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+    "description": "A key of the client's choosing: the same key with the same request is "
+    "applied once and answered as the first time (kept 24 hours); with another request: "
+    "409 idempotency_key_reused.",
+}
+
+
+def idempotent(view: F) -> F:
+    """Mark a view that books stock or changes an order: it honours an Idempotency-Key."""
+    view._idempotent = True  # type: ignore[attr-defined]
+    apidoc = getattr(view, "_apidoc", {})
+    manual = apidoc.setdefault("manual_doc", {})
+    manual.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+    view._apidoc = apidoc  # type: ignore[attr-defined]
     return view
 
 
@@ -268,12 +297,42 @@ def _authorize() -> BaseResponse | None:
         return None
     if not allowed(user.role, view._permission):  # type: ignore[attr-defined]
         return refusal(403, "forbidden", f"A {user.role} may not do this.")
+    key = request.headers.get(idempotency.HEADER)
+    if key is not None and getattr(view, "_idempotent", False):
+        return _replay(user, key)
     return None
+
+
+def _replay(user: User, key: str) -> Response | None:
+    """The answer first given under the request's Idempotency-Key, or None to apply it (the
+    key is then claimed in the request's transaction and its answer kept by _finish)."""
+    print_ = idempotency.fingerprint(request.method, request.full_path, request.get_data())
+    answer = idempotency.claim(db(), user.id, key, print_, utcnow())
+    if answer is None:
+        g.idempotency_key = (user.id, key)
+        return None
+    _undo()
+    replayed = Response(answer.body, status=answer.status, content_type=answer.content_type)
+    replayed.headers["Idempotent-Replayed"] = "true"
+    return replayed
 
 
 def _finish(response: Response) -> Response:
     if "db" in g and response.status_code < 400:
-        g.db.commit()
+        claimed = g.get("idempotency_key")
+        try:
+            if claimed is not None:
+                answer = idempotency.Answer(
+                    response.status_code, response.content_type or "", response.get_data()
+                )
+                user_id, key = claimed
+                idempotency.record(g.db, user_id, key, answer)
+            g.db.commit()
+        # Raised here, after the view, they would miss their handlers and answer 500.
+        except IntegrityError as error:
+            return _handle_integrity(error)
+        except OperationalError as error:
+            return _handle_database_down(error)
     return response
 
 
@@ -363,9 +422,27 @@ def _handle_integrity(error: IntegrityError) -> Response:
     return refusal(409, "conflict", "A concurrent change got there first; try again.")
 
 
+# SQLite's SQLITE_FULL and PostgreSQL's disk_full (SQLSTATE 53100).
+_DISK_FULL = 13
+
+
+def _disk_full(error: OperationalError) -> bool:
+    cause = error.orig
+    return (
+        getattr(cause, "sqlite_errorcode", None) == _DISK_FULL
+        or getattr(cause, "sqlstate", None) == "53100"
+    )
+
+
 def _handle_database_down(error: OperationalError) -> Response:
     current_app.logger.error("database error: %s", error)
     _undo()
+    if _disk_full(error):
+        return refusal(
+            507,
+            "disk_full",
+            "The database's disk is full: nothing was stored. Free space on it, then try again.",
+        )
     return refusal(503, "database_unavailable", "The database does not answer.")
 
 

@@ -36,6 +36,7 @@ from tests.conftest import (
     free_port,
     make_product,
     random_gtin13,
+    ref,
     said,
     service_app,
     shipment_of,
@@ -412,7 +413,12 @@ def test_the_dock_loads_each_label_once_and_refuses_another_orders(
     order = picked["order"]
     mine, theirs = cartons_of(api, order), cartons_of(api, other["order"])
     dock = packer
-    refused(dock.scan("dock", f"]C100{mine[0]['sscc']}"), 422, "packing slip first")
+    refused(
+        dock.scan("dock", f"]C100{mine[0]['sscc']}"), 422,
+        f"Carton 1 is of order {order}: scan the order's packing slip first",
+    )  # fmt: skip
+    unknown = with_check_digit("06141410999999999")
+    refused(dock.scan("dock", f"]C100{unknown}"), 422, "Scan the order's packing slip")
     page = good(dock.scan("dock", order_code(order)))
     assert page.json["state"] == {"order": order}
     assert mine[0]["tracking"] in page.json["panel"] and mine[1]["tracking"] in page.json["panel"]
@@ -425,6 +431,8 @@ def test_the_dock_loads_each_label_once_and_refuses_another_orders(
     refused(dock.scan("dock", f"]C100{mine[0]['sscc']}"), 409, "scanned already")
     page = good(dock.scan("dock", mine[1]["tracking"]))
     assert f"Order {order} has shipped" in said(page) and page.json["state"] == {}
+    # The same label scanned again once the order has left.
+    refused(dock.scan("dock", mine[1]["tracking"]), 409, f"Carton 2 of order {order} has shipped")
     assert api.get(f"/api/orders/{order}").json["status"] == "shipped"
     assert api.get(f"/api/stock/{picked['heavy']}").json["on_hand"] == 3
     # By hand: for supervisors only.
@@ -785,3 +793,69 @@ def test_the_printing_thread_is_woken_once_the_label_is_committed(
     monkeypatch.setattr(printing, "_wake", wake)
     good(packer.act("pack", "close", carton="1", weight_kg="1.35"))
     assert wake.is_set() and set(wake.seen) == {1}
+
+
+def test_a_program_packs_over_json_with_the_pages_rules(
+    station_app: Flask, tokens: dict[str, str]
+) -> None:
+    api = ApiClient(station_app.test_client(), tokens)
+    made = pick_an_order(api)
+    order = made["order"]
+    code = {
+        sku: api.get(f"/api/products/{sku}").json["barcodes"][0]
+        for sku in (made["heavy"], made["light"])
+    }
+    cartons = f"/api/orders/{order}/cartons"
+    assert api.as_role("picker").post(cartons, {"box": "small"}).status_code == 403
+    assert api.post(cartons, {"box": "crate"}).status_code == 422
+    assert api.post("/api/orders/999999999/cartons", {"box": "small"}).status_code == 404
+    opened = api.post(cartons, {"box": "small"})
+    assert opened.status_code == 201
+    assert opened.json == {"number": 1, "box": "small", "status": "open", "weight_g": None,
+                           "expected_g": None, "items": []}  # fmt: skip
+    assert api.post(cartons, {"box": "small"}).json["error"]["code"] == "carton_open"
+
+    scans = f"{cartons}/1/scans"
+    heavy, light = code[made["heavy"]], code[made["light"]]
+    for bad, status, error in (
+        ({"code": heavy, "qty": 0}, 422, "invalid_input"),
+        ({"code": heavy, "qty": -3}, 422, "invalid_input"),
+        ({"code": heavy, "qty": 3}, 422, "too_many"),
+        ({"code": "4006381333931"}, 422, "wrong_item"),
+        ({"code": ""}, 422, "invalid_input"),
+    ):
+        answer = api.post(scans, bad)
+        assert (answer.status_code, answer.json["error"]["code"]) == (status, error), bad
+    assert api.post(f"{cartons}/9/scans", {"code": heavy}).status_code == 404
+    packed = api.post(scans, {"code": heavy, "qty": 2, "scan_id": "pack-heavy-1"})
+    assert packed.status_code == 200
+    assert packed.json == {"sku": made["heavy"], "units": 2, "carton": 1}
+    # The same scan sent again is answered as the first time and packs nothing more.
+    again = api.post(scans, {"code": heavy, "qty": 2, "scan_id": "pack-heavy-1"})
+    assert again.json == packed.json
+    assert api.post(scans, {"code": heavy})
+    assert api.post(scans, {"code": light}).status_code == 200
+
+    close = f"{cartons}/1/close"
+    assert api.post(close, {"weight_g": 0}).status_code == 422
+    assert api.post(close, {"weight_g": -3}).status_code == 422
+    # 2 x 400 g + 250 g + a 150 g box = 1,200 g.
+    held = api.post(close, {"weight_g": 1900})
+    assert held.status_code == 200 and held.json["status"] == "held"
+    assert held.json["expected_g"] == 1200
+    assert api.get(f"/api/orders/{order}").json["status"] == "picking"
+    assert api.post(close, {"weight_g": 1210, "station": "nowhere"}).status_code == 404
+    key = {"Idempotency-Key": ref("close")}
+    closed = api.request("POST", close, {"weight_g": 1210, "station": "pack7"}, headers=key)
+    assert closed.status_code == 200 and closed.json["status"] == "closed"
+    assert sorted((i["sku"], i["qty"]) for i in closed.json["items"]) == sorted(
+        [(made["heavy"], 2), (made["light"], 1)]
+    )
+    replayed = api.request("POST", close, {"weight_g": 1210, "station": "pack7"}, headers=key)
+    assert replayed.json == closed.json
+    assert api.get(f"/api/orders/{order}").json["status"] == "packed"
+    assert api.post(scans, {"code": light}).json["error"]["code"] == "carton_not_open"
+    jobs = [job for job in api.get("/api/print-jobs").json["jobs"] if job["printer"] == "bench7"]
+    external = api.get(f"/api/orders/{order}").json["external_id"]
+    titles = [job["title"] for job in jobs if job["title"].endswith(f"order {external}")]
+    assert titles == [f"label, carton 1 of 1, order {external}"]

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.test_pick_flow import confirm, put_totes, start
 from tests.api.test_picking import layout_bin, place_order
-from tests.conftest import ApiClient, free_port, make_channel, make_product, receive, shipment_of
+from tests.conftest import (
+    ApiClient,
+    free_port,
+    make_channel,
+    make_product,
+    receive,
+    shipment_of,
+)
 from tests.printer import FakePrinter
 from warehouse import labelling, packing, printing, shipping, stations
 from warehouse.config import Config, PrinterConfig
@@ -217,7 +224,7 @@ def test_a_carton_reopened_after_packing_is_closed_and_labelled_anew(
         assert replaced is not None and replaced.status == "replaced"
     # Closed again, it is labelled again: a new SSCC and a new job; the other carton keeps its.
     with writing(factory) as session:
-        carton = stations.close_and_label(session, second.id, 400, hand, "hand")
+        carton = stations.close_and_label(session, second.id, 400, hand, None)
         assert carton.status == "closed"
     body = api.get(f"/api/shipments/{shipment.id}").json
     new_first, new_second = (c["sscc"] for c in body["cartons"])

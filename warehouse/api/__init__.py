@@ -37,6 +37,7 @@ def make_api(app: Flask) -> WarehouseApi:
         floor,
         health,
         orders,
+        packing,
         picking,
         printing,
         returns,
@@ -64,8 +65,8 @@ def make_api(app: Flask) -> WarehouseApi:
     }
     api = WarehouseApi(app, spec_kwargs=spec_options)
     for module in (
-        health, session, catalog, stock, orders, barcodes, picking, shipments, stations, returns,
-        printing, floor,
+        health, session, catalog, stock, orders, barcodes, picking, packing, shipments, stations,
+        returns, printing, floor,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     return api

@@ -169,9 +169,10 @@ def decode(_files: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("Send the photo as the multipart field 'image'.", field="image")
     data = upload.read()
     context = scanning.ScanContext(user=current_user(), source="camera")
+    # Decoded before the write transaction begins: on SQLite a decode holding the one write
+    # lock would stall every other writer, and a second decode, for its whole length.
+    tried = scanning.attempt(lambda: _decode(data))
     with transaction() as session:
-        outcome = scanning.record_scan(
-            session, f"<image {len(data)} bytes>", context, lambda: _decode(data)
-        )
+        outcome = scanning.log_attempt(session, f"<image {len(data)} bytes>", context, tried)
     answer = outcome.answer_or_raise()
     return {"codes": answer["codes"]}

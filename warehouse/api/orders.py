@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 from warehouse import channels, orders
 from warehouse.models import Channel, Order, OrderStatus, ShipmentStatus
 from warehouse.order_input import OrderIn, OrderInput
-from warehouse.web import db, requires, signed_webhook
+from warehouse.web import db, idempotent, requires, signed_webhook
 
 blp = Blueprint("orders", __name__, url_prefix="/api", description="Channels and orders")
 
@@ -154,6 +154,7 @@ def rotate_secret(code: str) -> Channel:
 @blp.response(201, OrderOut, description="stored and reserved")
 @blp.alt_response(200, schema=OrderOut, description="the same order again: nothing changed")
 @requires("orders.create")
+@idempotent
 def post_order(order: OrderInput, code: str) -> tuple[Order, int]:
     """Take a channel order and reserve its lines at once; idempotent on (channel, external_id)."""
     row, created = orders.take_order(db(), code, order)
@@ -202,6 +203,7 @@ def get_order(order_id: int) -> Order:
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
 @blp.response(200, OrderOut)
 @requires("orders.cancel")
+@idempotent
 def cancel_order(order_id: int) -> Order:
     """Cancel the order and release what it reserved (409 already_shipped once shipped)."""
     return orders.cancel_order(db(), order_id)

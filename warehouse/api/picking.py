@@ -17,7 +17,7 @@ from warehouse.models import (
     PickStatus,
     User,
 )
-from warehouse.web import config, current_user, db, requires
+from warehouse.web import config, current_user, db, idempotent, requires
 
 blp = Blueprint("picking", __name__, url_prefix="/api/pick-lists", description="Pick lists")
 
@@ -73,6 +73,7 @@ class PickListOut(ma.Schema):
 
 @blp.route("", methods=["POST"])
 @requires("picking.plan")
+@idempotent
 @blp.arguments(PickListIn)
 @blp.response(201, PickListOut)
 def create(body: dict[str, Any]) -> PickList:
@@ -133,6 +134,7 @@ def list_open(query: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/<int:pick_list_id>/start", methods=["POST"])
 @requires("picking.pick")
+@idempotent
 @blp.response(200, PickListOut)
 def start(pick_list_id: int) -> PickList:
     """Take an open list, or go on with one's own; another's list is a 409."""
@@ -152,6 +154,7 @@ def put_tote(body: dict[str, Any], pick_list_id: int, slot: int) -> PickList:
 
 @blp.route("/<int:pick_list_id>/picks/<int:pick_id>/confirm", methods=["POST"])
 @requires("picking.pick")
+@idempotent
 @blp.arguments(ConfirmIn)
 @blp.response(200, PickListOut)
 def confirm(body: dict[str, Any], pick_list_id: int, pick_id: int) -> PickList:
@@ -162,6 +165,7 @@ def confirm(body: dict[str, Any], pick_list_id: int, pick_id: int) -> PickList:
 
 @blp.route("/<int:pick_list_id>/picks/<int:pick_id>/short", methods=["POST"])
 @requires("picking.pick")
+@idempotent
 @blp.arguments(ShortIn)
 @blp.response(200, PickListOut)
 def short(body: dict[str, Any], pick_list_id: int, pick_id: int) -> PickList:
@@ -173,6 +177,7 @@ def short(body: dict[str, Any], pick_list_id: int, pick_id: int) -> PickList:
 
 @blp.route("/<int:pick_list_id>/release", methods=["POST"])
 @requires("picking.plan")
+@idempotent
 @blp.response(200, PickListOut)
 def release(pick_list_id: int) -> PickList:
     """End an abandoned list: its unpicked units are free again."""
@@ -204,6 +209,7 @@ class WaveOut(ma.Schema):
 
 @blp.route("/waves", methods=["POST"])
 @requires("picking.plan")
+@idempotent
 @blp.arguments(WaveIn)
 @blp.response(201, WaveOut)
 def wave(body: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from warehouse import returns
 from warehouse.orders import MAX_ORDER_ID
-from warehouse.web import config, current_user, db, requires
+from warehouse.web import config, current_user, db, idempotent, requires
 
 blp = Blueprint("returns", __name__, url_prefix="/api/returns", description="Returned items")
 
@@ -41,6 +41,7 @@ class ReturnOut(ma.Schema):
 @blp.arguments(ReturnIn)
 @blp.response(201, ReturnOut)
 @requires("returns.receive")
+@idempotent
 def post_return(body: dict[str, Any]) -> dict[str, Any]:
     """Book a returned item of a shipped order back on hand."""
     movement = returns.return_item(

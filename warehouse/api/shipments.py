@@ -16,7 +16,7 @@ from warehouse import labelling, shipping
 from warehouse.api.printing import PrintJobOut
 from warehouse.errors import InvalidInput, NotFound
 from warehouse.models import CartonStatus, OrderStatus, ShipmentStatus
-from warehouse.web import config, current_user, db, requires
+from warehouse.web import config, current_user, db, idempotent, requires
 
 blp = Blueprint("shipments", __name__, url_prefix="/api/shipments", description="Shipments")
 
@@ -182,6 +182,7 @@ def attach_label(query: dict[str, Any], shipment_id: int, number: int) -> shippi
 
 @blp.route("/<int:shipment_id>/ship", methods=["POST"])
 @requires("shipments.confirm")
+@idempotent
 @blp.doc(
     description=(
         "For supervisors: every carton is marked shipped and the shipment ships (stock booked "
@@ -208,6 +209,7 @@ class PrintToIn(ma.Schema):
 
 @blp.route("/<int:shipment_id>/cartons/<int:number>/print", methods=["POST"])
 @requires("packing.pack")
+@idempotent
 @blp.arguments(PrintToIn)
 @blp.response(200, PrintJobOut)
 def print_to(body: dict[str, Any], shipment_id: int, number: int) -> Any:

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from warehouse import counting, inventory, stock
 from warehouse.models import CountReview, CountReviewStatus, Movement
-from warehouse.web import config, current_user, db, requires
+from warehouse.web import config, current_user, db, idempotent, requires
 
 blp = Blueprint("stock", __name__, url_prefix="/api/stock", description="Stock and its ledger")
 
@@ -88,6 +88,7 @@ class LedgerQuery(ma.Schema):
 @blp.arguments(ReceiptIn)
 @blp.response(201, MovementOut)
 @requires("stock.receive")
+@idempotent
 def post_receipt(body: dict[str, Any]) -> Movement:
     """Book received units at a location."""
     return inventory.receive(db(), current_user(), **body, most=config().receiving.max_units)
@@ -120,6 +121,7 @@ class CountReviewsOut(ma.Schema):
     "supervisor approves it",
 )
 @requires("stock.count")
+@idempotent
 def post_count(body: dict[str, Any]) -> Movement | tuple[Response, int]:
     """Book a count; the difference to the books is an adjustment movement."""
     counted = counting.count_item(
@@ -142,6 +144,7 @@ def count_reviews() -> dict[str, Any]:
 @blp.route("/count-reviews/<int:review_id>/approve", methods=["POST"])
 @blp.response(200, CountReviewOut)
 @requires("counts.approve")
+@idempotent
 def approve_count(review_id: int) -> CountReview:
     """Book a count in review: its difference to the books of then, booked now."""
     user = current_user()
@@ -154,6 +157,7 @@ def approve_count(review_id: int) -> CountReview:
 @blp.route("/count-reviews/<int:review_id>/reject", methods=["POST"])
 @blp.response(200, CountReviewOut)
 @requires("counts.approve")
+@idempotent
 def reject_count(review_id: int) -> CountReview:
     """Turn a count in review down: the books stay as they are."""
     user = current_user()
@@ -165,6 +169,7 @@ def reject_count(review_id: int) -> CountReview:
 @blp.arguments(MoveIn)
 @blp.response(201, MovesOut)
 @requires("stock.move")
+@idempotent
 def post_move(body: dict[str, Any]) -> dict[str, Any]:
     """Move units from one location to another."""
     return {"moves": inventory.move(db(), current_user(), **body)}

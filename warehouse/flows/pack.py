@@ -14,16 +14,13 @@ from sqlalchemy.orm import Session
 
 from warehouse import labelling, packing, printing, stations
 from warehouse.config import Config
-from warehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
+from warehouse.errors import Conflict, Forbidden, InvalidInput
 from warehouse.flows.core import Flow, State, Step, Values, typed, unknown_action
 from warehouse.models import Carton, CartonStatus, OrderStatus, PackStation, User
 from warehouse.orders import get_order
 from warehouse.quantities import parse_units
 from warehouse.roles import allowed
 from warehouse.scanning import Resolved
-
-# What one keypad entry may pack; the order line's units left bound it first.
-MAX_AT_ONCE = 10_000
 
 
 def order_of(session: Session, state: State) -> int | None:
@@ -94,9 +91,8 @@ def on_action(
         return _more(session, order_id, state, values)
     if action == "close":
         carton = _carton(session, order_id, values)
-        printer = stations.printer_for(config, state.get("station"))
         closed = stations.close_and_label(
-            session, carton.id, _weight_g(typed(values, "weight_kg")), config, printer
+            session, carton.id, _weight_g(typed(values, "weight_kg")), config, state.get("station")
         )
         if closed.status == CartonStatus.HELD:
             return Step(
@@ -131,6 +127,11 @@ def on_action(
                 "warn",
             )
         return Step(state, f"The label waiting for {job.printer} is tried again now.")
+    if action == "printed":
+        # The packer looked at the printer: a label that may have printed did.
+        asked = parse_units(typed(values, "job"), "job", name="The job number")
+        job = printing.mark_printed(session, asked)
+        return Step(state, f"The label on {job.printer} is marked printed: it is not sent again.")
     if action == "print_to":
         carton = _carton(session, order_id, values)
         job = labelling.label_to(session, carton.id, typed(values, "printer"), config)
@@ -145,17 +146,16 @@ def _more(session: Session, order_id: int, state: State, values: Values) -> Step
     if not sku or carton is None or state.get("carton") != carton.id:
         raise Conflict("Scan one item into the open carton first, then type how many more.",
                        code="item_first")  # fmt: skip
-    units = parse_units(typed(values, "units"), "units", most=MAX_AT_ONCE, name="Units")
+    units = parse_units(
+        typed(values, "units"), "units", most=packing.MAX_UNITS_AT_ONCE, name="Units"
+    )
     packing.pack_item(session, carton.id, sku, units)
     return Step(state, f"{units} more {sku} in carton {carton.number}.")
 
 
 def _carton(session: Session, order_id: int, values: Values) -> Carton:
     number = parse_units(typed(values, "carton"), "carton", name="The carton number")
-    carton = packing.carton_of(session, order_id, number)
-    if carton is None:
-        raise NotFound(f"Order {order_id} has no carton {number}.", code="unknown_carton")
-    return carton
+    return packing.carton_of(session, order_id, number)
 
 
 FLOW = Flow("pack", "packing.pack", on_scan, on_action)

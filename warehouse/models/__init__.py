@@ -20,6 +20,7 @@ from warehouse.models.floor import (
 )
 from warehouse.models.orders import Channel, Order, OrderLine
 from warehouse.models.people import ROLES, ApiToken, Setting, User
+from warehouse.models.requests import IdempotencyKey
 from warehouse.models.statuses import (
     ACTIVE_PICK_LISTS,
     OPEN_ORDER_STATUSES,
@@ -62,6 +63,7 @@ __all__ = [
     "CountTask",
     "Counter",
     "FloorState",
+    "IdempotencyKey",
     "Location",
     "Movement",
     "Order",
