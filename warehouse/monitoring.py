@@ -29,7 +29,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from warehouse import web
@@ -57,6 +58,21 @@ def _station() -> str | None:
     return str(station) if station else None
 
 
+def _user_name() -> str | None:
+    """Who asked, without failing the answer: a refused request's rollback has expired the
+    user's row, and reading it again needs the database, which may be what failed."""
+    user = web.current_user()
+    if user is None:
+        return None
+    state = inspect(user)
+    if "name" in state.dict:
+        return str(state.dict["name"])
+    try:
+        return user.name
+    except SQLAlchemyError:
+        return f"user #{state.identity[0]}" if state.identity else None
+
+
 def _measured(response: Response) -> Response:
     """Log the request as one JSON line and add it to the latency histogram."""
     started = g.get("started")
@@ -65,12 +81,11 @@ def _measured(response: Response) -> Response:
     # a series per URL.
     endpoint = request.endpoint or "unmatched"
     REQUEST_SECONDS.labels(endpoint, request.method, str(response.status_code)).observe(duration)
-    user = web.current_user()
     request_log.info(
         json.dumps(
             {
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                "user": user.name if user is not None else None,
+                "user": _user_name(),
                 "station": _station(),
                 "method": request.method,
                 "path": request.path,

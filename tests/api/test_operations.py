@@ -98,9 +98,15 @@ def test_each_request_is_one_json_log_line(
     client.get("/pack?station=pack1")
     refused = api.as_role("picker").put(f"/api/locations/{location}", {})
     assert refused.status_code == 403
+    # Refused by the domain: its transaction rolled back, the user still named.
+    unknown = api.as_role("receiver").post(
+        "/api/stock/receipts", {"sku": "NO-SUCH-SKU", "location": location, "qty": 1}
+    )
+    assert unknown.status_code in (404, 422), unknown.text
     lines = log_lines(caplog)
-    assert len(lines) == 3, lines
-    order, page, forbidden = lines
+    assert len(lines) == 4, lines
+    order, page, forbidden, undone = lines
+    assert undone["user"].startswith("receiver") and undone["status"] == unknown.status_code
     assert set(order) == {
         "time", "user", "station", "method", "path", "endpoint", "status", "duration_ms",
     }  # fmt: skip
