@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from labels.printers import PrinterKind
 from scanners.numbered import numbered_code
+from warehouse.limits import DEFAULT_MAX_LINES, MAX_ORDER_LINES
 
 
 class ConfigError(Exception):
@@ -226,6 +227,12 @@ class CountingConfig(Section):
     review_value: Decimal = Field(Decimal("100.00"), ge=0)
 
 
+class OrdersConfig(Section):
+    # The most lines one channel order may have (10000 at most): a bigger one is refused
+    # with 422 and sent as several orders.
+    max_lines: int = Field(DEFAULT_MAX_LINES, ge=1, le=MAX_ORDER_LINES)
+
+
 class ReturnsConfig(Section):
     # Where a returned item goes when no location is scanned for it (it waits for a check).
     quarantine: str = "QUAR-01"
@@ -248,6 +255,7 @@ class Config(Section):
     }
     packing: PackingConfig = PackingConfig()
     receiving: ReceivingConfig = ReceivingConfig()
+    orders: OrdersConfig = OrdersConfig()
     counting: CountingConfig = CountingConfig()
     returns: ReturnsConfig = ReturnsConfig()
 
@@ -264,8 +272,8 @@ class Config(Section):
 ENV_PREFIX = "WAREHOUSE_"
 # Sections with scalar keys, which environment variables can override.
 _ENV_SECTIONS = (
-    "server", "database", "warehouse", "auth", "scanners", "labels", "receiving", "counting",
-    "returns",
+    "server", "database", "warehouse", "auth", "scanners", "labels", "receiving", "orders",
+    "counting", "returns",
 )  # fmt: skip
 
 
