@@ -86,7 +86,8 @@ def _check_spec(spec: ProductSpec, reserved: Mapping[str, str]) -> None:
         raise InvalidInput(f"A product has {MAX_BARCODES} barcodes at most.", field="barcodes")
     for barcode in spec.barcodes:
         if not 1 <= barcode.units <= MAX_UNITS:
-            raise InvalidInput(f"A case counts 1 to {MAX_UNITS} units.", field=barcode.field)
+            field = barcode.field.removesuffix(".code") + ".units"
+            raise InvalidInput(f"A case counts 1 to {MAX_UNITS} units.", field=field)
         kind = next(
             (kind for kind, pattern in reserved.items() if re.fullmatch(pattern, barcode.code)),
             None,

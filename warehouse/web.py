@@ -94,6 +94,18 @@ def db() -> Session:
     return session
 
 
+def takes_raw_scans(*fields: str) -> Callable[[F], F]:
+    """Mark a view whose JSON `fields` hold raw scans, taken as the scanner sent them: the
+    scan parser refuses (and logs) a scan that is not text, so the check before every view
+    leaves those fields to it."""
+
+    def mark(view: F) -> F:
+        view._raw_scans = frozenset(fields)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
 def writes_late(view: F) -> F:
     """Mark a view that reads first and writes last: it calls write_now() before writing, so
     that SQLite's one write lock is held for the writes only, not the whole request."""
@@ -288,7 +300,7 @@ def _check_input() -> None:
             limits.check_text(value, name)
     # A signed webhook reads its body as JSON whatever its content type.
     if request.is_json or getattr(view, "_signed", False):
-        limits.check_json(request.get_data(cache=True))
+        limits.check_json(request.get_data(cache=True), getattr(view, "_raw_scans", frozenset()))
 
 
 def _finish(response: Response) -> Response:

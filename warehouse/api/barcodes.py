@@ -11,7 +11,16 @@ from flask_smorest import Blueprint
 from warehouse import scanning, stations
 from warehouse.errors import InvalidInput, WarehouseError
 from warehouse.models import ROLES, OrderStatus
-from warehouse.web import config, current_user, db, requires, transaction, write_now, writes_late
+from warehouse.web import (
+    config,
+    current_user,
+    db,
+    requires,
+    takes_raw_scans,
+    transaction,
+    write_now,
+    writes_late,
+)
 
 blp = Blueprint("barcodes", __name__, url_prefix="/api/barcodes", description="Scans and photos")
 
@@ -101,6 +110,7 @@ class DecodeIn(ma.Schema):
 @blp.route("/resolve", methods=["POST"])
 @requires("scan.resolve")
 @writes_late
+@takes_raw_scans("code")
 @blp.arguments(ResolveIn)
 @blp.response(200, ResolvedOut)
 def resolve(body: dict[str, Any]) -> scanning.Resolved | Response:

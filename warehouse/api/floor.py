@@ -16,7 +16,15 @@ from warehouse.flows.core import OUTCOMES, Flow, FlowEvent, handle, state_of
 from warehouse.models import User
 from warehouse.pages.panels import render_panel
 from warehouse.scanning import ENTRIES, SCAN_ID
-from warehouse.web import config, current_user, db, requires, transaction, writes_late
+from warehouse.web import (
+    config,
+    current_user,
+    db,
+    requires,
+    takes_raw_scans,
+    transaction,
+    writes_late,
+)
 
 blp = Blueprint("floor", __name__, url_prefix="/api/floor", description="Floor flows")
 
@@ -114,7 +122,9 @@ def _route(flow: Flow) -> None:
         blp.response(200, ViewOut)(wrap(show))
     )
     blp.route(f"/{flow.name}", methods=["POST"], endpoint=f"{flow.name}_event")(
-        blp.arguments(EventIn)(blp.response(200, AnswerOut)(wrap(writes_late(post))))
+        blp.arguments(EventIn)(
+            blp.response(200, AnswerOut)(wrap(writes_late(takes_raw_scans("scan.code")(post))))
+        )
     )
 
 
