@@ -144,6 +144,8 @@ def row_id(**kwargs: Any) -> ma.fields.Integer:
 
 def price(**kwargs: Any) -> ma.fields.Decimal:
     """A price or cost of one unit, 0 to MAX_PRICE."""
+    # Documented as numbers: the document's JSON would write the Decimal bounds as strings.
+    kwargs["metadata"] = {"minimum": 0, "maximum": float(MAX_PRICE), **kwargs.get("metadata", {})}
     return ma.fields.Decimal(places=2, validate=ma.validate.Range(0, MAX_PRICE), **kwargs)
 
 

@@ -32,7 +32,9 @@ class ChannelIn(ma.Schema):
     )
     buffer = limits.units(0, load_default=0)
     share = ma.fields.Decimal(
-        load_default=Decimal(1), validate=ma.validate.Range(min=0, max=1, min_inclusive=False)
+        load_default=Decimal(1),
+        validate=ma.validate.Range(min=0, max=1, min_inclusive=False),
+        metadata={"minimum": 0, "exclusiveMinimum": True, "maximum": 1},
     )
     ship_partial = ma.fields.Boolean(
         truthy={True},

@@ -102,7 +102,8 @@ class CarrierLabelQuery(ma.Schema):
         metadata={
             "description": "the carrier's tracking number, as its barcode on the label scans: "
             "1 to 48 letters, digits and ASCII punctuation, that fit the barcode of our own "
-            "4x6 label"
+            "4x6 label",
+            "maxLength": 48,
         },
     )
 
