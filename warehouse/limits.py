@@ -118,7 +118,8 @@ def check_date(value: date, field: str) -> date:
     """Refuse a date outside EARLIEST to LATEST."""
     if not EARLIEST <= value <= LATEST:
         raise InvalidInput(
-            f"{field} must be a date from {EARLIEST.isoformat()} to {LATEST.isoformat()}.",
+            f"{value.isoformat()} is too far off: {field} must be from {EARLIEST.isoformat()} "
+            f"to {LATEST.isoformat()}.",
             field=field,
             code="date_out_of_range",
         )

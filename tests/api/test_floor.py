@@ -119,6 +119,8 @@ def test_a_repeated_event_is_applied_once(
          "whole number"),
         ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "receive", {"expiry": "2027-02-30"})],
          422, "not a date"),
+        ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "receive", {"expiry": "9999-12-31"})],
+         422, "expiry must be from 2000-01-01 to 2099-12-31"),
         ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "receive", {"lot": "L" * 41})], 422,
          "40 characters at most"),
         ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "explode", {})], 422, "no button"),
