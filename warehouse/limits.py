@@ -42,8 +42,6 @@ EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
 # How deep a JSON body may nest (an order is 3 deep).
 MAX_JSON_DEPTH = 32
-# Query and form values, and the keys of anything.
-MAX_QUERY_TEXT = 200
 
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 # A JSON string once its escaped backslashes and quotes are gone.

@@ -286,7 +286,7 @@ class NameConverter(UnicodeConverter):
 
 def _check_input() -> None:
     """Before every view: no text in the path, query, form or JSON body that the database
-    cannot store, and no JSON body too large or too deep to read safely. One place for all."""
+    cannot store, and no JSON body too deep to read safely. One place for all."""
     view = _view_of(request.endpoint)
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str):
