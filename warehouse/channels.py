@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from warehouse.errors import InvalidInput, NotFound, WarehouseError
+from warehouse.limits import MAX_PRIORITY, MAX_UNITS
 from warehouse.models import Channel, Product
 
 CHANNEL_CODE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -45,8 +46,10 @@ def put_channel(
 ) -> tuple[Channel, bool]:
     """Create or update a channel; a new one gets a webhook secret. Returns (channel, created)."""
     _check_code(code)
-    if buffer < 0:
-        raise InvalidInput("buffer must be 0 or more", field="buffer")
+    if not 0 <= buffer <= MAX_UNITS:
+        raise InvalidInput(f"buffer must be from 0 to {MAX_UNITS} units", field="buffer")
+    if not 0 <= priority <= MAX_PRIORITY:
+        raise InvalidInput(f"priority must be from 0 to {MAX_PRIORITY}", field="priority")
     if not Decimal(0) < share <= Decimal(1):
         raise InvalidInput("share must be more than 0 and at most 1", field="share")
     channel = session.scalar(select(Channel).where(Channel.code == code))

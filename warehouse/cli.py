@@ -236,7 +236,9 @@ def import_orders(ctx: Context, path: Path, channel_code: str, batch_size: int) 
                 length=path.stat().st_size, label="Importing orders", file=sys.stderr
             ) as bar,
         ):
-            report = importer.import_orders(factory, channel_code, stream, batch_size, bar.update)
+            report = importer.import_orders(
+                factory, channel_code, stream, batch_size, bar.update, ctx.config.orders.max_lines
+            )
     except importer.BadFile as exc:
         raise click.ClickException(f"{path}: {exc}") from None
     except WarehouseError as error:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from labels.printers import PrinterKind
 from scanners.numbered import numbered_code
+from warehouse.limits import DEFAULT_MAX_LINES, MAX_ORDER_LINES
 
 
 class ConfigError(Exception):
@@ -235,6 +236,12 @@ class CountingConfig(Section):
     review_value: Decimal = Field(Decimal("100.00"), ge=0)
 
 
+class OrdersConfig(Section):
+    # The most lines one channel order may have (10000 at most): a bigger one is refused
+    # with 422 and sent as several orders.
+    max_lines: int = Field(DEFAULT_MAX_LINES, ge=1, le=MAX_ORDER_LINES)
+
+
 class ReturnsConfig(Section):
     # Where a returned item goes when no location is scanned for it (it waits for a check).
     quarantine: str = "QUAR-01"
@@ -258,6 +265,7 @@ class Config(Section):
     }
     packing: PackingConfig = PackingConfig()
     receiving: ReceivingConfig = ReceivingConfig()
+    orders: OrdersConfig = OrdersConfig()
     counting: CountingConfig = CountingConfig()
     returns: ReturnsConfig = ReturnsConfig()
 
@@ -275,7 +283,7 @@ ENV_PREFIX = "WAREHOUSE_"
 # Sections with scalar keys, which environment variables can override.
 _ENV_SECTIONS = (
     "server", "database", "warehouse", "auth", "scanners", "labels", "printing", "receiving",
-    "counting", "returns",
+    "orders", "counting", "returns",
 )  # fmt: skip
 
 

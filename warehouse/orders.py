@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from warehouse.db import insert_or_skip, rows_changed
 from warehouse.errors import Conflict, InvalidInput, NotFound, UnknownSku, WarehouseError
+from warehouse.limits import DEFAULT_MAX_LINES, MAX_UNITS, check_id
 from warehouse.models import Channel, Order, OrderLine, OrderStatus, Product, utcnow
 from warehouse.order_input import LineInput, OrderInput
 from warehouse.reservations import (
@@ -28,21 +29,26 @@ from warehouse.reservations import (
     store_reserved,
 )
 
-# Order ids are 32-bit: a larger number names no order (and PostgreSQL refuses to compare it).
-MAX_ORDER_ID = 2**31 - 1
-
 
 class DuplicateExternalId(Conflict):
     code = "duplicate_external_id"
 
 
-def _check_lines(lines: tuple[LineInput, ...]) -> None:
+def _check_lines(lines: tuple[LineInput, ...], max_lines: int) -> None:
     if not lines:
         raise InvalidInput("an order needs at least one line", field="lines")
+    if len(lines) > max_lines:
+        raise InvalidInput(
+            f"An order has {max_lines} lines at most; send it as several orders.",
+            field="lines",
+            code="too_many_lines",
+        )
     seen: set[str] = set()
     for index, line in enumerate(lines):
-        if isinstance(line.qty, bool) or not isinstance(line.qty, int) or line.qty < 1:
-            raise InvalidInput("qty must be a whole number, 1 or more", field=f"lines[{index}].qty")
+        if isinstance(line.qty, bool) or not isinstance(line.qty, int):
+            raise InvalidInput("qty must be a whole number", field=f"lines[{index}].qty")
+        if not 1 <= line.qty <= MAX_UNITS:
+            raise InvalidInput(f"qty must be from 1 to {MAX_UNITS}", field=f"lines[{index}].qty")
         if line.sku in seen:
             # Refused rather than merged: two lines for one SKU usually mean a channel bug,
             # and their prices may differ.
@@ -122,7 +128,10 @@ def _insert_orders(session: Session, rows: list[dict[str, Any]]) -> dict[str, in
 
 
 def take_orders(
-    session: Session, channel_code: str, inputs: Sequence[OrderInput]
+    session: Session,
+    channel_code: str,
+    inputs: Sequence[OrderInput],
+    max_lines: int = DEFAULT_MAX_LINES,
 ) -> list[Taken | WarehouseError]:
     """Store and reserve a batch of one channel's orders; for each, what became of it.
 
@@ -157,7 +166,7 @@ def take_orders(
             )
             continue
         try:
-            _check_lines(order.lines)
+            _check_lines(order.lines, max_lines)
         except WarehouseError as error:
             outcome[index] = error
             continue
@@ -233,9 +242,11 @@ def _channel_with_orders(
     return rows[0].Channel, stored
 
 
-def take_order(session: Session, channel_code: str, order: OrderInput) -> tuple[Order, bool]:
+def take_order(
+    session: Session, channel_code: str, order: OrderInput, max_lines: int = DEFAULT_MAX_LINES
+) -> tuple[Order, bool]:
     """Store and reserve one channel order (see take_orders); returns (order, created)."""
-    (taken,) = take_orders(session, channel_code, [order])
+    (taken,) = take_orders(session, channel_code, [order], max_lines)
     if isinstance(taken, WarehouseError):
         raise taken
     if taken.planned is None:
@@ -255,7 +266,7 @@ def take_order(session: Session, channel_code: str, order: OrderInput) -> tuple[
 def find_order(session: Session, order_id: int, *, lock: bool = False) -> Order | None:
     """The order with this id, read afresh with its lines and their products; None when
     there is none. With `lock`, its row is held for this transaction (FOR UPDATE)."""
-    if not 1 <= order_id <= MAX_ORDER_ID:
+    if not check_id(order_id):
         return None
     # The channel is left to its lazy load, which finds it in the session without a query
     # once any order of it was read.

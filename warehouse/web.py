@@ -23,12 +23,20 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+    StatementError,
+)
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, UnicodeConverter
+from werkzeug.routing import ValidationError as NoMatch
 from werkzeug.wrappers import Response as BaseResponse
 
-from warehouse import idempotency
+from warehouse import idempotency, limits
 from warehouse.accounts import user_for_token
 from warehouse.config import Config
 from warehouse.db import begin_write
@@ -118,6 +126,18 @@ def db() -> Session:
             begin_write(g.db)
     session: Session = g.db
     return session
+
+
+def takes_raw_scans(*fields: str) -> Callable[[F], F]:
+    """Mark a view whose JSON `fields` hold raw scans, taken as the scanner sent them: the
+    scan parser refuses (and logs) a scan that is not text, so the check before every view
+    leaves those fields to it."""
+
+    def mark(view: F) -> F:
+        view._raw_scans = frozenset(fields)  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 def writes_late(view: F) -> F:
@@ -293,6 +313,47 @@ def _replay(user: User, key: str) -> Response | None:
     return replayed
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a route: an id from 1 to limits.MAX_ID. Any other number names
+    nothing that can exist, so the route does not match: 404."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int = 1, max: int = limits.MAX_ID):
+        super().__init__(map, fixed_digits, min, max)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(limits.MAX_ID)):
+            raise NoMatch()
+        return int(super().to_python(value))
+
+
+class NameConverter(UnicodeConverter):
+    """A name in a route (a SKU, a code, a station): no name is longer than 64 characters."""
+
+    def __init__(
+        self, map: Any, minlength: int = 1, maxlength: int = 64, length: int | None = None
+    ):
+        super().__init__(map, minlength, maxlength, length)
+
+
+def _check_input() -> None:
+    """Before every view: no text in the path, query, form or JSON body that the database
+    cannot store, and no JSON body too deep to read safely. One place for all."""
+    view = _view_of(request.endpoint)
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str):
+            limits.check_text(value, name)
+    for name, value in request.args.items(multi=True):
+        limits.check_text(name, name)
+        limits.check_text(value, name)
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, value in request.form.items(multi=True):
+            limits.check_text(name, name)
+            limits.check_text(value, name)
+    # A signed webhook reads its body as JSON whatever its content type.
+    if request.is_json or getattr(view, "_signed", False):
+        limits.check_json(request.get_data(cache=True), getattr(view, "_raw_scans", frozenset()))
+
+
 def _finish(response: Response) -> Response:
     if "db" in g and response.status_code < 400:
         claimed = g.get("idempotency_key")
@@ -304,11 +365,9 @@ def _finish(response: Response) -> Response:
                 user_id, key = claimed
                 idempotency.record(g.db, user_id, key, answer)
             g.db.commit()
-        # Raised here, after the view, they would miss their handlers and answer 500.
-        except IntegrityError as error:
-            return _handle_integrity(error)
-        except OperationalError as error:
-            return _handle_database_down(error)
+        # Raised here, after the view, it would miss its handler and answer 500.
+        except SQLAlchemyError as error:
+            return _handle_database_error(error)
     return response
 
 
@@ -383,12 +442,6 @@ def _handle_csrf(error: CSRFError) -> Response:
     return refusal(400, "csrf_failed", "The page was out of date. Go back and try again.")
 
 
-def _handle_integrity(error: IntegrityError) -> Response:
-    # Constraints back up the domain's own checks; a concurrent request can still trip them.
-    _undo()
-    return refusal(409, "conflict", "A concurrent change got there first; try again.")
-
-
 # SQLite's SQLITE_FULL and PostgreSQL's disk_full (SQLSTATE 53100).
 _DISK_FULL = 13
 
@@ -401,16 +454,34 @@ def _disk_full(error: OperationalError) -> bool:
     )
 
 
-def _handle_database_down(error: OperationalError) -> Response:
+def _handle_database_error(error: Exception) -> Response:
+    """Whatever the database (or its driver) refused that the domain's own checks let
+    through: a 4xx that says what happened, or a 503 while the database is down or busy;
+    never a 500 page. The request changes nothing."""
     current_app.logger.error("database error: %s", error)
-    _undo()
-    if _disk_full(error):
+    try:
+        _undo()
+    except Exception:  # a connection that is gone cannot roll back; it is closed after
+        current_app.logger.exception("rollback failed")
+    if isinstance(error, IntegrityError):
+        # Constraints back up the domain's own checks; a concurrent request can still
+        # trip them.
+        return refusal(409, "conflict", "A concurrent change got there first; try again.")
+    if isinstance(error, DataError | OverflowError | UnicodeError):
+        return refusal(
+            422, "invalid_input", "A value in the request is beyond what the warehouse stores."
+        )
+    if isinstance(error, RecursionError):
+        return refusal(422, "too_deep", "The request is nested too deeply to read.")
+    if isinstance(error, OperationalError) and _disk_full(error):
         return refusal(
             507,
             "disk_full",
             "The database's disk is full: nothing was stored. Free space on it, then try again.",
         )
-    return refusal(503, "database_unavailable", "The database does not answer.")
+    if isinstance(error, OperationalError):
+        return refusal(503, "database_unavailable", "The database does not answer.")
+    return refusal(503, "database_error", "The database could not do this just now; try again.")
 
 
 def _template_globals() -> dict[str, Any]:
@@ -430,13 +501,16 @@ def _template_globals() -> dict[str, Any]:
 def install(app: Flask) -> None:
     """Hook sessions, identification, CSRF and error handlers into the app."""
     csrf.init_app(app)
+    # Before any route is added: the converters its rules are built with.
+    app.url_map.converters.update(int=IdConverter, default=NameConverter, string=NameConverter)
     app.context_processor(_template_globals)
     app.before_request(_authorize)
+    app.before_request(_check_input)
     app.after_request(_finish)
     app.teardown_request(_close)
     app.register_error_handler(WarehouseError, _handle_warehouse_error)
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(ValidationError, _handle_validation)
     app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(IntegrityError, _handle_integrity)
-    app.register_error_handler(OperationalError, _handle_database_down)
+    for escaped in (StatementError, OverflowError, UnicodeError, RecursionError):
+        app.register_error_handler(escaped, _handle_database_error)

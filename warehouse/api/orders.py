@@ -11,10 +11,10 @@ import marshmallow as ma
 from flask import Response, jsonify, request, stream_with_context
 from flask_smorest import Blueprint
 
-from warehouse import channels, orders
+from warehouse import channels, limits, orders
 from warehouse.models import Channel, Order, OrderStatus, ShipmentStatus
 from warehouse.order_input import OrderIn, OrderInput
-from warehouse.web import db, idempotent, requires, signed_webhook
+from warehouse.web import config, db, idempotent, requires, signed_webhook
 
 blp = Blueprint("orders", __name__, url_prefix="/api", description="Channels and orders")
 
@@ -25,11 +25,16 @@ TIMESTAMP_HEADER = "X-Webhook-Timestamp"
 class ChannelIn(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(1, 100))
     priority = ma.fields.Integer(
-        strict=True, load_default=100, metadata={"description": "lower is served first"}
+        strict=True,
+        load_default=100,
+        validate=ma.validate.Range(0, limits.MAX_PRIORITY),
+        metadata={"description": "lower is served first"},
     )
-    buffer = ma.fields.Integer(strict=True, load_default=0, validate=ma.validate.Range(min=0))
+    buffer = limits.units(0, load_default=0)
     share = ma.fields.Decimal(
-        load_default=Decimal(1), validate=ma.validate.Range(min=0, max=1, min_inclusive=False)
+        load_default=Decimal(1),
+        validate=ma.validate.Range(min=0, max=1, min_inclusive=False),
+        metadata={"minimum": 0, "exclusiveMinimum": True, "maximum": 1},
     )
     ship_partial = ma.fields.Boolean(
         truthy={True},
@@ -157,7 +162,7 @@ def rotate_secret(code: str) -> Channel:
 @idempotent
 def post_order(order: OrderInput, code: str) -> tuple[Order, int]:
     """Take a channel order and reserve its lines at once; idempotent on (channel, external_id)."""
-    row, created = orders.take_order(db(), code, order)
+    row, created = orders.take_order(db(), code, order, config().orders.max_lines)
     return row, 201 if created else 200
 
 
@@ -188,7 +193,7 @@ def post_webhook(code: str) -> tuple[Order, int]:
         time.time(),
     )
     order = OrderIn().load(request.get_json(force=True))
-    row, created = orders.take_order(db(), code, order)
+    row, created = orders.take_order(db(), code, order, config().orders.max_lines)
     return row, 201 if created else 200
 
 

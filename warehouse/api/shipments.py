@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 
 from labels.carrier import MAX_BYTES, format_of
 from labels.printers import LabelFormat
-from warehouse import labelling, shipping
+from warehouse import labelling, limits, shipping
 from warehouse.api.printing import PrintJobOut
 from warehouse.errors import InvalidInput, NotFound
 from warehouse.models import CartonStatus, OrderStatus, ShipmentStatus
@@ -36,7 +36,7 @@ class LabelQuery(ma.Schema):
     )
     carton = ma.fields.Integer(
         load_default=None,
-        validate=ma.validate.Range(min=1),
+        validate=ma.validate.Range(1, limits.MAX_ID),
         metadata={"description": "the carton's number; the shipment's first when left out"},
     )
 
@@ -102,7 +102,8 @@ class CarrierLabelQuery(ma.Schema):
         metadata={
             "description": "the carrier's tracking number, as its barcode on the label scans: "
             "1 to 48 letters, digits and ASCII punctuation, that fit the barcode of our own "
-            "4x6 label"
+            "4x6 label",
+            "maxLength": 48,
         },
     )
 

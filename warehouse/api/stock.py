@@ -8,13 +8,13 @@ import marshmallow as ma
 from flask import Response, jsonify
 from flask_smorest import Blueprint
 
-from warehouse import counting, inventory, stock
+from warehouse import counting, inventory, limits, stock
 from warehouse.models import CountReview, CountReviewStatus, Movement
 from warehouse.web import config, current_user, db, idempotent, requires
 
 blp = Blueprint("stock", __name__, url_prefix="/api/stock", description="Stock and its ledger")
 
-Qty = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+Qty = limits.units(required=True)
 Sku = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
 Code = ma.fields.String(required=True, validate=ma.validate.Length(1, 32))
 Lot = ma.fields.String(validate=ma.validate.Length(0, 40))
@@ -26,14 +26,14 @@ class ReceiptIn(ma.Schema):
     location = Code
     qty = Qty
     lot = ma.fields.String(load_default="", validate=ma.validate.Length(0, 40))
-    expiry = ma.fields.Date(allow_none=True, load_default=None)
+    expiry = limits.Day(allow_none=True, load_default=None)
     reference = Reference
 
 
 class CountIn(ma.Schema):
     sku = Sku
     location = Code
-    counted = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0))
+    counted = limits.units(0, required=True)
     lot = Lot
     reference = Reference
 
