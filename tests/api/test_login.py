@@ -1,4 +1,5 @@
-"""People sign in by password or by badge and PIN; failures are slowed, then locked."""
+"""People sign in by password or by badge and PIN; failures are slowed, then locked, per name
+or badge and client address, alike for known and unknown ones; sessions live on the server."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select, update
+import hashlib
+
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -17,7 +20,9 @@ from warehouse import accounts
 from warehouse.app import create_app
 from warehouse.config import AuthConfig, Config
 from warehouse.db import make_sessionmaker, writing
-from warehouse.models import User, utcnow
+from warehouse.models import LoginFailure, utcnow
+
+HERE = "127.0.0.1"  # the test client's address
 
 
 def csrf_of(client: FlaskClient, path: str = "/login") -> str:
@@ -26,8 +31,30 @@ def csrf_of(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1)
 
 
-def post_login(client: FlaskClient, **form: str) -> TestResponse:
-    return client.post("/login", data={"csrf_token": csrf_of(client), **form})
+def post_login(client: FlaskClient, address: str = HERE, **form: str) -> TestResponse:
+    return client.post(
+        "/login",
+        data={"csrf_token": csrf_of(client), **form},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def failures_of(db: Session, identifier: str, address: str = HERE) -> LoginFailure | None:
+    """The failed-login row of a name or badge at an address."""
+    db.rollback()
+    digest = hashlib.sha256(identifier.encode()).hexdigest()
+    return db.get(LoginFailure, (digest, address))
+
+
+def age_failures(engine: Engine, identifier: str, address: str = HERE) -> None:
+    """Let the wait after the last failure run out."""
+    digest = hashlib.sha256(identifier.encode()).hexdigest()
+    with writing(make_sessionmaker(engine)) as session:
+        session.execute(
+            update(LoginFailure)
+            .where(LoginFailure.identifier_hash == digest, LoginFailure.address == address)
+            .values(wait_until=utcnow() - timedelta(seconds=1))
+        )
 
 
 def signed_in_as(client: FlaskClient) -> str | None:
@@ -99,7 +126,11 @@ def test_a_wrong_pin_is_refused_and_counted(
     response = post_login(client, code=person.badge, pin=wrong)
     assert response.status_code == 401
     assert signed_in_as(client) is None
-    assert db.scalars(select(User.failed_logins).where(User.name == person.name)).one() == 1
+    counted = failures_of(db, person.badge)
+    assert counted is not None and counted.failures == 1
+    # The right PIN then starts the count over.
+    assert post_login(client, code=person.badge, pin=person.pin).status_code == 302
+    assert failures_of(db, person.badge) is None
 
 
 def test_repeated_failures_are_slowed_then_locked(
@@ -115,28 +146,15 @@ def test_repeated_failures_are_slowed_then_locked(
     assert "try again in" in slowed.text
     assert signed_in_as(client) is None
 
-    def age_last_failure() -> None:
-        with writing(make_sessionmaker(engine)) as session:
-            session.execute(
-                update(User)
-                .where(User.name == person.name)
-                .values(last_failed_at=utcnow() - timedelta(hours=1))
-            )
-
     for _ in range(auth.max_attempts - auth.free_attempts - 1):
-        age_last_failure()
+        age_failures(engine, person.name)
         assert post_login(client, code=person.name, password="wrong-password").status_code == 401
-    age_last_failure()
+    # The max_attempts-th failure locked the name here: even the right password waits.
     locked = post_login(client, code=person.name, password=PASSWORD)
     assert locked.status_code == 429
     assert "locked" in locked.text
     # When the lock has run out, the right password works and the count starts over.
-    with writing(make_sessionmaker(engine)) as session:
-        session.execute(
-            update(User)
-            .where(User.name == person.name)
-            .values(locked_until=utcnow() - timedelta(seconds=1))
-        )
+    age_failures(engine, person.name)
     assert post_login(client, code=person.name, password=PASSWORD).status_code == 302
     assert signed_in_as(client) == person.name
 
@@ -186,19 +204,27 @@ def test_a_role_without_the_page_gets_403_html(client: FlaskClient, tokens: dict
     assert "text/html" in response.content_type
 
 
-def lock_out(engine: Engine, name: str) -> None:
+def lock_out(engine: Engine, *identifiers: str, address: str = HERE) -> None:
+    """Lock the names or badges out at an address, as max_attempts failures would."""
     with writing(make_sessionmaker(engine)) as session:
-        session.execute(
-            update(User)
-            .where(User.name == name)
-            .values(failed_logins=0, locked_until=utcnow() + timedelta(minutes=15))
-        )
+        for identifier in identifiers:
+            digest = hashlib.sha256(identifier.encode()).hexdigest()
+            session.execute(delete(LoginFailure).where(LoginFailure.identifier_hash == digest))
+            session.add(
+                LoginFailure(
+                    identifier_hash=digest,
+                    address=address,
+                    failures=0,
+                    locked=True,
+                    wait_until=utcnow() + timedelta(minutes=15),
+                )
+            )
 
 
 def test_a_supervisor_unlocks_a_locked_badge(
     app: Flask, client: FlaskClient, person: Person, engine: Engine, staff: dict[str, Person]
 ) -> None:
-    lock_out(engine, person.name)
+    lock_out(engine, person.name, person.badge)
     assert post_login(client, code=person.badge, pin=person.pin).status_code == 429
     lead = app.test_client()
     assert post_login(lead, code=staff["supervisor"].name, password=PASSWORD).status_code == 302
@@ -221,7 +247,7 @@ def test_a_supervisor_unlocks_a_locked_badge(
 def test_the_command_line_unlocks_a_user(
     person: Person, engine: Engine, database_url: str, client: FlaskClient
 ) -> None:
-    lock_out(engine, person.name)
+    lock_out(engine, person.name, address="10.1.2.3")
     said = warehouse_command(database_url, "user", "unlock", person.name)
     assert f"{person.name} may sign in again." in said
-    assert post_login(client, code=person.name, password=PASSWORD).status_code == 302
+    assert post_login(client, "10.1.2.3", code=person.name, password=PASSWORD).status_code == 302

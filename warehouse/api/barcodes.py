@@ -11,7 +11,16 @@ from flask_smorest import Blueprint
 from warehouse import scanning, stations
 from warehouse.errors import InvalidInput, WarehouseError
 from warehouse.models import ROLES, OrderStatus
-from warehouse.web import config, current_user, db, requires, transaction, write_now, writes_late
+from warehouse.web import (
+    config,
+    current_user,
+    db,
+    require,
+    requires,
+    transaction,
+    write_now,
+    writes_late,
+)
 
 blp = Blueprint("barcodes", __name__, url_prefix="/api/barcodes", description="Scans and photos")
 
@@ -104,7 +113,10 @@ class DecodeIn(ma.Schema):
 @blp.arguments(ResolveIn)
 @blp.response(200, ResolvedOut)
 def resolve(body: dict[str, Any]) -> scanning.Resolved | Response:
-    """What a raw scan names; a malformed GS1 string or a bad check digit is a 422."""
+    """What a raw scan names; a malformed GS1 string or a bad check digit is a 422. A scan
+    sent for a station comes from its scanner, which packs: that needs packing.pack."""
+    if body["station"] is not None:
+        require("packing.pack")
     context = scanning.ScanContext(
         user=current_user(),
         source="agent" if body["station"] else "api",

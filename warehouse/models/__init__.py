@@ -19,7 +19,15 @@ from warehouse.models.floor import (
     Shipment,
 )
 from warehouse.models.orders import Channel, Order, OrderLine
-from warehouse.models.people import ROLES, ApiToken, Setting, User
+from warehouse.models.people import (
+    ROLES,
+    ApiToken,
+    ApiTokenChannel,
+    LoginFailure,
+    Setting,
+    User,
+    UserSession,
+)
 from warehouse.models.statuses import (
     ACTIVE_PICK_LISTS,
     OPEN_ORDER_STATUSES,
@@ -51,6 +59,7 @@ __all__ = [
     "RESERVING_STATUSES",
     "ROLES",
     "ApiToken",
+    "ApiTokenChannel",
     "Barcode",
     "Base",
     "Carton",
@@ -63,6 +72,7 @@ __all__ = [
     "Counter",
     "FloorState",
     "Location",
+    "LoginFailure",
     "Movement",
     "Order",
     "OrderLine",
@@ -84,6 +94,7 @@ __all__ = [
     "StrEnumType",
     "UTCDateTime",
     "User",
+    "UserSession",
     "one_of",
     "utcnow",
 ]
