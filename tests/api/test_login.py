@@ -3,15 +3,14 @@ or badge and client address, alike for known and unknown ones; sessions live on 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-import hashlib
-
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -251,3 +250,152 @@ def test_the_command_line_unlocks_a_user(
     said = warehouse_command(database_url, "user", "unlock", person.name)
     assert f"{person.name} may sign in again." in said
     assert post_login(client, "10.1.2.3", code=person.name, password=PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/\\evil.example/",
+        "/\t/evil.example/",
+        "/\r\n/evil.example/",
+        "\t//evil.example/",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "evil.example",
+        "/lookup\r\nSet-Cookie: x=y",
+        "/look\\up",
+    ],
+)
+def test_next_after_login_stays_on_this_site(
+    client: FlaskClient, person: Person, target: str
+) -> None:
+    done = post_login(client, code=person.badge, pin=person.pin, next=target)
+    assert done.status_code == 302 and done.headers["Location"] == "/"
+
+
+def test_next_after_login_may_name_a_local_page(client: FlaskClient, person: Person) -> None:
+    done = post_login(client, code=person.badge, pin=person.pin, next="/pick?list=3")
+    assert done.status_code == 302 and done.headers["Location"] == "/pick?list=3"
+
+
+def _page(answer: TestResponse, *swap: str) -> str:
+    """A login page's text without its CSRF tokens (new on every page), one code swapped."""
+    text = re.sub(r'(csrf-token" content|name="csrf_token" value)="[^"]*"', "", answer.text)
+    return text.replace(*swap) if swap else text
+
+
+def _throttled(client: FlaskClient, badge: str, config: Config, address: str) -> TestResponse:
+    """free_attempts more wrong PINs for a badge refused once already, then the answer to
+    one more."""
+    for _ in range(config.auth.free_attempts):
+        assert post_login(client, address, code=badge, pin="0000").status_code == 401
+    return post_login(client, address, code=badge, pin="0000")
+
+
+def test_known_and_unknown_badges_are_refused_and_throttled_alike(
+    client: FlaskClient, config: Config, engine: Engine
+) -> None:
+    with writing(make_sessionmaker(engine)) as session:
+        known = accounts.add_user(session, ref("packer"), "packer", config.auth, pin="1234")
+    assert known.badge
+    unknown = "U" + str(int(known.badge[1:]) ^ 1).zfill(6)
+    address = "10.9.8.7"
+    answers = [
+        (
+            post_login(client, address, code=badge, pin="0000"),
+            _throttled(client, badge, config, address),
+        )
+        for badge in (known.badge, unknown)
+    ]
+    (refused_known, slowed_known), (refused_unknown, slowed_unknown) = answers
+    assert refused_known.status_code == refused_unknown.status_code == 401
+    assert _page(refused_known, known.badge, unknown) == _page(refused_unknown)
+    assert slowed_known.status_code == slowed_unknown.status_code == 429
+    assert _page(slowed_known, known.badge, unknown) == _page(slowed_unknown)
+    assert slowed_known.headers["Retry-After"] == slowed_unknown.headers["Retry-After"]
+
+
+def test_a_stranger_who_knows_a_badge_cannot_lock_its_owner_out(
+    app: Flask, client: FlaskClient, person: Person, config: Config, engine: Engine
+) -> None:
+    stranger, elsewhere = app.test_client(), "10.66.6.6"
+    for _ in range(config.auth.max_attempts):
+        age_failures(engine, person.badge, elsewhere)
+        assert post_login(stranger, elsewhere, code=person.badge, pin="0000").status_code == 401
+    right = post_login(stranger, elsewhere, code=person.badge, pin=person.pin)
+    assert right.status_code == 429 and "locked" in right.text
+    # The owner, on a handheld of their own, signs in as ever.
+    assert post_login(client, code=person.badge, pin=person.pin).status_code == 302
+    assert signed_in_as(client) == person.name
+
+
+def _copy_cookies(source: FlaskClient, target: FlaskClient) -> None:
+    for cookie in source._cookies.values():  # the browser's cookie jar, as a thief copies it
+        target.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+
+
+@pytest.mark.parametrize("how", ["page", "api"])
+def test_a_cookie_copied_before_logout_is_dead_after_it(
+    app: Flask, client: FlaskClient, staff: dict[str, Person], how: str
+) -> None:
+    receiver = staff["receiver"]
+    post_login(client, code=receiver.name, password=PASSWORD)
+    thief = app.test_client()
+    _copy_cookies(client, thief)
+    assert signed_in_as(thief) == receiver.name
+    token = csrf_of(thief, "/")
+    if how == "page":
+        assert client.post("/logout", data={"csrf_token": csrf_of(client, "/")}).status_code == 302
+    else:
+        signed_out = client.delete("/api/session", headers={"X-CSRFToken": csrf_of(client, "/")})
+        assert signed_out.status_code == 200 and signed_out.json["user"] is None
+    assert signed_in_as(client) is None
+    assert thief.get("/").status_code == 302
+    wrote = thief.post("/api/stock/counts", json={}, headers={"X-CSRFToken": token})
+    assert wrote.status_code == 401 and wrote.json["error"]["code"] == "unauthorized"
+
+
+def test_a_deactivated_user_is_signed_out_at_once_and_signs_in_no_more(
+    app: Flask, client: FlaskClient, engine: Engine, config: Config, database_url: str
+) -> None:
+    with writing(make_sessionmaker(engine)) as session:
+        new = accounts.add_user(session, ref("picker"), "picker", config.auth, password=PASSWORD)
+        token = accounts.create_token(session, new.user.name)
+    name = new.user.name
+    assert post_login(client, code=name, password=PASSWORD).status_code == 302
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/pick-lists", headers=bearer).status_code == 200
+    said = warehouse_command(database_url, "user", "deactivate", name)
+    assert f"{name} no longer signs in" in said
+    assert signed_in_as(client) is None
+    assert client.get("/api/pick-lists", headers=bearer).status_code == 401
+    # Refused as an unknown name is: the answer tells nothing more.
+    again = post_login(app.test_client(), code=name, password=PASSWORD)
+    assert again.status_code == 401 and "Unknown user or wrong password." in again.text
+
+
+def test_a_supervisor_deactivates_a_user_on_the_people_page(
+    app: Flask, client: FlaskClient, person: Person, staff: dict[str, Person]
+) -> None:
+    assert post_login(client, code=person.badge, pin=person.pin).status_code == 302
+    lead = app.test_client()
+    assert post_login(lead, code=staff["supervisor"].name, password=PASSWORD).status_code == 302
+    done = lead.post(
+        "/people",
+        data={"csrf_token": csrf_of(lead, "/people"), "name": person.name, "action": "deactivate"},
+    )
+    assert done.status_code == 200 and f"{person.name} no longer signs in" in done.text
+    row = done.text[done.text.index(f'data-person="{person.name}"') :]
+    assert "no longer signs in" in row[:300]
+    assert signed_in_as(client) is None
+    # Nobody deactivates themselves by a slip of the finger.
+    own = lead.post(
+        "/people",
+        data={
+            "csrf_token": csrf_of(lead, "/people"),
+            "name": staff["supervisor"].name,
+            "action": "deactivate",
+        },
+    )
+    assert own.status_code == 409 and signed_in_as(lead) == staff["supervisor"].name

@@ -76,7 +76,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-def login() -> str | BaseResponse | tuple[str, int]:
+def login() -> str | BaseResponse | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Step 1: scan a badge or type a name. Step 2: the PIN or the password."""
     auth = config().auth
     if request.method == "GET":
@@ -106,10 +106,16 @@ def login() -> str | BaseResponse | tuple[str, int]:
                 user = accounts.login_with_password(db, code, password or "", address, auth)
             sign_in(db, user)
     except (LoginRefused, LoginThrottled) as refused:
-        status = 429 if isinstance(refused, LoginThrottled) else 401
-        return render_template(
-            "login.html", step="who", signin_error=refused.message, outcome="bad", next=next_
-        ), status
+        status, wait = 401, {}
+        if isinstance(refused, LoginThrottled):
+            status, wait = 429, {"Retry-After": str(refused.retry_after)}
+        return (
+            render_template(
+                "login.html", step="who", signin_error=refused.message, outcome="bad", next=next_
+            ),
+            status,
+            wait,
+        )
     return redirect(_safe_next(next_))
 
 
