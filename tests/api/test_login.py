@@ -21,7 +21,7 @@ from warehouse.config import AuthConfig, Config
 from warehouse.db import make_sessionmaker, writing
 from warehouse.models import LoginFailure, utcnow
 
-HERE = "127.0.0.1"  # the test client's address
+LOGIN_ADDRESS = "127.0.0.1"  # the test client's address
 
 
 def csrf_of(client: FlaskClient, path: str = "/login") -> str:
@@ -30,7 +30,7 @@ def csrf_of(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1)
 
 
-def post_login(client: FlaskClient, address: str = HERE, **form: str) -> TestResponse:
+def post_login(client: FlaskClient, address: str = LOGIN_ADDRESS, **form: str) -> TestResponse:
     return client.post(
         "/login",
         data={"csrf_token": csrf_of(client), **form},
@@ -38,14 +38,14 @@ def post_login(client: FlaskClient, address: str = HERE, **form: str) -> TestRes
     )
 
 
-def failures_of(db: Session, identifier: str, address: str = HERE) -> LoginFailure | None:
+def failures_of(db: Session, identifier: str, address: str = LOGIN_ADDRESS) -> LoginFailure | None:
     """The failed-login row of a name or badge at an address."""
     db.rollback()
     digest = hashlib.sha256(identifier.encode()).hexdigest()
     return db.get(LoginFailure, (digest, address))
 
 
-def age_failures(engine: Engine, identifier: str, address: str = HERE) -> None:
+def age_failures(engine: Engine, identifier: str, address: str = LOGIN_ADDRESS) -> None:
     """Let the wait after the last failure run out."""
     digest = hashlib.sha256(identifier.encode()).hexdigest()
     with writing(make_sessionmaker(engine)) as session:
@@ -203,7 +203,7 @@ def test_a_role_without_the_page_gets_403_html(client: FlaskClient, tokens: dict
     assert "text/html" in response.content_type
 
 
-def lock_out(engine: Engine, *identifiers: str, address: str = HERE) -> None:
+def lock_out(engine: Engine, *identifiers: str, address: str = LOGIN_ADDRESS) -> None:
     """Lock the names or badges out at an address, as max_attempts failures would."""
     with writing(make_sessionmaker(engine)) as session:
         for identifier in identifiers:

@@ -34,7 +34,7 @@ from warehouse.db import make_sessionmaker, writing
 from warehouse.models import ApiToken, Order, OrderStatus, ScanLog, utcnow
 
 
-def bearer(client: FlaskClient, token: str, method: str, url: str, json: Any = None) -> Any:
+def with_token(client: FlaskClient, token: str, method: str, url: str, json: Any = None) -> Any:
     return client.open(url, method=method, json=json, headers={"Authorization": f"Bearer {token}"})
 
 
@@ -54,10 +54,10 @@ def test_a_token_bound_to_a_channel_serves_only_that_channel(
     )
     (token,) = printed.splitlines()  # the token alone on its line
     sku = stocked_product(api, 10)
-    taken = bearer(client, token, "POST", f"/api/channels/{mine}/orders", order_body({sku: 1}))
+    taken = with_token(client, token, "POST", f"/api/channels/{mine}/orders", order_body({sku: 1}))
     assert taken.status_code == 201
     other = api.post(f"/api/channels/{theirs}/orders", order_body({sku: 2})).json["id"]
-    unknown = bearer(client, token, "GET", "/api/orders/2147483000")
+    unknown = with_token(client, token, "GET", "/api/orders/2147483000")
     # Another channel's things answer as if they did not exist.
     for method, url, body in [
         ("POST", f"/api/channels/{theirs}/orders", order_body({sku: 1})),
@@ -65,7 +65,7 @@ def test_a_token_bound_to_a_channel_serves_only_that_channel(
         ("GET", f"/api/orders/{other}", None),
         ("POST", f"/api/orders/{other}/cancel", None),
     ]:
-        answer = bearer(client, token, method, url, body)
+        answer = with_token(client, token, method, url, body)
         assert answer.status_code == 404, (url, answer.json)
         assert answer.json["error"]["code"] in ("unknown_channel", unknown.json["error"]["code"])
         assert "address" not in answer.text and "Ann Lee" not in answer.text
@@ -74,9 +74,9 @@ def test_a_token_bound_to_a_channel_serves_only_that_channel(
     assert stock_of(api, sku)["reserved"] == 3
     # Its own channel's order and feed it sees, and cancels.
     own = taken.json["id"]
-    assert bearer(client, token, "GET", f"/api/orders/{own}").status_code == 200
-    assert bearer(client, token, "GET", f"/api/channels/{mine}/inventory").status_code == 200
-    cancelled = bearer(client, token, "POST", f"/api/orders/{own}/cancel")
+    assert with_token(client, token, "GET", f"/api/orders/{own}").status_code == 200
+    assert with_token(client, token, "GET", f"/api/channels/{mine}/inventory").status_code == 200
+    cancelled = with_token(client, token, "POST", f"/api/orders/{own}/cancel")
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
 
 
@@ -102,19 +102,19 @@ def test_a_token_bound_to_a_channel_sees_no_shipment_of_another(
         (f"/api/shipments/{shipment}/label?format=zpl", "GET"),
         (f"/api/shipments/{shipment}/cartons/1/label?tracking=1Z999", "PUT"),
     ]:
-        answer = bearer(client, elsewhere, method, url)
+        answer = with_token(client, elsewhere, method, url)
         assert answer.status_code == 404 and answer.json["error"]["code"] == "unknown_shipment"
-    assert bearer(client, everywhere, "GET", f"/api/shipments/{shipment}").status_code == 200
+    assert with_token(client, everywhere, "GET", f"/api/shipments/{shipment}").status_code == 200
 
 
 def test_a_revoked_token_answers_401(
     client: FlaskClient, database_url: str, integration_name: str
 ) -> None:
     token = warehouse_command(database_url, "token", "create", integration_name).strip()
-    assert bearer(client, token, "GET", "/api/products/ANY").status_code == 404
+    assert with_token(client, token, "GET", "/api/products/ANY").status_code == 404
     said = warehouse_command(database_url, "token", "revoke", token)
     assert integration_name in said
-    answer = bearer(client, token, "GET", "/api/products/ANY")
+    answer = with_token(client, token, "GET", "/api/products/ANY")
     assert answer.status_code == 401 and answer.json["error"]["code"] == "invalid_token"
 
 
@@ -140,14 +140,14 @@ def test_an_expired_token_answers_401(
     token = warehouse_command(
         database_url, "token", "create", integration_name, "--expires-days", "1"
     ).strip()
-    assert bearer(client, token, "GET", "/api/products/ANY").status_code == 404
+    assert with_token(client, token, "GET", "/api/products/ANY").status_code == 404
     with writing(make_sessionmaker(engine)) as session:
         session.execute(
             update(ApiToken)
             .where(ApiToken.hint == token[-4:], ApiToken.expires_at.is_not(None))
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
-    assert bearer(client, token, "GET", "/api/products/ANY").status_code == 401
+    assert with_token(client, token, "GET", "/api/products/ANY").status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -185,7 +185,7 @@ def test_a_supervisor_revokes_a_token_on_the_people_page(
         data={"csrf_token": csrf_of(lead, "/people"), "token": token_id, "action": "revoke"},
     )
     assert done.status_code == 200 and f"ending {token[-4:]}" in done.text
-    assert bearer(app.test_client(), token, "GET", "/api/products/ANY").status_code == 401
+    assert with_token(app.test_client(), token, "GET", "/api/products/ANY").status_code == 401
 
 
 def test_integrations_book_no_stock_and_read_no_badges(
@@ -221,7 +221,7 @@ def quarantine_place(api: ApiClient) -> str:
     return code
 
 
-def move(api: ApiClient, sku: str, source: str, target: str) -> Any:
+def move_one(api: ApiClient, sku: str, source: str, target: str) -> Any:
     return api.post("/api/stock/moves", {"sku": sku, "from": source, "to": target, "qty": 1})
 
 
@@ -230,17 +230,17 @@ def test_pickers_move_stock_only_between_pick_bins(api: ApiClient) -> None:
     quarantine = quarantine_place(api)
     api.post("/api/stock/receipts", {"sku": sku, "location": first, "qty": 4})
     picker = api.as_role("picker")
-    into = move(picker, sku, first, quarantine)
+    into = move_one(picker, sku, first, quarantine)
     assert into.status_code == 403 and into.json["error"] == {
         "code": "not_a_pick_bin",
         "message": f"{quarantine} is not a pick bin: only a receiver or a supervisor moves "
         "stock there or from there.",
         "field": "to",
     }
-    assert move(picker, sku, first, second).status_code == 201
+    assert move_one(picker, sku, first, second).status_code == 201
     # A receiver puts units into quarantine, and a picker may not take them out.
-    assert move(api.as_role("receiver"), sku, first, quarantine).status_code == 201
-    out = move(picker, sku, quarantine, second)
+    assert move_one(api.as_role("receiver"), sku, first, quarantine).status_code == 201
+    out = move_one(picker, sku, quarantine, second)
     assert out.status_code == 403 and out.json["error"]["field"] == "from"
     places = {row["location"]: row["on_hand"] for row in stock_of(api, sku)["locations"]}
     assert places == {first: 2, second: 1, quarantine: 1}
