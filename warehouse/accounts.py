@@ -136,7 +136,9 @@ def _claim_attempt(
     if locked:
         wait_until: datetime | None = now + timedelta(minutes=auth.lockout_minutes)
     else:
-        wait_until = now + timedelta(seconds=2**beyond) if beyond > 0 else None
+        # Never longer than a lockout, however many attempts are allowed.
+        wait = min(2 ** min(beyond, 30), auth.lockout_minutes * 60)
+        wait_until = now + timedelta(seconds=wait) if beyond > 0 else None
     claimed = rows_changed(
         session,
         update(LoginFailure)
