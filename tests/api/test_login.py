@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
 from werkzeug.test import TestResponse
 
 from tests.conftest import PASSWORD, Person, ref, warehouse_command
@@ -399,3 +400,38 @@ def test_a_supervisor_deactivates_a_user_on_the_people_page(
         },
     )
     assert own.status_code == 409 and signed_in_as(lead) == staff["supervisor"].name
+
+
+def test_every_refused_login_costs_one_hash_check(
+    client: FlaskClient,
+    person: Person,
+    engine: Engine,
+    config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A known badge, an unknown one and a deactivated user's take the same work to refuse,
+    so the time an answer takes tells nothing either."""
+    with writing(make_sessionmaker(engine)) as session:
+        gone = accounts.add_user(session, ref("packer"), "packer", config.auth, pin="1234")
+        accounts.deactivate(session, gone.user.name)
+    assert gone.badge
+    checks: list[str] = []
+
+    def counted(stored: str, secret: str) -> bool:
+        checks.append(secret)
+        return check_password_hash(stored, secret)
+
+    monkeypatch.setattr("warehouse.accounts.check_password_hash", counted)
+    for badge, address in (
+        (person.badge, "10.5.0.1"),
+        ("U000000", "10.5.0.2"),
+        (gone.badge, "10.5.0.3"),
+    ):
+        checks.clear()
+        assert post_login(client, address, code=badge, pin="0000").status_code == 401
+        assert checks == ["0000"], badge
+    checks.clear()
+    assert (
+        post_login(client, "10.5.0.4", code="nobody-at-all", password=PASSWORD).status_code == 401
+    )
+    assert checks == [PASSWORD]
