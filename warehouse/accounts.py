@@ -120,7 +120,7 @@ def _claim_attempt(
     key = (_digest(identifier), address)
     session.execute(
         insert_or_skip(session, LoginFailure, ["identifier_hash", "address"]).values(
-            identifier_hash=key[0], address=key[1], failures=0, locked=False
+            identifier_hash=key[0], address=key[1], failures=0, locked=False, last_failed_at=now
         )
     )
     row = session.execute(
@@ -149,7 +149,12 @@ def _claim_attempt(
             or_(LoginFailure.wait_until.is_(None), LoginFailure.wait_until <= now),
         )
         # A lock starts a fresh count for when it ends.
-        .values(failures=0 if locked else failures, wait_until=wait_until, locked=locked),
+        .values(
+            failures=0 if locked else failures,
+            wait_until=wait_until,
+            locked=locked,
+            last_failed_at=now,
+        ),
     )
     if not claimed:
         raise LoginThrottled(
@@ -284,10 +289,17 @@ SESSION_HOURS = 12
 
 def open_session(session: Session, user: User) -> str:
     """A new session for a user who has just signed in; returns the id its cookie carries.
-    Sessions older than a shift are cleared away here."""
+    Sessions older than a shift, and failed logins of a day ago, are cleared away here."""
     now = utcnow()
     session.execute(
         delete(UserSession).where(UserSession.created_at < now - timedelta(hours=SESSION_HOURS))
+    )
+    # Failures of a day ago and more that hold nothing back no longer count.
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.last_failed_at < now - timedelta(days=1),
+            or_(LoginFailure.wait_until.is_(None), LoginFailure.wait_until < now),
+        )
     )
     sid = secrets.token_urlsafe(32)
     session.add(UserSession(id_hash=_digest(sid), user_id=user.id, created_at=now))

@@ -217,6 +217,7 @@ def lock_out(engine: Engine, *identifiers: str, address: str = LOGIN_ADDRESS) ->
                     failures=0,
                     locked=True,
                     wait_until=utcnow() + timedelta(minutes=15),
+                    last_failed_at=utcnow(),
                 )
             )
 
@@ -435,3 +436,25 @@ def test_every_refused_login_costs_one_hash_check(
         post_login(client, "10.5.0.4", code="nobody-at-all", password=PASSWORD).status_code == 401
     )
     assert checks == [PASSWORD]
+
+
+def test_failures_of_a_day_ago_are_cleared_away_at_the_next_sign_in(
+    client: FlaskClient, person: Person, engine: Engine, db: Session
+) -> None:
+    stale, locked = ref("typo"), ref("typo")
+    long_ago = utcnow() - timedelta(days=2)
+    with writing(make_sessionmaker(engine)) as session:
+        for identifier, wait in ((stale, None), (locked, utcnow() + timedelta(minutes=5))):
+            session.add(
+                LoginFailure(
+                    identifier_hash=hashlib.sha256(identifier.encode()).hexdigest(),
+                    address=LOGIN_ADDRESS,
+                    failures=2,
+                    wait_until=wait,
+                    locked=wait is not None,
+                    last_failed_at=long_ago,
+                )
+            )
+    assert post_login(client, code=person.badge, pin=person.pin).status_code == 302
+    assert failures_of(db, stale) is None
+    assert failures_of(db, locked) is not None  # still holding its lockout

@@ -98,3 +98,5 @@ class LoginFailure(Base):
     # No try from this address before this time; `locked` when it is a lockout.
     wait_until: Mapped[datetime | None]
     locked: Mapped[bool] = mapped_column(default=False)
+    # Rows of failures long past are cleared away (names typed once and never again).
+    last_failed_at: Mapped[datetime] = mapped_column(index=True)

@@ -63,9 +63,14 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("wait_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("locked", sa.Boolean(), nullable=False),
+        sa.Column("last_failed_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("failures >= 0", name=op.f("ck_login_failure_failures")),
         sa.PrimaryKeyConstraint("identifier_hash", "address", name=op.f("pk_login_failure")),
     )
+    with op.batch_alter_table("login_failure", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_login_failure_last_failed_at"), ["last_failed_at"], unique=False
+        )
 
     with op.batch_alter_table("api_token", schema=None) as batch_op:
         batch_op.add_column(
@@ -98,6 +103,8 @@ def downgrade() -> None:
         batch_op.drop_column("revoked_at")
         batch_op.drop_column("expires_at")
         batch_op.drop_column("hint")
+    with op.batch_alter_table("login_failure", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_failure_last_failed_at"))
     op.drop_table("login_failure")
     with op.batch_alter_table("api_token_channel", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_token_channel_channel_id"))
