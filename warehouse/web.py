@@ -276,12 +276,14 @@ def _identify() -> Response | None:
     sid = session.get("sid")
     if sid is not None:
         if _idle_expired():
-            session.clear()
+            # Ended on the server too, so a copy of the cookie kept busy elsewhere dies.
+            with transaction() as db_session:
+                sign_out(db_session)
             g.signed_out_idle = True
             return None
         user = accounts.user_for_session(db(), sid) if isinstance(sid, str) else None
         if user is None:
-            # Signed out elsewhere, deactivated, or a cookie from before sessions were kept.
+            # Signed out elsewhere, deactivated, or older than a shift.
             session.clear()
             return None
         g.user = user

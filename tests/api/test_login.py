@@ -458,3 +458,24 @@ def test_failures_of_a_day_ago_are_cleared_away_at_the_next_sign_in(
     assert post_login(client, code=person.badge, pin=person.pin).status_code == 302
     assert failures_of(db, stale) is None
     assert failures_of(db, locked) is not None  # still holding its lockout
+
+
+def test_an_idle_sign_out_ends_a_copy_of_the_cookie_kept_busy_elsewhere(
+    app: Flask,
+    client: FlaskClient,
+    person: Person,
+    config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time as real_time
+
+    post_login(client, code=person.badge, pin=person.pin)
+    thief = app.test_client()
+    _copy_cookies(client, thief)
+    idle = config.auth.idle_minutes * 60
+    start = real_time.time()
+    monkeypatch.setattr("warehouse.web.time.time", lambda: start + idle - 60)
+    assert signed_in_as(thief) == person.name  # the copy is busy; the owner's handheld is not
+    monkeypatch.setattr("warehouse.web.time.time", lambda: start + idle + 5)
+    assert client.get("/").status_code == 302
+    assert thief.get("/").status_code == 302
