@@ -107,6 +107,13 @@ def _wait_message(wait_until: datetime, locked: bool, now: datetime) -> LoginThr
     return LoginThrottled(f"Too many failed logins: try again in {wait} s.", retry_after=wait)
 
 
+def _being_checked() -> LoginThrottled:
+    return LoginThrottled(
+        "Another sign-in with this badge or name is being checked: try again in 1 s.",
+        retry_after=1,
+    )
+
+
 def _claim_attempt(
     session: Session, identifier: str, address: str, auth: AuthConfig, now: datetime
 ) -> None:
@@ -127,7 +134,10 @@ def _claim_attempt(
         select(LoginFailure.failures, LoginFailure.wait_until, LoginFailure.locked).where(
             LoginFailure.identifier_hash == key[0], LoginFailure.address == key[1]
         )
-    ).one()
+    ).first()
+    if row is None:
+        # A sign-in at the same moment succeeded and cleared the row away.
+        raise _being_checked()
     if row.wait_until is not None and now < row.wait_until:
         raise _wait_message(row.wait_until, row.locked, now)
     failures = row.failures + 1
@@ -157,10 +167,7 @@ def _claim_attempt(
         ),
     )
     if not claimed:
-        raise LoginThrottled(
-            "Another sign-in with this badge or name is being checked: try again in 1 s.",
-            retry_after=1,
-        )
+        raise _being_checked()
 
 
 def _forget_failures(session: Session, identifier: str, address: str) -> None:
