@@ -15,7 +15,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from warehouse.config import AuthConfig
 from warehouse.db import insert_or_skip, rows_changed
-from warehouse.errors import Conflict, InvalidInput, LoginRefused, LoginThrottled, NotFound
+from warehouse.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LoginRefused,
+    LoginThrottled,
+    NotFound,
+)
 from warehouse.models import (
     ROLES,
     ApiToken,
@@ -270,10 +277,13 @@ def locked_until(session: Session, users: list[User], now: datetime) -> dict[int
 
 
 def deactivate(session: Session, name: str, by: User | None = None) -> User:
-    """Stop the named user from signing in; their sessions and tokens end at once."""
+    """Stop the named user from signing in; their sessions and tokens end at once. `by` is
+    the person doing it on a page (the command line is the site's own operator)."""
     user = _user_named(session, name)
     if by is not None and by.id == user.id:
         raise Conflict("You cannot deactivate yourself.", code="own_account")
+    if by is not None and user.role == "admin" and by.role != "admin":
+        raise Forbidden(f"Only an admin deactivates an admin such as {name}.")
     user.active = False
     session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     session.execute(

@@ -401,6 +401,16 @@ def test_a_supervisor_deactivates_a_user_on_the_people_page(
         },
     )
     assert own.status_code == 409 and signed_in_as(lead) == staff["supervisor"].name
+    # Nor does a supervisor end an admin.
+    admin = lead.post(
+        "/people",
+        data={
+            "csrf_token": csrf_of(lead, "/people"),
+            "name": staff["admin"].name,
+            "action": "deactivate",
+        },
+    )
+    assert admin.status_code == 403 and "Only an admin deactivates an admin" in admin.text
 
 
 def test_every_refused_login_costs_one_hash_check(
