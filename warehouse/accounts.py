@@ -1,34 +1,27 @@
-"""Users, their credentials and logins: passwords, badge plus PIN, sessions, API tokens bound to
-channels, expiry and revocation, deactivation, and the throttle on failed logins."""
+"""Users, their credentials and logins: passwords, badge plus PIN (failures counted by
+warehouse.login_failures), sessions, API tokens bound to channels, their expiry and
+revocation, and deactivation."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from warehouse import login_failures
 from warehouse.config import AuthConfig
-from warehouse.db import insert_or_skip, rows_changed
-from warehouse.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    LoginRefused,
-    LoginThrottled,
-    NotFound,
-)
+from warehouse.errors import Conflict, Forbidden, InvalidInput, LoginRefused, NotFound
+from warehouse.login_failures import digest
 from warehouse.models import (
     ROLES,
     ApiToken,
     ApiTokenChannel,
     Channel,
-    LoginFailure,
     User,
     UserSession,
     utcnow,
@@ -99,92 +92,6 @@ def add_user(
     return NewUser(user, badge, pin)
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _wait_message(wait_until: datetime, locked: bool, now: datetime) -> LoginThrottled:
-    wait = int((wait_until - now).total_seconds()) + 1
-    if locked:
-        return LoginThrottled(
-            "Too many failed logins: signing in with this badge or name is locked on this "
-            f"device for {wait // 60 + 1} more minutes, or until a supervisor unlocks it.",
-            retry_after=wait,
-        )
-    return LoginThrottled(f"Too many failed logins: try again in {wait} s.", retry_after=wait)
-
-
-def _being_checked() -> LoginThrottled:
-    return LoginThrottled(
-        "Another sign-in with this badge or name is being checked: try again in 1 s.",
-        retry_after=1,
-    )
-
-
-def _claim_attempt(
-    session: Session, identifier: str, address: str, auth: AuthConfig, now: datetime
-) -> None:
-    """Count this try as a failure before the secret is checked (a success undoes it), or
-    refuse it while this name or badge waits at this address.
-
-    The count is a compare-and-set on the failure count read, so tries at once, on one app
-    server or several, are counted one by one: each loser of the race is refused as throttled.
-    Known and unknown names are counted alike, so the answers never tell which exist.
-    """
-    key = (_digest(identifier), address)
-    session.execute(
-        insert_or_skip(session, LoginFailure, ["identifier_hash", "address"]).values(
-            identifier_hash=key[0], address=key[1], failures=0, locked=False, last_failed_at=now
-        )
-    )
-    row = session.execute(
-        select(LoginFailure.failures, LoginFailure.wait_until, LoginFailure.locked).where(
-            LoginFailure.identifier_hash == key[0], LoginFailure.address == key[1]
-        )
-    ).first()
-    if row is None:
-        # A sign-in at the same moment succeeded and cleared the row away.
-        raise _being_checked()
-    if row.wait_until is not None and now < row.wait_until:
-        raise _wait_message(row.wait_until, row.locked, now)
-    failures = row.failures + 1
-    locked = failures >= auth.max_attempts
-    beyond = failures - auth.free_attempts
-    if locked:
-        wait_until: datetime | None = now + timedelta(minutes=auth.lockout_minutes)
-    else:
-        # Never longer than a lockout, however many attempts are allowed.
-        wait = min(2 ** min(beyond, 30), auth.lockout_minutes * 60)
-        wait_until = now + timedelta(seconds=wait) if beyond > 0 else None
-    claimed = rows_changed(
-        session,
-        update(LoginFailure)
-        .where(
-            LoginFailure.identifier_hash == key[0],
-            LoginFailure.address == key[1],
-            LoginFailure.failures == row.failures,
-            or_(LoginFailure.wait_until.is_(None), LoginFailure.wait_until <= now),
-        )
-        # A lock starts a fresh count for when it ends.
-        .values(
-            failures=0 if locked else failures,
-            wait_until=wait_until,
-            locked=locked,
-            last_failed_at=now,
-        ),
-    )
-    if not claimed:
-        raise _being_checked()
-
-
-def _forget_failures(session: Session, identifier: str, address: str) -> None:
-    session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.identifier_hash == _digest(identifier), LoginFailure.address == address
-        )
-    )
-
-
 # Said alike whether the name (or badge) is unknown or the secret is wrong.
 WRONG_PASSWORD = "Unknown user or wrong password."
 WRONG_PIN = (
@@ -204,7 +111,7 @@ def _verify(
     refusal: str,
 ) -> User:
     """The user, once the try is counted and the secret (when one is asked) matches."""
-    _claim_attempt(session, identifier, address, auth, utcnow())
+    login_failures.count_attempt(session, identifier, address, auth, utcnow())
     known = user is not None and user.active
     if secret is not None:
         # An unknown user costs a hash check too, so the time taken tells nothing.
@@ -213,7 +120,7 @@ def _verify(
     if not known:
         raise LoginRefused(refusal)
     assert user is not None
-    _forget_failures(session, identifier, address)
+    login_failures.forget(session, identifier, address)
     return user
 
 
@@ -246,34 +153,12 @@ def _user_named(session: Session, name: str) -> User:
     return user
 
 
-def _identifiers(user: User) -> list[str]:
-    return [_digest(text) for text in (user.name, user.badge) if text]
-
-
 def unlock(session: Session, name: str) -> User:
     """Lift the login lockouts (and the waits after failed logins) of the named user, from
     every address."""
     user = _user_named(session, name)
-    session.execute(
-        delete(LoginFailure).where(LoginFailure.identifier_hash.in_(_identifiers(user)))
-    )
+    login_failures.unlock_user(session, user)
     return user
-
-
-def locked_until(session: Session, users: list[User], now: datetime) -> dict[int, datetime]:
-    """User id -> when the last lockout of their name or badge ends, for those locked now."""
-    by_hash = {digest: user.id for user in users for digest in _identifiers(user)}
-    rows = session.execute(
-        select(LoginFailure.identifier_hash, LoginFailure.wait_until).where(
-            LoginFailure.locked.is_(True), LoginFailure.wait_until > now
-        )
-    )
-    out: dict[int, datetime] = {}
-    for digest, until in rows:
-        if digest in by_hash and until is not None:
-            user_id = by_hash[digest]
-            out[user_id] = max(until, out.get(user_id, until))
-    return out
 
 
 def deactivate(session: Session, name: str, by: User | None = None) -> User:
@@ -311,22 +196,16 @@ def open_session(session: Session, user: User) -> str:
     session.execute(
         delete(UserSession).where(UserSession.created_at < now - timedelta(hours=SESSION_HOURS))
     )
-    # Failures of a day ago and more that hold nothing back no longer count.
-    session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.last_failed_at < now - timedelta(days=1),
-            or_(LoginFailure.wait_until.is_(None), LoginFailure.wait_until < now),
-        )
-    )
+    login_failures.forget_stale(session, now)
     sid = secrets.token_urlsafe(32)
-    session.add(UserSession(id_hash=_digest(sid), user_id=user.id, created_at=now))
+    session.add(UserSession(id_hash=digest(sid), user_id=user.id, created_at=now))
     session.flush()
     return sid
 
 
 def end_session(session: Session, sid: str) -> None:
     """Sign a session out: its cookie, and any copy of it, no longer works."""
-    session.execute(delete(UserSession).where(UserSession.id_hash == _digest(sid)))
+    session.execute(delete(UserSession).where(UserSession.id_hash == digest(sid)))
 
 
 def user_for_session(session: Session, sid: str) -> User | None:
@@ -336,7 +215,7 @@ def user_for_session(session: Session, sid: str) -> User | None:
         select(User)
         .join(UserSession, UserSession.user_id == User.id)
         .where(
-            UserSession.id_hash == _digest(sid),
+            UserSession.id_hash == digest(sid),
             UserSession.created_at > since,
             User.active.is_(True),
         )
@@ -382,7 +261,7 @@ def create_token(
     session.add(
         ApiToken(
             user_id=user.id,
-            token_hash=_digest(token),
+            token_hash=digest(token),
             hint=token[-4:],
             created_at=now,
             expires_at=now + timedelta(days=expires_days) if expires_days else None,
@@ -395,7 +274,7 @@ def create_token(
 
 def revoke_token(session: Session, token: str) -> ApiToken:
     """End an API token given as it was printed: it answers 401 from now on."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token.strip())))
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token.strip())))
     if row is None:
         raise NotFound("No such token.", code="unknown_token")
     return _revoke(session, row)
@@ -440,7 +319,7 @@ def token_holder(session: Session, token: str) -> TokenHolder | None:
         select(User, ApiToken.id)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
-            ApiToken.token_hash == _digest(token),
+            ApiToken.token_hash == digest(token),
             ApiToken.revoked_at.is_(None),
             or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
             User.active.is_(True),

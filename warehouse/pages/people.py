@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from warehouse import accounts
+from warehouse import accounts, login_failures
 from warehouse.errors import WarehouseError
 from warehouse.models import utcnow
 from warehouse.pages.shared import page, signed_in, whole_number
@@ -17,7 +17,7 @@ bp = Blueprint("people", __name__)
 
 def _people_page(status: int = 200, **values: object) -> tuple[str, int]:
     everyone = accounts.people(db())
-    locked = accounts.locked_until(db(), everyone, utcnow())
+    locked = login_failures.locked_until(db(), everyone, utcnow())
     return page(
         "people.html",
         status,
