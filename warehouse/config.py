@@ -118,7 +118,8 @@ class AuthConfig(Section):
     idle_minutes: int = Field(15, ge=1)
     # Failed logins beyond this many must wait 2, 4, 8, ... seconds before the next try.
     free_attempts: int = Field(3, ge=1)
-    # After this many failed logins in a row the account is locked for lockout_minutes.
+    # After this many failed logins in a row, that name or badge is locked at that client
+    # address for lockout_minutes.
     max_attempts: int = Field(8, ge=2)
     lockout_minutes: int = Field(15, ge=1)
 

@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from warehouse.channels import Served, serves
 from warehouse.db import insert_or_skip, rows_changed
 from warehouse.errors import Conflict, InvalidInput, NotFound, UnknownSku, WarehouseError
 from warehouse.limits import DEFAULT_MAX_LINES, MAX_UNITS, check_id
@@ -132,6 +133,7 @@ def take_orders(
     channel_code: str,
     inputs: Sequence[OrderInput],
     max_lines: int = DEFAULT_MAX_LINES,
+    served: Served = None,
 ) -> list[Taken | WarehouseError]:
     """Store and reserve a batch of one channel's orders; for each, what became of it.
 
@@ -146,7 +148,7 @@ def take_orders(
     """
     prints = [order.fingerprint() for order in inputs]
     channel, stored = _channel_with_orders(
-        session, channel_code, {order.external_id for order in inputs}
+        session, channel_code, {order.external_id for order in inputs}, served
     )
     outcome: list[Taken | WarehouseError | None] = [None] * len(inputs)
     fresh: dict[str, int] = {}  # external id -> index of the batch's first delivery of it
@@ -207,7 +209,7 @@ def take_orders(
     if late:
         fill_backorders(session, {line["product_id"] for i in late for line in planned[i].lines})
         _, stored = _channel_with_orders(
-            session, channel_code, {inputs[i].external_id for i in late}
+            session, channel_code, {inputs[i].external_id for i in late}, served
         )
         for i in late:
             found = stored.get(inputs[i].external_id)
@@ -227,7 +229,7 @@ def take_orders(
 
 
 def _channel_with_orders(
-    session: Session, channel_code: str, external_ids: set[str]
+    session: Session, channel_code: str, external_ids: set[str], served: Served
 ) -> tuple[Channel, dict[str, tuple[int, str]]]:
     """The channel, and external id -> (id, fingerprint) of its stored orders among these
     (one query)."""
@@ -236,17 +238,21 @@ def _channel_with_orders(
         .outerjoin(Order, (Order.channel_id == Channel.id) & Order.external_id.in_(external_ids))
         .where(Channel.code == channel_code)
     ).all()
-    if not rows:
+    if not rows or not serves(served, rows[0].Channel.id):
         raise NotFound(f"No channel has code {channel_code!r}.", code="unknown_channel")
     stored = {row.external_id: (row.id, row.fingerprint) for row in rows if row.id is not None}
     return rows[0].Channel, stored
 
 
 def take_order(
-    session: Session, channel_code: str, order: OrderInput, max_lines: int = DEFAULT_MAX_LINES
+    session: Session,
+    channel_code: str,
+    order: OrderInput,
+    max_lines: int = DEFAULT_MAX_LINES,
+    served: Served = None,
 ) -> tuple[Order, bool]:
     """Store and reserve one channel order (see take_orders); returns (order, created)."""
-    (taken,) = take_orders(session, channel_code, [order], max_lines)
+    (taken,) = take_orders(session, channel_code, [order], max_lines, served)
     if isinstance(taken, WarehouseError):
         raise taken
     if taken.planned is None:
@@ -294,17 +300,18 @@ def ledger_reference(order_id: int) -> str:
     return f"order {order_id}"
 
 
-def get_order(session: Session, order_id: int) -> Order:
-    """The order with this id (see find_order), or NotFound."""
+def get_order(session: Session, order_id: int, served: Served = None) -> Order:
+    """The order with this id (see find_order), or NotFound (also for an order of a channel
+    the caller does not serve)."""
     order = find_order(session, order_id)
-    if order is None:
+    if order is None or not serves(served, order.channel_id):
         raise NotFound(f"No order has id {order_id}.", code="unknown_order")
     return order
 
 
-def cancel_order(session: Session, order_id: int) -> Order:
+def cancel_order(session: Session, order_id: int, served: Served = None) -> Order:
     """Cancel an order and give its units back; waiting backorders get them at once."""
-    order = get_order(session, order_id)
+    order = get_order(session, order_id, served)
     if order.status == OrderStatus.SHIPPED:
         raise Conflict(
             f"Order {order.id} has shipped and can no longer be cancelled.", code="already_shipped"

@@ -36,12 +36,12 @@ from werkzeug.routing import IntegerConverter, UnicodeConverter
 from werkzeug.routing import ValidationError as NoMatch
 from werkzeug.wrappers import Response as BaseResponse
 
-from warehouse import idempotency, limits
-from warehouse.accounts import user_for_token
+from warehouse import accounts, idempotency, limits
 from warehouse.config import Config
 from warehouse.db import begin_write
-from warehouse.errors import WarehouseError
+from warehouse.errors import Forbidden, WarehouseError
 from warehouse.models import (
+    ROLES,
     CartonStatus,
     OrderStatus,
     PickListStatus,
@@ -49,7 +49,7 @@ from warehouse.models import (
     User,
     utcnow,
 )
-from warehouse.roles import PERMISSIONS, allowed
+from warehouse.roles import FINER_RULES, PERMISSIONS, allowed
 
 F = TypeVar("F", bound=Callable[..., Any])
 csrf = CSRFProtect()
@@ -225,37 +225,107 @@ def check_every_endpoint(app: Flask) -> None:
             raise RuntimeError(f"endpoint {endpoint} names no permission of the role matrix")
 
 
+def role_table(app: Flask) -> str:
+    """docs/roles.md: every endpoint and page with the permission it needs and the roles
+    that hold it, then the rules finer than an endpoint."""
+    head = ("Method", "Path", "Permission", *ROLES)
+    lines = [
+        "# Who may call what",
+        "",
+        "Written by `warehouse roles > docs/roles.md` from `warehouse/roles.py`; the tests "
+        "check that it is current and that the service answers every cell as written.",
+        "",
+        "✓: allowed. An empty cell: 403. With no one signed in: 401 from `/api/`, a "
+        "redirect to `/login` from a page. `public`: anyone, signed in or not; `signed`: "
+        "anyone whose request the channel signed.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    rows = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        open_ = rule.endpoint in PUBLIC_ENDPOINTS or getattr(view, "_public", False)
+        permission = str(getattr(view, "_permission", ""))
+        if open_:
+            permission = "signed" if getattr(view, "_signed", False) else "public"
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            cells = ["✓" if open_ or allowed(role, permission) else "" for role in ROLES]
+            rows.append((rule.rule, method, permission, cells))
+    for path, method, permission, cells in sorted(rows, key=lambda row: row[:2]):
+        lines.append("| " + " | ".join([method, f"`{path}`", permission, *cells]) + " |")
+    lines += ["", "## Finer rules", ""]
+    lines += [f"- {rule}" for rule in FINER_RULES]
+    return "\n".join(lines) + "\n"
+
+
 def _idle_expired() -> bool:
     seen = session.get("seen", 0)
     return time.time() - seen > config().auth.idle_minutes * 60
 
 
-def sign_in(user: User) -> None:
-    """Start a fresh session cookie for a person who has just logged in."""
-    session.clear()
-    session["uid"] = user.id
+def client_address() -> str:
+    """The address the request came from, as failed logins are counted per address."""
+    return request.remote_addr or "unknown"
+
+
+def sign_in(db_session: Session, user: User) -> None:
+    """Start a fresh session for a person who has just logged in: a new row, and a cookie
+    that carries only its random id (the one before, if any, is signed out)."""
+    sign_out(db_session)
+    sid = accounts.open_session(db_session, user)
+    session["sid"] = sid
     session["seen"] = time.time()
     session.permanent = False
+
+
+def sign_out(db_session: Session) -> None:
+    """End this browser's session, so that no copy of its cookie works any more."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        accounts.end_session(db_session, sid)
+    session.clear()
+
+
+def served_channels() -> frozenset[int] | None:
+    """The channels the caller may see and change: an integration token's own channels, or
+    None for every channel (people, and integrations bound to none)."""
+    served: frozenset[int] | None = g.get("channels")
+    return served
+
+
+def require(permission: str) -> None:
+    """Refuse a request whose role lacks a permission that only part of a view needs."""
+    user = current_user()
+    if user is None or not allowed(user.role, permission):
+        raise Forbidden(f"A {user.role if user else 'stranger'} may not do this.")
 
 
 def _identify() -> Response | None:
     g.user = None
     g.via_token = False
+    g.channels = None
     header = request.headers.get("Authorization")
     if header:
         scheme, _, token = header.partition(" ")
-        user = user_for_token(db(), token.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
+        holder = accounts.token_holder(db(), token.strip()) if scheme.lower() == "bearer" else None
+        if holder is None:
             return error_response(401, "invalid_token", "The bearer token is not valid.")
-        g.user, g.via_token = user, True
+        g.user, g.via_token, g.channels = holder.user, True, holder.channels
         return None
-    if "uid" in session:
+    sid = session.get("sid")
+    if sid is not None:
         if _idle_expired():
-            session.clear()
+            # Ended on the server too, so a copy of the cookie kept busy elsewhere dies.
+            with transaction() as db_session:
+                sign_out(db_session)
             g.signed_out_idle = True
             return None
-        user = db().get(User, session["uid"])
-        if user is None or not user.active:
+        user = accounts.user_for_session(db(), sid) if isinstance(sid, str) else None
+        if user is None:
+            # Signed out elsewhere, deactivated, or older than a shift.
             session.clear()
             return None
         g.user = user

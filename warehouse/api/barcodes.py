@@ -16,6 +16,7 @@ from warehouse.web import (
     config,
     current_user,
     db,
+    require,
     requires,
     takes_raw_scans,
     transaction,
@@ -124,7 +125,10 @@ class DecodeIn(ma.Schema):
 @blp.arguments(ResolveIn)
 @blp.response(200, ResolvedOut)
 def resolve(body: dict[str, Any]) -> scanning.Resolved | Response:
-    """What a raw scan names; a malformed GS1 string or a bad check digit is a 422."""
+    """What a raw scan names; a malformed GS1 string or a bad check digit is a 422. A scan
+    sent for a station comes from its scanner, which packs: that needs packing.pack."""
+    if body["station"] is not None:
+        require("packing.pack")
     context = scanning.ScanContext(
         user=current_user(),
         source="agent" if body["station"] else "api",

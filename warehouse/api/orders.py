@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 from warehouse import channels, limits, orders
 from warehouse.models import Channel, Order, OrderStatus, ShipmentStatus
 from warehouse.order_input import OrderIn, OrderInput
-from warehouse.web import config, db, idempotent, requires, signed_webhook
+from warehouse.web import config, db, idempotent, requires, served_channels, signed_webhook
 
 blp = Blueprint("orders", __name__, url_prefix="/api", description="Channels and orders")
 
@@ -162,7 +162,9 @@ def rotate_secret(code: str) -> Channel:
 @idempotent
 def post_order(order: OrderInput, code: str) -> tuple[Order, int]:
     """Take a channel order and reserve its lines at once; idempotent on (channel, external_id)."""
-    row, created = orders.take_order(db(), code, order, config().orders.max_lines)
+    row, created = orders.take_order(
+        db(), code, order, config().orders.max_lines, served_channels()
+    )
     return row, 201 if created else 200
 
 
@@ -201,8 +203,8 @@ def post_webhook(code: str) -> tuple[Order, int]:
 @blp.response(200, OrderOut)
 @requires("orders.read")
 def get_order(order_id: int) -> Order:
-    """The order, with what each line holds."""
-    return orders.get_order(db(), order_id)
+    """The order, with what each line holds (an integration token: its channels' orders)."""
+    return orders.get_order(db(), order_id, served_channels())
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
@@ -211,7 +213,7 @@ def get_order(order_id: int) -> Order:
 @idempotent
 def cancel_order(order_id: int) -> Order:
     """Cancel the order and release what it reserved (409 already_shipped once shipped)."""
-    return orders.cancel_order(db(), order_id)
+    return orders.cancel_order(db(), order_id, served_channels())
 
 
 @blp.route("/channels/<code>/inventory", methods=["GET"])
@@ -220,7 +222,7 @@ def cancel_order(order_id: int) -> Order:
 @requires("channels.feed")
 def get_inventory(query: dict[str, str], code: str) -> Response | dict[str, Any]:
     """Units the channel may still sell, per SKU; ?format=csv for `sku,available` CSV."""
-    items = channels.available_to_sell(db(), code)
+    items = channels.available_to_sell(db(), code, served_channels())
     if query["format"] == "csv":
         first = next(items, None)  # an unknown channel fails here, before the stream starts
 
