@@ -1,4 +1,4 @@
-"""The `warehouse` command: init, demo, serve, user add, token create, import, sheet, check,
+"""The `warehouse` command: init, demo, serve, users, tokens, import, sheet, check, roles,
 backup and restore."""
 
 from __future__ import annotations
@@ -158,6 +158,19 @@ def user_unlock(ctx: Context, name: str) -> None:
     click.echo(f"{name} may sign in again.")
 
 
+@user.command("deactivate")
+@click.argument("name")
+@pass_context
+def user_deactivate(ctx: Context, name: str) -> None:
+    """Stop user NAME from signing in; their sessions and tokens end at once."""
+    try:
+        with writing(make_sessionmaker(ctx.migrated_engine)) as session:
+            accounts.deactivate(session, name)
+    except WarehouseError as error:
+        raise _refuse(error) from None
+    click.echo(f"{name} no longer signs in; their sessions and tokens have ended.")
+
+
 @main.group()
 def token() -> None:
     """Manage API tokens."""
@@ -165,15 +178,56 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    metavar="CODE",
+    help="An integration's token serves only these channels (repeat for several).",
+)
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, accounts.MAX_TOKEN_DAYS),
+    default=None,
+    help="The token stops working after this many days (default: when revoked).",
+)
 @pass_context
-def token_create(ctx: Context, name: str) -> None:
+def token_create(
+    ctx: Context, name: str, channels: tuple[str, ...], expires_days: int | None
+) -> None:
     """Print a new API token for user NAME, alone on its line."""
     try:
         with writing(make_sessionmaker(ctx.migrated_engine)) as session:
-            new_token = accounts.create_token(session, name)
+            new_token = accounts.create_token(session, name, channels, expires_days)
     except WarehouseError as error:
         raise _refuse(error) from None
     click.echo(new_token)
+
+
+@token.command("revoke")
+@click.argument("token")
+@pass_context
+def token_revoke(ctx: Context, token: str) -> None:
+    """End API token TOKEN: it answers 401 from then on."""
+    try:
+        with writing(make_sessionmaker(ctx.migrated_engine)) as session:
+            row = accounts.revoke_token(session, token)
+            owner = row.user.name
+    except WarehouseError as error:
+        raise _refuse(error) from None
+    click.echo(f"The token of {owner} no longer works.")
+
+
+@main.command("roles")
+@pass_context
+def roles_command(ctx: Context) -> None:
+    """Print the role matrix of every endpoint and page (docs/roles.md) as Markdown."""
+    from warehouse.app import create_app
+    from warehouse.web import role_table
+
+    # Only the routes are read: no database is opened, so any signing key will do.
+    server = ctx.config.server.model_copy(update={"secret_key": "role-table"})
+    click.echo(role_table(create_app(ctx.config.model_copy(update={"server": server}))), nl=False)
 
 
 @main.group("import")
@@ -204,7 +258,9 @@ def import_orders(ctx: Context, path: Path, channel_code: str, batch_size: int) 
                 length=path.stat().st_size, label="Importing orders", file=sys.stderr
             ) as bar,
         ):
-            report = importer.import_orders(factory, channel_code, stream, batch_size, bar.update)
+            report = importer.import_orders(
+                factory, channel_code, stream, batch_size, bar.update, ctx.config.orders.max_lines
+            )
     except importer.BadFile as exc:
         raise click.ClickException(f"{path}: {exc}") from None
     except WarehouseError as error:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from labels.printers import PrinterKind
 from scanners.numbered import numbered_code
+from warehouse.limits import DEFAULT_MAX_LINES, MAX_ORDER_LINES
 
 
 class ConfigError(Exception):
@@ -143,7 +144,8 @@ class AuthConfig(Section):
     idle_minutes: int = Field(15, ge=1)
     # Failed logins beyond this many must wait 2, 4, 8, ... seconds before the next try.
     free_attempts: int = Field(3, ge=1)
-    # After this many failed logins in a row the account is locked for lockout_minutes.
+    # After this many failed logins in a row, that name or badge is locked at that client
+    # address for lockout_minutes.
     max_attempts: int = Field(8, ge=2)
     lockout_minutes: int = Field(15, ge=1)
 
@@ -261,6 +263,12 @@ class CountingConfig(Section):
     review_value: Decimal = Field(Decimal("100.00"), ge=0)
 
 
+class OrdersConfig(Section):
+    # The most lines one channel order may have (10000 at most): a bigger one is refused
+    # with 422 and sent as several orders.
+    max_lines: int = Field(DEFAULT_MAX_LINES, ge=1, le=MAX_ORDER_LINES)
+
+
 class ReturnsConfig(Section):
     # Where a returned item goes when no location is scanned for it (it waits for a check).
     quarantine: str = "QUAR-01"
@@ -284,6 +292,7 @@ class Config(Section):
     }
     packing: PackingConfig = PackingConfig()
     receiving: ReceivingConfig = ReceivingConfig()
+    orders: OrdersConfig = OrdersConfig()
     counting: CountingConfig = CountingConfig()
     returns: ReturnsConfig = ReturnsConfig()
 
@@ -301,7 +310,7 @@ ENV_PREFIX = "WAREHOUSE_"
 # Sections with scalar keys, which WAREHOUSE_<SECTION>_<KEY> overrides.
 _ENV_SECTIONS = (
     "server", "database", "warehouse", "auth", "scanners", "labels", "printing", "receiving",
-    "counting", "returns", "layout", "packing",
+    "orders", "counting", "returns", "layout", "packing",
 )  # fmt: skip
 # Between the levels of a nested override: WAREHOUSE_PRINTERS__PACK1__HOST.
 _NESTED = "__"

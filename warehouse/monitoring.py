@@ -151,7 +151,7 @@ def _may_read_metrics() -> bool:
 
 
 @bp.route("/metrics")
-@web.public
+@web.scraped
 def metrics() -> Response:
     """The Prometheus exposition of every worker's request latencies and the stored figures."""
     if not _may_read_metrics():

@@ -23,17 +23,25 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+    StatementError,
+)
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, UnicodeConverter
+from werkzeug.routing import ValidationError as NoMatch
 from werkzeug.wrappers import Response as BaseResponse
 
-from warehouse import idempotency
-from warehouse.accounts import user_for_token
+from warehouse import accounts, idempotency, limits
 from warehouse.config import Config
 from warehouse.db import begin_write
-from warehouse.errors import WarehouseError
+from warehouse.errors import Forbidden, WarehouseError
 from warehouse.models import (
+    ROLES,
     CartonStatus,
     OrderStatus,
     PickListStatus,
@@ -41,7 +49,7 @@ from warehouse.models import (
     User,
     utcnow,
 )
-from warehouse.roles import PERMISSIONS, allowed
+from warehouse.roles import FINER_RULES, PERMISSIONS, allowed
 
 F = TypeVar("F", bound=Callable[..., Any])
 csrf = CSRFProtect()
@@ -121,6 +129,13 @@ def idempotent(view: F) -> F:
     return view
 
 
+def scraped(view: F) -> F:
+    """Mark a view for a metrics scraper, not a user: it checks its reader itself."""
+    view._public = True  # type: ignore[attr-defined]
+    view._scraped = True  # type: ignore[attr-defined]
+    return view
+
+
 def signed_webhook(view: F) -> F:
     """Mark a view that needs no user because its request is signed (checked by the view)."""
     view._public = True  # type: ignore[attr-defined]
@@ -142,6 +157,18 @@ def db() -> Session:
             begin_write(g.db)
     session: Session = g.db
     return session
+
+
+def takes_raw_scans(*fields: str) -> Callable[[F], F]:
+    """Mark a view whose JSON `fields` hold raw scans, taken as the scanner sent them: the
+    scan parser refuses (and logs) a scan that is not text, so the check before every view
+    leaves those fields to it."""
+
+    def mark(view: F) -> F:
+        view._raw_scans = frozenset(fields)  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 def writes_late(view: F) -> F:
@@ -229,37 +256,115 @@ def check_every_endpoint(app: Flask) -> None:
             raise RuntimeError(f"endpoint {endpoint} names no permission of the role matrix")
 
 
+def role_table(app: Flask) -> str:
+    """docs/roles.md: every endpoint and page with the permission it needs and the roles
+    that hold it, then the rules finer than an endpoint."""
+    head = ("Method", "Path", "Permission", *ROLES)
+    lines = [
+        "# Who may call what",
+        "",
+        "Written by `warehouse roles > docs/roles.md` from `warehouse/roles.py`; the tests "
+        "check that it is current and that the service answers every cell as written.",
+        "",
+        "✓: allowed. An empty cell: 403. With no one signed in: 401 from `/api/`, a "
+        "redirect to `/login` from a page. `public`: anyone, signed in or not; `signed`: "
+        "anyone whose request the channel signed; `metrics`: a request with the metrics token "
+        "of config.toml (`server.metrics_token`), or from the service's own machine when "
+        "none is set, whoever sends it.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    rows = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        open_ = rule.endpoint in PUBLIC_ENDPOINTS or getattr(view, "_public", False)
+        permission = str(getattr(view, "_permission", ""))
+        if open_:
+            permission = (
+                "signed"
+                if getattr(view, "_signed", False)
+                else "metrics"
+                if getattr(view, "_scraped", False)
+                else "public"
+            )
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            cells = ["✓" if open_ or allowed(role, permission) else "" for role in ROLES]
+            rows.append((rule.rule, method, permission, cells))
+    for path, method, permission, cells in sorted(rows, key=lambda row: row[:2]):
+        lines.append("| " + " | ".join([method, f"`{path}`", permission, *cells]) + " |")
+    lines += ["", "## Finer rules", ""]
+    lines += [f"- {rule}" for rule in FINER_RULES]
+    return "\n".join(lines) + "\n"
+
+
 def _idle_expired() -> bool:
     seen = session.get("seen", 0)
     return time.time() - seen > config().auth.idle_minutes * 60
 
 
-def sign_in(user: User) -> None:
-    """Start a fresh session cookie for a person who has just logged in."""
-    session.clear()
-    session["uid"] = user.id
+def client_address() -> str:
+    """The address the request came from, as failed logins are counted per address."""
+    return request.remote_addr or "unknown"
+
+
+def sign_in(db_session: Session, user: User) -> None:
+    """Start a fresh session for a person who has just logged in: a new row, and a cookie
+    that carries only its random id (the one before, if any, is signed out)."""
+    sign_out(db_session)
+    sid = accounts.open_session(db_session, user)
+    session["sid"] = sid
     session["seen"] = time.time()
     session.permanent = False
+
+
+def sign_out(db_session: Session) -> None:
+    """End this browser's session, so that no copy of its cookie works any more."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        accounts.end_session(db_session, sid)
+    session.clear()
+
+
+def served_channels() -> frozenset[int] | None:
+    """The channels the caller may see and change: an integration token's own channels, or
+    None for every channel (people, and integrations bound to none)."""
+    served: frozenset[int] | None = g.get("channels")
+    return served
+
+
+def require(permission: str) -> None:
+    """Refuse a request whose role lacks a permission that only part of a view needs."""
+    user = current_user()
+    if user is None or not allowed(user.role, permission):
+        raise Forbidden(f"A {user.role if user else 'stranger'} may not do this.")
 
 
 def _identify() -> Response | None:
     g.user = None
     g.via_token = False
+    g.channels = None
     header = request.headers.get("Authorization")
     if header:
         scheme, _, token = header.partition(" ")
-        user = user_for_token(db(), token.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
+        holder = accounts.token_holder(db(), token.strip()) if scheme.lower() == "bearer" else None
+        if holder is None:
             return error_response(401, "invalid_token", "The bearer token is not valid.")
-        g.user, g.via_token = user, True
+        g.user, g.via_token, g.channels = holder.user, True, holder.channels
         return None
-    if "uid" in session:
+    sid = session.get("sid")
+    if sid is not None:
         if _idle_expired():
-            session.clear()
+            # Ended on the server too, so a copy of the cookie kept busy elsewhere dies.
+            with transaction() as db_session:
+                sign_out(db_session)
             g.signed_out_idle = True
             return None
-        user = db().get(User, session["uid"])
-        if user is None or not user.active:
+        user = accounts.user_for_session(db(), sid) if isinstance(sid, str) else None
+        if user is None:
+            # Signed out elsewhere, deactivated, or older than a shift.
             session.clear()
             return None
         g.user = user
@@ -317,6 +422,47 @@ def _replay(user: User, key: str) -> Response | None:
     return replayed
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a route: an id from 1 to limits.MAX_ID. Any other number names
+    nothing that can exist, so the route does not match: 404."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int = 1, max: int = limits.MAX_ID):
+        super().__init__(map, fixed_digits, min, max)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(limits.MAX_ID)):
+            raise NoMatch()
+        return int(super().to_python(value))
+
+
+class NameConverter(UnicodeConverter):
+    """A name in a route (a SKU, a code, a station): no name is longer than 64 characters."""
+
+    def __init__(
+        self, map: Any, minlength: int = 1, maxlength: int = 64, length: int | None = None
+    ):
+        super().__init__(map, minlength, maxlength, length)
+
+
+def _check_input() -> None:
+    """Before every view: no text in the path, query, form or JSON body that the database
+    cannot store, and no JSON body too deep to read safely. One place for all."""
+    view = _view_of(request.endpoint)
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str):
+            limits.check_text(value, name)
+    for name, value in request.args.items(multi=True):
+        limits.check_text(name, name)
+        limits.check_text(value, name)
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, value in request.form.items(multi=True):
+            limits.check_text(name, name)
+            limits.check_text(value, name)
+    # A signed webhook reads its body as JSON whatever its content type.
+    if request.is_json or getattr(view, "_signed", False):
+        limits.check_json(request.get_data(cache=True), getattr(view, "_raw_scans", frozenset()))
+
+
 def _finish(response: Response) -> Response:
     if "db" in g and response.status_code < 400:
         claimed = g.get("idempotency_key")
@@ -328,11 +474,9 @@ def _finish(response: Response) -> Response:
                 user_id, key = claimed
                 idempotency.record(g.db, user_id, key, answer)
             g.db.commit()
-        # Raised here, after the view, they would miss their handlers and answer 500.
-        except IntegrityError as error:
-            return _handle_integrity(error)
-        except OperationalError as error:
-            return _handle_database_down(error)
+        # Raised here, after the view, it would miss its handler and answer 500.
+        except SQLAlchemyError as error:
+            return _handle_database_error(error)
     return response
 
 
@@ -416,12 +560,6 @@ def _handle_csrf(error: CSRFError) -> Response:
     return refusal(400, "csrf_failed", "The page was out of date. Go back and try again.")
 
 
-def _handle_integrity(error: IntegrityError) -> Response:
-    # Constraints back up the domain's own checks; a concurrent request can still trip them.
-    _undo()
-    return refusal(409, "conflict", "A concurrent change got there first; try again.")
-
-
 # SQLite's SQLITE_FULL and PostgreSQL's disk_full (SQLSTATE 53100).
 _DISK_FULL = 13
 
@@ -434,16 +572,34 @@ def _disk_full(error: OperationalError) -> bool:
     )
 
 
-def _handle_database_down(error: OperationalError) -> Response:
+def _handle_database_error(error: Exception) -> Response:
+    """Whatever the database (or its driver) refused that the domain's own checks let
+    through: a 4xx that says what happened, or a 503 while the database is down or busy;
+    never a 500 page. The request changes nothing."""
     current_app.logger.error("database error: %s", error)
-    _undo()
-    if _disk_full(error):
+    try:
+        _undo()
+    except Exception:  # a connection that is gone cannot roll back; it is closed after
+        current_app.logger.exception("rollback failed")
+    if isinstance(error, IntegrityError):
+        # Constraints back up the domain's own checks; a concurrent request can still
+        # trip them.
+        return refusal(409, "conflict", "A concurrent change got there first; try again.")
+    if isinstance(error, DataError | OverflowError | UnicodeError):
+        return refusal(
+            422, "invalid_input", "A value in the request is beyond what the warehouse stores."
+        )
+    if isinstance(error, RecursionError):
+        return refusal(422, "too_deep", "The request is nested too deeply to read.")
+    if isinstance(error, OperationalError) and _disk_full(error):
         return refusal(
             507,
             "disk_full",
             "The database's disk is full: nothing was stored. Free space on it, then try again.",
         )
-    return refusal(503, "database_unavailable", "The database does not answer.")
+    if isinstance(error, OperationalError):
+        return refusal(503, "database_unavailable", "The database does not answer.")
+    return refusal(503, "database_error", "The database could not do this just now; try again.")
 
 
 def _template_globals() -> dict[str, Any]:
@@ -463,8 +619,11 @@ def _template_globals() -> dict[str, Any]:
 def install(app: Flask) -> None:
     """Hook sessions, identification, CSRF and error handlers into the app."""
     csrf.init_app(app)
+    # Before any route is added: the converters its rules are built with.
+    app.url_map.converters.update(int=IdConverter, default=NameConverter, string=NameConverter)
     app.context_processor(_template_globals)
     app.before_request(_authorize)
+    app.before_request(_check_input)
     app.after_request(_finish)
     app.after_request(_secure)
     app.teardown_request(_close)
@@ -472,5 +631,5 @@ def install(app: Flask) -> None:
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(ValidationError, _handle_validation)
     app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(IntegrityError, _handle_integrity)
-    app.register_error_handler(OperationalError, _handle_database_down)
+    for escaped in (StatementError, OverflowError, UnicodeError, RecursionError):
+        app.register_error_handler(escaped, _handle_database_error)

@@ -73,7 +73,7 @@ def test_the_role_matrix_decides_who_edits_the_catalog(
 
 
 @pytest.mark.parametrize(
-    ("role", "allowed"), [("receiver", True), ("picker", False), ("integration", True)]
+    ("role", "allowed"), [("receiver", True), ("picker", False), ("integration", False)]
 )
 def test_receiving_by_role(api: ApiClient, role: str, allowed: bool) -> None:
     sku, bin_ = make_product(api)["sku"], make_location(api)
