@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from warehouse import monitoring, pages, web
+from warehouse import endpoints, monitoring, pages, web
 from warehouse.api import make_api
 from warehouse.config import Config, load_config
 from warehouse.db import make_engine, make_sessionmaker, writing
@@ -63,5 +63,5 @@ def create_app(config: Config | None = None) -> Flask:
     web.install(app)
     make_api(app)
     pages.register(app)
-    web.check_every_endpoint(app)
+    endpoints.check_every_endpoint(app)
     return app

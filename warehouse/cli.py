@@ -223,7 +223,7 @@ def token_revoke(ctx: Context, token: str) -> None:
 def roles_command(ctx: Context) -> None:
     """Print the role matrix of every endpoint and page (docs/roles.md) as Markdown."""
     from warehouse.app import create_app
-    from warehouse.web import role_table
+    from warehouse.endpoints import role_table
 
     # Only the routes are read: no database is opened, so any signing key will do.
     server = ctx.config.server.model_copy(update={"secret_key": "role-table"})

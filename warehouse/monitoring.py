@@ -33,7 +33,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from warehouse import web
+from warehouse import refusals, web
 from warehouse.models import Order, OrderStatus, PrintJob, PrintJobStatus, ScanLog
 
 request_log = logging.getLogger("warehouse.requests")
@@ -155,7 +155,7 @@ def _may_read_metrics() -> bool:
 def metrics() -> Response:
     """The Prometheus exposition of every worker's request latencies and the stored figures."""
     if not _may_read_metrics():
-        return web.error_response(
+        return refusals.error_response(
             403,
             "forbidden",
             "Metrics are read with the metrics token (server.metrics_token), or from this "

@@ -1,6 +1,6 @@
 """What every request shares: its database session and the one place views' transactions
-begin and end, who is asking, the role check, CSRF, and errors (JSON to the API, the error
-page to people)."""
+begin and end, who is asking, the role check, CSRF and Idempotency-Key. Refusals are
+warehouse.refusals', the checks of the input and the headers warehouse.guards'."""
 
 from __future__ import annotations
 
@@ -9,39 +9,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from flask import (
-    Flask,
-    Response,
-    current_app,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from marshmallow import ValidationError
-from sqlalchemy.exc import (
-    DataError,
-    IntegrityError,
-    OperationalError,
-    SQLAlchemyError,
-    StatementError,
-)
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter, UnicodeConverter
-from werkzeug.routing import ValidationError as NoMatch
 from werkzeug.wrappers import Response as BaseResponse
 
-from warehouse import accounts, idempotency, limits
+from warehouse import accounts, guards, idempotency, refusals
 from warehouse.config import Config
 from warehouse.db import begin_write
 from warehouse.errors import Forbidden, WarehouseError
 from warehouse.models import (
-    ROLES,
     CartonStatus,
     OrderStatus,
     PickListStatus,
@@ -49,7 +27,8 @@ from warehouse.models import (
     User,
     utcnow,
 )
-from warehouse.roles import FINER_RULES, PERMISSIONS, allowed
+from warehouse.refusals import database_refusal, error_response, refusal, undo, wants_json
+from warehouse.roles import PERMISSIONS, allowed
 
 F = TypeVar("F", bound=Callable[..., Any])
 csrf = CSRFProtect()
@@ -58,28 +37,6 @@ csrf = CSRFProtect()
 # own reader (a scraper's token of config.toml, not a user's).
 PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json", "monitoring.metrics"})
 
-# Scripts only from our own files (no inline script, no handler attributes, no eval), and
-# no page of ours inside another site's frame.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    )
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
-# Under HTTPS: browsers keep to HTTPS for this host for a year.
-STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -220,84 +177,8 @@ def current_user() -> User | None:
     return g.get("user")
 
 
-def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
-
-
-def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
-    """API.md's error envelope."""
-    body: dict[str, Any] = {"code": code, "message": message}
-    if field:
-        body["field"] = field
-    response = jsonify({"error": body})
-    response.status_code = status
-    return response
-
-
-def refusal(status: int, code: str, message: str, field: str | None = None) -> Response:
-    """A refused request: API.md's error envelope to the API, the error page to a person."""
-    # A page's own script that posts JSON reads its refusals as JSON too.
-    if wants_json() or request.is_json:
-        return error_response(status, code, message, field)
-    title = {403: "Not allowed", 404: "Not found"}.get(status, "Not done")
-    return Response(render_template("error.html", title=title, message=message), status=status)
-
-
 def _view_of(endpoint: str | None) -> Callable[..., Any] | None:
     return current_app.view_functions.get(endpoint) if endpoint else None
-
-
-def check_every_endpoint(app: Flask) -> None:
-    """Refuse to start when an endpoint is neither public nor named in the role matrix."""
-    for endpoint, view in app.view_functions.items():
-        if endpoint in PUBLIC_ENDPOINTS or getattr(view, "_public", False):
-            continue
-        if getattr(view, "_permission", None) not in PERMISSIONS:
-            raise RuntimeError(f"endpoint {endpoint} names no permission of the role matrix")
-
-
-def role_table(app: Flask) -> str:
-    """docs/roles.md: every endpoint and page with the permission it needs and the roles
-    that hold it, then the rules finer than an endpoint."""
-    head = ("Method", "Path", "Permission", *ROLES)
-    lines = [
-        "# Who may call what",
-        "",
-        "Written by `warehouse roles > docs/roles.md` from `warehouse/roles.py`; the tests "
-        "check that it is current and that the service answers every cell as written.",
-        "",
-        "✓: allowed. An empty cell: 403. With no one signed in: 401 from `/api/`, a "
-        "redirect to `/login` from a page. `public`: anyone, signed in or not; `signed`: "
-        "anyone whose request the channel signed; `metrics`: a request with the metrics token "
-        "of config.toml (`server.metrics_token`), or from the service's own machine when "
-        "none is set, whoever sends it.",
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-    ]
-    rows = []
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
-        view = app.view_functions[rule.endpoint]
-        open_ = rule.endpoint in PUBLIC_ENDPOINTS or getattr(view, "_public", False)
-        permission = str(getattr(view, "_permission", ""))
-        if open_:
-            permission = (
-                "signed"
-                if getattr(view, "_signed", False)
-                else "metrics"
-                if getattr(view, "_scraped", False)
-                else "public"
-            )
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            cells = ["✓" if open_ or allowed(role, permission) else "" for role in ROLES]
-            rows.append((rule.rule, method, permission, cells))
-    for path, method, permission, cells in sorted(rows, key=lambda row: row[:2]):
-        lines.append("| " + " | ".join([method, f"`{path}`", permission, *cells]) + " |")
-    lines += ["", "## Finer rules", ""]
-    lines += [f"- {rule}" for rule in FINER_RULES]
-    return "\n".join(lines) + "\n"
 
 
 def _idle_expired() -> bool:
@@ -416,51 +297,10 @@ def _replay(user: User, key: str) -> Response | None:
     if answer is None:
         g.idempotency_key = (user.id, key)
         return None
-    _undo()
+    undo()
     replayed = Response(answer.body, status=answer.status, content_type=answer.content_type)
     replayed.headers["Idempotent-Replayed"] = "true"
     return replayed
-
-
-class IdConverter(IntegerConverter):
-    """`<int:...>` in a route: an id from 1 to limits.MAX_ID. Any other number names
-    nothing that can exist, so the route does not match: 404."""
-
-    def __init__(self, map: Any, fixed_digits: int = 0, min: int = 1, max: int = limits.MAX_ID):
-        super().__init__(map, fixed_digits, min, max)
-
-    def to_python(self, value: str) -> int:
-        if len(value) > len(str(limits.MAX_ID)):
-            raise NoMatch()
-        return int(super().to_python(value))
-
-
-class NameConverter(UnicodeConverter):
-    """A name in a route (a SKU, a code, a station): no name is longer than 64 characters."""
-
-    def __init__(
-        self, map: Any, minlength: int = 1, maxlength: int = 64, length: int | None = None
-    ):
-        super().__init__(map, minlength, maxlength, length)
-
-
-def _check_input() -> None:
-    """Before every view: no text in the path, query, form or JSON body that the database
-    cannot store, and no JSON body too deep to read safely. One place for all."""
-    view = _view_of(request.endpoint)
-    for name, value in (request.view_args or {}).items():
-        if isinstance(value, str):
-            limits.check_text(value, name)
-    for name, value in request.args.items(multi=True):
-        limits.check_text(name, name)
-        limits.check_text(value, name)
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        for name, value in request.form.items(multi=True):
-            limits.check_text(name, name)
-            limits.check_text(value, name)
-    # A signed webhook reads its body as JSON whatever its content type.
-    if request.is_json or getattr(view, "_signed", False):
-        limits.check_json(request.get_data(cache=True), getattr(view, "_raw_scans", frozenset()))
 
 
 def _finish(response: Response) -> Response:
@@ -476,16 +316,7 @@ def _finish(response: Response) -> Response:
             g.db.commit()
         # Raised here, after the view, it would miss its handler and answer 500.
         except SQLAlchemyError as error:
-            return _handle_database_error(error)
-    return response
-
-
-def _secure(response: Response) -> Response:
-    """The security headers, on every answer: pages, JSON and static files."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if config().server.https:
-        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+            return database_refusal(error)
     return response
 
 
@@ -493,113 +324,6 @@ def _close(_exc: BaseException | None) -> None:
     db_session = g.pop("db", None)
     if db_session is not None:
         db_session.close()
-
-
-def _undo() -> None:
-    """A refused request changes nothing."""
-    if "db" in g:
-        g.db.rollback()
-
-
-def _handle_warehouse_error(error: WarehouseError) -> Response:
-    _undo()
-    response = refusal(error.status, error.code, error.message, error.field)
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after:
-        response.headers["Retry-After"] = str(retry_after)
-    return response
-
-
-def _validation_message(messages: Any, path: str = "") -> tuple[str, str]:
-    """The first (field, message) of a webargs/marshmallow error tree."""
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if key in ("json", "query", "form", "files", "path", "view_args"):
-                return _validation_message(value, path)
-            name = (
-                f"{path}[{key}]"
-                if isinstance(key, int)
-                else (f"{path}.{key}" if path else str(key))
-            )
-            if key == "_schema":
-                name = path
-            return _validation_message(value, name)
-    if isinstance(messages, list) and messages:
-        return _validation_message(messages[0], path)
-    return path, str(messages)
-
-
-def handle_http_exception(error: HTTPException) -> Response | HTTPException:
-    """API errors as JSON envelopes; pages keep Flask's own error pages."""
-    if not wants_json():
-        return error
-    status = error.code or 500
-    data = getattr(error, "data", None)
-    if status == 422 and data and "messages" in data:
-        field, message = _validation_message(data["messages"])
-        text = f"{field}: {message}" if field else message
-        return error_response(422, "invalid_input", text, field or None)
-    if status == 400 and request.mimetype == "application/json":
-        return error_response(400, "invalid_json", "The request body is not valid JSON.")
-    code = (error.name or "error").lower().replace(" ", "_")
-    return error_response(status, code, error.description or error.name)
-
-
-def _handle_validation(error: ValidationError) -> Response:
-    """A body checked by a schema inside a view (a signed webhook) rather than by webargs."""
-    _undo()
-    field, message = _validation_message(error.messages)
-    return refusal(422, "invalid_input", f"{field}: {message}" if field else message, field or None)
-
-
-def _handle_csrf(error: CSRFError) -> Response:
-    if wants_json():
-        return error_response(
-            400, "csrf_failed", f"{error.description} Send the X-CSRFToken header."
-        )
-    return refusal(400, "csrf_failed", "The page was out of date. Go back and try again.")
-
-
-# SQLite's SQLITE_FULL and PostgreSQL's disk_full (SQLSTATE 53100).
-_DISK_FULL = 13
-
-
-def _disk_full(error: OperationalError) -> bool:
-    cause = error.orig
-    return (
-        getattr(cause, "sqlite_errorcode", None) == _DISK_FULL
-        or getattr(cause, "sqlstate", None) == "53100"
-    )
-
-
-def _handle_database_error(error: Exception) -> Response:
-    """Whatever the database (or its driver) refused that the domain's own checks let
-    through: a 4xx that says what happened, or a 503 while the database is down or busy;
-    never a 500 page. The request changes nothing."""
-    current_app.logger.error("database error: %s", error)
-    try:
-        _undo()
-    except Exception:  # a connection that is gone cannot roll back; it is closed after
-        current_app.logger.exception("rollback failed")
-    if isinstance(error, IntegrityError):
-        # Constraints back up the domain's own checks; a concurrent request can still
-        # trip them.
-        return refusal(409, "conflict", "A concurrent change got there first; try again.")
-    if isinstance(error, DataError | OverflowError | UnicodeError):
-        return refusal(
-            422, "invalid_input", "A value in the request is beyond what the warehouse stores."
-        )
-    if isinstance(error, RecursionError):
-        return refusal(422, "too_deep", "The request is nested too deeply to read.")
-    if isinstance(error, OperationalError) and _disk_full(error):
-        return refusal(
-            507,
-            "disk_full",
-            "The database's disk is full: nothing was stored. Free space on it, then try again.",
-        )
-    if isinstance(error, OperationalError):
-        return refusal(503, "database_unavailable", "The database does not answer.")
-    return refusal(503, "database_error", "The database could not do this just now; try again.")
 
 
 def _template_globals() -> dict[str, Any]:
@@ -617,19 +341,12 @@ def _template_globals() -> dict[str, Any]:
 
 
 def install(app: Flask) -> None:
-    """Hook sessions, identification, CSRF and error handlers into the app."""
+    """Hook sessions, identification, CSRF, the input guards and the refusals into the app."""
     csrf.init_app(app)
-    # Before any route is added: the converters its rules are built with.
-    app.url_map.converters.update(int=IdConverter, default=NameConverter, string=NameConverter)
     app.context_processor(_template_globals)
     app.before_request(_authorize)
-    app.before_request(_check_input)
+    # Before any route is added: the converters its rules are built with.
+    guards.install(app)
     app.after_request(_finish)
-    app.after_request(_secure)
     app.teardown_request(_close)
-    app.register_error_handler(WarehouseError, _handle_warehouse_error)
-    app.register_error_handler(CSRFError, _handle_csrf)
-    app.register_error_handler(ValidationError, _handle_validation)
-    app.register_error_handler(HTTPException, handle_http_exception)
-    for escaped in (StatementError, OverflowError, UnicodeError, RecursionError):
-        app.register_error_handler(escaped, _handle_database_error)
+    refusals.install(app)

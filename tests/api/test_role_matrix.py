@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import REPO
+from warehouse.endpoints import role_table
 from warehouse.models import ROLES
-from warehouse.web import role_table
 
 ROLE_DOCUMENT = REPO / "docs" / "roles.md"
 ROLE_ROW = re.compile(

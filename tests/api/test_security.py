@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from tests.conftest import PASSWORD, ApiClient, Person, make_location, make_product, ref
 from warehouse.app import create_app
 from warehouse.config import Config, DatabaseConfig, ServerConfig
+from warehouse.endpoints import check_every_endpoint
 from warehouse.models import ApiToken, User
 from warehouse.roles import PERMISSIONS
-from warehouse.web import check_every_endpoint
 
 
 def test_no_credentials_is_401_json(client: FlaskClient) -> None:
