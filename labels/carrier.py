@@ -6,9 +6,18 @@ a Zebra prints garbage; a PDF cut short prints nothing), after the integration t
 has gone; so it is refused at once. A PDF starts with "%PDF-" and, whole, ends with a trailer
 ("startxref", then "%%EOF"). ZPL is UTF-8 text of one or more formats, each ^XA to ^XZ: what a
 printer ignores outside them could be anything, so nothing but white space may be there.
+
+Nor may a carrier's ZPL reach past its label into the printer: ZPL also resets printers,
+saves settings, changes network addresses and passwords, stores and deletes files. So a
+carrier label may hold only the commands that draw a label (an allow-list drawn from the ZPL II
+Programming Guide); every ^ and ~ starts a command, in field data too, as on the printer.
+Commands that change the ^ and ~ themselves (^CC, ~CC, ^CT, ~CT) are refused like the rest,
+so what follows them is read as the printer would read it.
 """
 
 from __future__ import annotations
+
+import re
 
 from labels.barcodes import MAX_LENGTH, LabelError, fit_module, zpl_code128
 from labels.printers import LabelFormat
@@ -28,6 +37,55 @@ _LOOKS_LIKE = (
     (b"<", "HTML or XML"),
     (b"{", "JSON"),
 )
+
+
+# The commands that draw a label: the format's bounds, fields and their data, text, graphics,
+# bar codes (^B and one character: ^BC, ^BQ, ...; ^BY their defaults), fonts (^A and the
+# font's name: ^A0, ^AB, ^A@), and the label's own size, place, orientation, darkness, speed
+# and copies. Also ^XG, ^IL and ^IM, which only read a stored image into the label.
+_DRAWING = frozenset(
+    {
+        "^XA", "^XZ", "^XB", "^XG", "^IL", "^IM",
+        "^FO", "^FT", "^FD", "^FS", "^FB", "^FC", "^FH", "^FM", "^FN", "^FP", "^FR", "^FV",
+        "^FW", "^FX",
+        "^GB", "^GC", "^GD", "^GE", "^GF", "^GS",
+        "^CF", "^CI", "^CV", "^CW",
+        "^LH", "^LL", "^LR", "^LS", "^LT",
+        "^PW", "^PO", "^PM", "^PQ", "^PR", "^PA", "^MD", "^MM",
+        "^SN", "^SF", "^TB",
+    }
+)  # fmt: skip
+_DRAWING_FAMILIES = ("^A", "^B")
+# What the refused commands a carrier label is most likely to slip in would do, by prefix
+# (the first that fits), to say so in the refusal.
+_WOULD = (
+    ("~JR", "resets the printer"),
+    ("^JU", "saves, or throws away, the printer's settings"),
+    ("^CC", "changes the command character, hiding the commands after it"),
+    ("~CC", "changes the command character, hiding the commands after it"),
+    ("^CT", "changes the command character, hiding the commands after it"),
+    ("~CT", "changes the command character, hiding the commands after it"),
+    ("^CD", "changes how the printer reads the commands after it"),
+    ("~CD", "changes how the printer reads the commands after it"),
+    ("^N", "changes the printer's network settings"),
+    ("~N", "changes the printer's network settings"),
+    ("~W", "changes the printer's network settings"),
+    ("^KN", "renames the printer"),
+    ("^KP", "changes the printer's password"),
+    ("~D", "stores a file in the printer's memory"),
+    ("^D", "stores a file in the printer's memory"),
+    ("^ID", "deletes files from the printer's memory"),
+    ("~EG", "deletes graphics from the printer's memory"),
+    ("^EG", "deletes graphics from the printer's memory"),
+    ("^IS", "stores a file in the printer's memory"),
+    ("^S", "changes the printer's settings"),
+    ("^J", "changes the printer's settings"),
+    ("~J", "changes the printer's settings"),
+    ("~", "acts on the printer itself, not on a label"),
+)
+# A command: its ^ or ~ and the two characters of its code (fewer where the next ^ or ~ or
+# the end comes first).
+_COMMAND = re.compile(r"[\^~][^\^~]{0,2}")
 
 
 def _refuse(message: str) -> LabelError:
@@ -80,6 +138,7 @@ def _check_zpl(document: bytes) -> None:
     )
     if control:
         raise _refuse(f"This is not ZPL: it holds the control character U+{ord(control):04X}.")
+    _check_commands(text)
     at, printed = 0, False
     while True:
         while at < len(text) and text[at].isspace():
@@ -98,6 +157,24 @@ def _check_zpl(document: bytes) -> None:
         at = end + 3
     if not printed:
         raise _refuse("The ZPL has no format that prints anything.")
+
+
+def _check_commands(text: str) -> None:
+    """Refuse a ZPL command that does anything but draw the label, naming it."""
+    for found in _COMMAND.finditer(text):
+        command = found[0]
+        code = command.upper()
+        named = len(code) == 3 and ((code[2].isascii() and code[2].isalnum()) or code == "^A@")
+        if code in _DRAWING or (named and code.startswith(_DRAWING_FAMILIES)):
+            continue
+        would = next(
+            (what for prefix, what in _WOULD if code.startswith(prefix)),
+            "is not a command that draws a label",
+        )
+        raise _refuse(
+            f"The label holds the printer command {command.strip()}, which "
+            f"{would}: a carrier label may only draw a label."
+        )
 
 
 def check_tracking(tracking: str) -> None:

@@ -19,6 +19,12 @@ const progress = document.getElementById("progress");
 const results = document.getElementById("results");
 const items = [...document.querySelectorAll(".sheet [data-code]")];
 
+// Each code printed at its true size; the width is set here because the page's security
+// policy allows no style attribute in the page itself.
+for (const image of document.querySelectorAll(".sheet img[data-width-mm]")) {
+  image.style.width = `${image.dataset.widthMm}mm`;
+}
+
 let captures = [];
 let current = null;
 let silence = null;

@@ -65,12 +65,14 @@ def running_service(
     port: int | None = None,
     env: dict[str, str] | None = None,
     tls: ssl.SSLContext | None = None,
+    output: list[str] | None = None,
 ) -> Iterator[str]:
     """`warehouse serve` (gunicorn) on a migrated database; yields its base URL.
 
-    `env` adds settings (WAREHOUSE_...); `tls` is the client context for a service on HTTPS.
+    `env` adds settings (WAREHOUSE_...); `tls` is the client context for a service on HTTPS;
+    `output`, when given, receives what the service printed, once it has stopped.
     """
-    with serving(url, workers, port, env, tls) as (base, _server):
+    with serving(url, workers, port, env, tls, output) as (base, _server):
         yield base
 
 
@@ -81,6 +83,7 @@ def serving(
     port: int | None = None,
     env: dict[str, str] | None = None,
     tls: ssl.SSLContext | None = None,
+    output: list[str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """running_service, yielding the gunicorn master too: it leads a process group of its own
     (with its workers), which a test may kill whole."""
@@ -117,6 +120,9 @@ def serving(
         finally:
             server.terminate()
             server.wait(timeout=20)
+            if output is not None:
+                log.seek(0)
+                output.append(log.read())
 
 
 @pytest.fixture

@@ -1,19 +1,31 @@
-"""Users, their credentials and logins: passwords, badge plus PIN, API tokens, lockout."""
+"""Users, their credentials and logins: passwords, badge plus PIN (failures counted by
+warehouse.login_failures), sessions, API tokens bound to channels, their expiry and
+revocation, and deactivation."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from warehouse import login_failures
 from warehouse.config import AuthConfig
-from warehouse.errors import Conflict, InvalidInput, LoginRefused, LoginThrottled, NotFound
-from warehouse.models import ROLES, ApiToken, User, utcnow
+from warehouse.errors import Conflict, Forbidden, InvalidInput, LoginRefused, NotFound
+from warehouse.login_failures import digest
+from warehouse.models import (
+    ROLES,
+    ApiToken,
+    ApiTokenChannel,
+    Channel,
+    User,
+    UserSession,
+    utcnow,
+)
 
 TOKEN_PREFIX = "wh_"
 MIN_PASSWORD_LENGTH = 8
@@ -80,99 +92,92 @@ def add_user(
     return NewUser(user, badge, pin)
 
 
-def _throttle(user: User, auth: AuthConfig, now: datetime) -> None:
-    """Refuse an attempt while the account is locked or still waiting after recent failures."""
-    if user.locked_until and now < user.locked_until:
-        wait = int((user.locked_until - now).total_seconds()) + 1
-        raise LoginThrottled(
-            f"Too many failed logins: this account is locked for {wait // 60 + 1} more minutes.",
-            retry_after=wait,
-        )
-    beyond = user.failed_logins - auth.free_attempts
-    if beyond > 0 and user.last_failed_at:
-        ready = user.last_failed_at + timedelta(seconds=2**beyond)
-        if now < ready:
-            wait = int((ready - now).total_seconds()) + 1
-            raise LoginThrottled(
-                f"Too many failed logins: try again in {wait} s.", retry_after=wait
-            )
-
-
-def _record_failure(session: Session, user: User, auth: AuthConfig, now: datetime) -> None:
-    failures = user.failed_logins + 1
-    locked = failures >= auth.max_attempts
-    session.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(
-            # A lock starts a fresh count for when it ends.
-            failed_logins=0 if locked else User.failed_logins + 1,
-            last_failed_at=now,
-            locked_until=now + timedelta(minutes=auth.lockout_minutes) if locked else None,
-        ),
-        execution_options={"synchronize_session": False},
-    )
-
-
 # Said alike whether the name (or badge) is unknown or the secret is wrong.
 WRONG_PASSWORD = "Unknown user or wrong password."
 WRONG_PIN = (
     "Wrong PIN, or a badge this warehouse does not know: scan your badge and type its PIN again."
 )
+UNKNOWN_BADGE = "This badge is not known."
 
 
 def _verify(
     session: Session,
+    identifier: str,
+    address: str,
     user: User | None,
-    secret: str,
+    secret: str | None,
     stored: str | None,
     auth: AuthConfig,
-    refusal: str = WRONG_PASSWORD,
+    refusal: str,
 ) -> User:
-    now = utcnow()
-    if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, secret)
+    """The user, once the try is counted and the secret (when one is asked) matches."""
+    login_failures.count_attempt(session, identifier, address, auth, utcnow())
+    known = user is not None and user.active
+    if secret is not None:
+        # An unknown user costs a hash check too, so the time taken tells nothing.
+        matches = check_password_hash(stored if known and stored else _DUMMY_HASH, secret)
+        known = known and stored is not None and matches
+    if not known:
         raise LoginRefused(refusal)
-    _throttle(user, auth, now)
-    if stored is None or not check_password_hash(stored, secret):
-        _record_failure(session, user, auth, now)
-        raise LoginRefused(refusal)
-    user.failed_logins = 0
-    user.last_failed_at = None
-    user.locked_until = None
+    assert user is not None
+    login_failures.forget(session, identifier, address)
     return user
 
 
-def login_with_password(session: Session, name: str, password: str, auth: AuthConfig) -> User:
-    """The user whose name and password these are; failures are counted and throttled."""
+def login_with_password(
+    session: Session, name: str, password: str, address: str, auth: AuthConfig
+) -> User:
+    """The user whose name and password these are; failures are counted and throttled per
+    name and client address."""
     user = session.scalar(select(User).where(User.name == name))
-    return _verify(session, user, password, user.password_hash if user else None, auth)
+    stored = user.password_hash if user else None
+    return _verify(session, name, address, user, password, stored, auth, WRONG_PASSWORD)
 
 
-def login_with_badge(session: Session, badge: str, pin: str | None, auth: AuthConfig) -> User:
-    """The user whose badge was scanned, checked against their PIN when PINs are required."""
+def login_with_badge(
+    session: Session, badge: str, pin: str | None, address: str, auth: AuthConfig
+) -> User:
+    """The user whose badge was scanned, checked against their PIN when PINs are required;
+    failures are counted and throttled per badge and client address."""
     user = session.scalar(select(User).where(User.badge == badge))
     if not auth.badge_pin_required:
-        if user is None or not user.active:
-            raise LoginRefused("This badge is not known.")
-        _throttle(user, auth, utcnow())
-        return user
-    return _verify(session, user, pin or "", user.pin_hash if user else None, auth, WRONG_PIN)
+        return _verify(session, badge, address, user, None, None, auth, UNKNOWN_BADGE)
+    stored = user.pin_hash if user else None
+    return _verify(session, badge, address, user, pin or "", stored, auth, WRONG_PIN)
 
 
-def unlock(session: Session, name: str) -> User:
-    """Lift a login lockout (and the waits after failed logins) of the named user."""
+def _user_named(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
         raise NotFound(f"No user is named {name!r}.", code="unknown_user")
-    user.failed_logins, user.last_failed_at, user.locked_until = 0, None, None
-    session.flush()
     return user
 
 
-def locked(user: User, now: datetime) -> bool:
-    """Whether the user's logins are locked out now."""
-    return user.locked_until is not None and now < user.locked_until
+def unlock(session: Session, name: str) -> User:
+    """Lift the login lockouts (and the waits after failed logins) of the named user, from
+    every address."""
+    user = _user_named(session, name)
+    login_failures.unlock_user(session, user)
+    return user
+
+
+def deactivate(session: Session, name: str, by: User | None = None) -> User:
+    """Stop the named user from signing in; their sessions and tokens end at once. `by` is
+    the person doing it on a page (the command line is the site's own operator)."""
+    user = _user_named(session, name)
+    if by is not None and by.id == user.id:
+        raise Conflict("You cannot deactivate yourself.", code="own_account")
+    if by is not None and user.role == "admin" and by.role != "admin":
+        raise Forbidden(f"Only an admin deactivates an admin such as {name}.")
+    user.active = False
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    session.flush()
+    return user
 
 
 def people(session: Session) -> list[User]:
@@ -180,25 +185,154 @@ def people(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+# A session lasts no longer than a shift, whatever its cookie says.
+SESSION_HOURS = 12
 
 
-def create_token(session: Session, name: str) -> str:
-    """A new API token for the named user; only its hash is stored, so it is shown once."""
-    user = session.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise NotFound(f"No user is named {name!r}.", code="unknown_user")
+def open_session(session: Session, user: User) -> str:
+    """A new session for a user who has just signed in; returns the id its cookie carries.
+    Sessions older than a shift, and failed logins of a day ago, are cleared away here."""
+    now = utcnow()
+    session.execute(
+        delete(UserSession).where(UserSession.created_at < now - timedelta(hours=SESSION_HOURS))
+    )
+    login_failures.forget_stale(session, now)
+    sid = secrets.token_urlsafe(32)
+    session.add(UserSession(id_hash=digest(sid), user_id=user.id, created_at=now))
+    session.flush()
+    return sid
+
+
+def end_session(session: Session, sid: str) -> None:
+    """Sign a session out: its cookie, and any copy of it, no longer works."""
+    session.execute(delete(UserSession).where(UserSession.id_hash == digest(sid)))
+
+
+def user_for_session(session: Session, sid: str) -> User | None:
+    """The active user of an open session, or None."""
+    since = utcnow() - timedelta(hours=SESSION_HOURS)
+    return session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.id_hash == digest(sid),
+            UserSession.created_at > since,
+            User.active.is_(True),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """Who an API token speaks for, and the channels it serves (None: every channel)."""
+
+    user: User
+    channels: frozenset[int] | None
+
+
+MAX_TOKEN_DAYS = 3650
+
+
+def create_token(
+    session: Session,
+    name: str,
+    channels: Sequence[str] = (),
+    expires_days: int | None = None,
+) -> str:
+    """A new API token for the named user; only its hash is stored, so it is shown once.
+    With channels, an integration's token serves only those channels."""
+    user = _user_named(session, name)
+    if not user.active:
+        raise Conflict(f"{name} is deactivated.", code="user_inactive")
+    if channels and user.role != "integration":
+        raise InvalidInput("only an integration's token serves channels", field="channel")
+    if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise InvalidInput(
+            f"a token expires after 1 to {MAX_TOKEN_DAYS} days", field="expires_days"
+        )
+    served = []
+    for code in dict.fromkeys(channels):
+        channel = session.scalar(select(Channel).where(Channel.code == code))
+        if channel is None:
+            raise NotFound(f"No channel has code {code!r}.", code="unknown_channel")
+        served.append(channel)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token)))
+    now = utcnow()
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=digest(token),
+            hint=token[-4:],
+            created_at=now,
+            expires_at=now + timedelta(days=expires_days) if expires_days else None,
+            channels=served,
+        )
+    )
     session.flush()
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user an API token belongs to, or None."""
-    return session.scalar(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _token_hash(token), User.active.is_(True))
+def revoke_token(session: Session, token: str) -> ApiToken:
+    """End an API token given as it was printed: it answers 401 from now on."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token.strip())))
+    if row is None:
+        raise NotFound("No such token.", code="unknown_token")
+    return _revoke(session, row)
+
+
+def revoke_token_id(session: Session, token_id: int) -> ApiToken:
+    """End the API token with this id (as the people page lists it)."""
+    row = session.get(ApiToken, token_id) if 1 <= token_id <= 2**31 - 1 else None
+    if row is None:
+        raise NotFound(f"No token has id {token_id}.", code="unknown_token")
+    return _revoke(session, row)
+
+
+def _revoke(session: Session, row: ApiToken) -> ApiToken:
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+    return row
+
+
+def live_tokens(session: Session) -> list[ApiToken]:
+    """The tokens that still work, newest first, with their users and channels."""
+    now = utcnow()
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .join(ApiToken.user)
+            .where(
+                ApiToken.revoked_at.is_(None),
+                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+                User.active.is_(True),
+            )
+            .order_by(ApiToken.id.desc())
+            .options(selectinload(ApiToken.channels), selectinload(ApiToken.user))
+        )
     )
+
+
+def token_holder(session: Session, token: str) -> TokenHolder | None:
+    """Who a live API token speaks for (not revoked, not expired, its user active), or None."""
+    row = session.execute(
+        select(User, ApiToken.id)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == digest(token),
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
+            User.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    user, token_id = row
+    if user.role != "integration":
+        return TokenHolder(user, None)
+    served = frozenset(
+        session.scalars(
+            select(ApiTokenChannel.channel_id).where(ApiTokenChannel.token_id == token_id)
+        )
+    )
+    return TokenHolder(user, served or None)

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from warehouse import pages, web
+from warehouse import endpoints, monitoring, pages, web
 from warehouse.api import make_api
 from warehouse.config import Config, load_config
 from warehouse.db import make_engine, make_sessionmaker, writing
@@ -58,8 +58,10 @@ def create_app(config: Config | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
+    # First, so that its timing starts before and ends after everything else.
+    monitoring.install(app)
     web.install(app)
     make_api(app)
     pages.register(app)
-    web.check_every_endpoint(app)
+    endpoints.check_every_endpoint(app)
     return app

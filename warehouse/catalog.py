@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,10 +12,21 @@ from sqlalchemy.orm import Session, selectinload
 
 from scanners.gtin import InvalidGtin, looks_like_gtin, normalize_gtin
 from warehouse.errors import BarcodeTaken, InvalidInput, NotFound, UnknownLocation, UnknownSku
+from warehouse.limits import MAX_PRICE, MAX_UNITS, MAX_WEIGHT_G
 from warehouse.models import Barcode, Location, Product
 
 SKU_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 INTERNAL_CODE_PATTERN = re.compile(r"[\x21-\x7e]{1,64}")
+# Barcodes of one product, unit and case codes together.
+MAX_BARCODES = 50
+# What the service's own codes are called where a person reads the refusal.
+INTERNAL_KINDS = {
+    "user": "a badge",
+    "tote": "a tote",
+    "carton": "a carton",
+    "order": "an order",
+    "location": "a location",
+}
 
 
 @dataclass(frozen=True)
@@ -23,6 +35,8 @@ class BarcodeSpec:
 
     code: str
     units: int = 1
+    # The input it came from, named in a refusal.
+    field: str = "barcodes"
 
 
 @dataclass(frozen=True)
@@ -60,9 +74,42 @@ def check_sku(sku: str) -> str:
     return sku
 
 
-def put_product(session: Session, sku: str, spec: ProductSpec) -> tuple[Product, bool]:
-    """Create or replace a product and its set of barcodes; returns (product, created)."""
+def _check_spec(spec: ProductSpec, reserved: Mapping[str, str]) -> None:
+    """The numbers of a product within their ranges, and no barcode in the shape of one of
+    the service's own codes (it would be read as that code, not as the product)."""
+    for field, amount in (("unit_price", spec.unit_price), ("unit_cost", spec.unit_cost)):
+        if amount is not None and not 0 <= amount <= MAX_PRICE:
+            raise InvalidInput(f"{field} must be from 0 to {MAX_PRICE}.", field=field)
+    if spec.weight_g is not None and not 0 <= spec.weight_g <= MAX_WEIGHT_G:
+        raise InvalidInput(f"weight_g must be from 0 to {MAX_WEIGHT_G} g.", field="weight_g")
+    if len(spec.barcodes) > MAX_BARCODES:
+        raise InvalidInput(f"A product has {MAX_BARCODES} barcodes at most.", field="barcodes")
+    for barcode in spec.barcodes:
+        if not 1 <= barcode.units <= MAX_UNITS:
+            field = barcode.field.removesuffix(".code") + ".units"
+            raise InvalidInput(f"A case counts 1 to {MAX_UNITS} units.", field=field)
+        kind = next(
+            (kind for kind, pattern in reserved.items() if re.fullmatch(pattern, barcode.code)),
+            None,
+        )
+        if kind is not None:
+            raise InvalidInput(
+                f"{barcode.code} has the shape of {INTERNAL_KINDS.get(kind, kind)} code of this "
+                "warehouse, so a scan of it would not find the product: give the product "
+                "another barcode.",
+                field=barcode.field,
+                code="reserved_barcode",
+            )
+
+
+def put_product(
+    session: Session, sku: str, spec: ProductSpec, reserved: Mapping[str, str] | None = None
+) -> tuple[Product, bool]:
+    """Create or replace a product and its set of barcodes; returns (product, created).
+    `reserved` maps the kinds of the service's own codes to their patterns (see
+    scanning.internal_patterns): a barcode in one of those shapes is refused."""
     check_sku(sku)
+    _check_spec(spec, reserved or {})
     keyed: dict[str, tuple[str, BarcodeSpec]] = {}
     for barcode in spec.barcodes:
         key, kind = barcode_key(barcode.code)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from warehouse.errors import InvalidInput, NotFound, WarehouseError
+from warehouse.limits import MAX_PRIORITY, MAX_UNITS
 from warehouse.models import Channel, Product
 
 CHANNEL_CODE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -45,8 +46,10 @@ def put_channel(
 ) -> tuple[Channel, bool]:
     """Create or update a channel; a new one gets a webhook secret. Returns (channel, created)."""
     _check_code(code)
-    if buffer < 0:
-        raise InvalidInput("buffer must be 0 or more", field="buffer")
+    if not 0 <= buffer <= MAX_UNITS:
+        raise InvalidInput(f"buffer must be from 0 to {MAX_UNITS} units", field="buffer")
+    if not 0 <= priority <= MAX_PRIORITY:
+        raise InvalidInput(f"priority must be from 0 to {MAX_PRIORITY}", field="priority")
     if not Decimal(0) < share <= Decimal(1):
         raise InvalidInput("share must be more than 0 and at most 1", field="share")
     channel = session.scalar(select(Channel).where(Channel.code == code))
@@ -72,10 +75,20 @@ def rotate_webhook_secret(session: Session, code: str) -> Channel:
     return channel
 
 
-def get_channel(session: Session, code: str) -> Channel:
-    """The channel with this code, or NotFound."""
+# The channels a caller serves: an integration token's own, or None for every channel.
+Served = frozenset[int] | None
+
+
+def serves(served: Served, channel_id: int) -> bool:
+    """Whether a caller serving these channels may see and change this channel's things.
+    Anything of another channel is answered as if it did not exist."""
+    return served is None or channel_id in served
+
+
+def get_channel(session: Session, code: str, served: Served = None) -> Channel:
+    """The channel with this code, or NotFound (also for a channel the caller does not serve)."""
     channel = session.scalar(select(Channel).where(Channel.code == code))
-    if channel is None:
+    if channel is None or not serves(served, channel.id):
         raise NotFound(f"No channel has code {code!r}.", code="unknown_channel")
     return channel
 
@@ -85,9 +98,11 @@ def list_channels(session: Session) -> list[Channel]:
     return list(session.scalars(select(Channel).order_by(Channel.priority, Channel.code)))
 
 
-def available_to_sell(session: Session, channel_code: str) -> Iterator[tuple[str, int]]:
+def available_to_sell(
+    session: Session, channel_code: str, served: Served = None
+) -> Iterator[tuple[str, int]]:
     """(sku, units) for every product: max(0, floor((on hand - reserved) * share) - buffer)."""
-    channel = get_channel(session, channel_code)
+    channel = get_channel(session, channel_code, served)
     share, buffer = Decimal(channel.share), channel.buffer
     rows = session.execute(
         select(Product.sku, Product.on_hand, Product.reserved).order_by(Product.sku)

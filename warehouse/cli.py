@@ -1,16 +1,16 @@
-"""The `warehouse` command: init, demo, serve, user add, token create, import, sheet, check."""
+"""The `warehouse` command: init, demo, serve, users, tokens, import, sheet, check, roles,
+backup and restore."""
 
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import click
 from sqlalchemy import Engine, func, select
 
-from warehouse import accounts, demo, importer, invariants, migrate, sheets
+from warehouse import accounts, backup, demo, importer, invariants, migrate, sheets
 from warehouse.config import Config, ConfigError, load_config
 from warehouse.db import make_engine, make_sessionmaker, writing
 from warehouse.errors import WarehouseError
@@ -24,7 +24,9 @@ class Context:
         try:
             self.config: Config = load_config(config_path)
         except ConfigError as exc:
-            raise click.ClickException(f"configuration refused:\n{exc}") from None
+            problems = str(exc)
+            joint = "\n" if "\n" in problems else " "
+            raise click.ClickException(f"configuration refused:{joint}{problems}") from None
         self._engine: Engine | None = None
 
     @property
@@ -96,54 +98,20 @@ def demo_command(ctx: Context, base_url: str | None) -> None:
 )
 @pass_context
 def serve(ctx: Context, host: str | None, port: int | None, workers: int | None) -> None:
-    """Run the service under gunicorn."""
-    from gunicorn.app.base import BaseApplication
-
-    from warehouse.app import create_app
+    """Run the service under gunicorn (gevent workers: see warehouse.serving)."""
+    from warehouse import serving
 
     ctx.migrated_engine.dispose()
     server = ctx.config.server
-    options = {
-        "bind": f"{host or server.host}:{port or server.port}",
-        "workers": workers or server.workers,
-        "accesslog": "-",
-        "timeout": 60,
-        "graceful_timeout": 10,
-    }
     if server.https:
         for path in (server.certificate, server.private_key):
             if not Path(path).is_file():
                 raise click.ClickException(f"server: no such file {path}")
-        options.update(certfile=server.certificate, keyfile=server.private_key)
-    config = ctx.config
-
-    def start_printing(worker: Any) -> None:
-        # Each worker sends due print jobs from a thread of its own; a job is claimed
-        # before it is sent, so no two workers send the same one.
-        from warehouse.printing import run_dispatcher
-
-        factory = worker.wsgi.extensions["warehouse.sessions"]
-        threading.Thread(
-            target=run_dispatcher,
-            args=(factory, config.printers, threading.Event()),
-            name="print-dispatcher",
-            daemon=True,
-        ).start()
-
-    options["post_worker_init"] = start_printing
-
-    class Service(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in options.items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            # Each worker builds its own app and engine after the fork.
-            return create_app(config)
-
+    bind = f"{host or server.host}:{port or server.port}"
+    workers = workers or server.workers
     scheme = "https" if server.https else "http"
-    click.echo(f"Serving on {scheme}://{options['bind']} with {options['workers']} workers")
-    Service().run()
+    click.echo(f"Serving on {scheme}://{bind} with {workers} workers")
+    serving.serve(ctx.config, bind, workers)
 
 
 @main.group()
@@ -190,6 +158,19 @@ def user_unlock(ctx: Context, name: str) -> None:
     click.echo(f"{name} may sign in again.")
 
 
+@user.command("deactivate")
+@click.argument("name")
+@pass_context
+def user_deactivate(ctx: Context, name: str) -> None:
+    """Stop user NAME from signing in; their sessions and tokens end at once."""
+    try:
+        with writing(make_sessionmaker(ctx.migrated_engine)) as session:
+            accounts.deactivate(session, name)
+    except WarehouseError as error:
+        raise _refuse(error) from None
+    click.echo(f"{name} no longer signs in; their sessions and tokens have ended.")
+
+
 @main.group()
 def token() -> None:
     """Manage API tokens."""
@@ -197,15 +178,56 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    metavar="CODE",
+    help="An integration's token serves only these channels (repeat for several).",
+)
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, accounts.MAX_TOKEN_DAYS),
+    default=None,
+    help="The token stops working after this many days (default: when revoked).",
+)
 @pass_context
-def token_create(ctx: Context, name: str) -> None:
+def token_create(
+    ctx: Context, name: str, channels: tuple[str, ...], expires_days: int | None
+) -> None:
     """Print a new API token for user NAME, alone on its line."""
     try:
         with writing(make_sessionmaker(ctx.migrated_engine)) as session:
-            new_token = accounts.create_token(session, name)
+            new_token = accounts.create_token(session, name, channels, expires_days)
     except WarehouseError as error:
         raise _refuse(error) from None
     click.echo(new_token)
+
+
+@token.command("revoke")
+@click.argument("token")
+@pass_context
+def token_revoke(ctx: Context, token: str) -> None:
+    """End API token TOKEN: it answers 401 from then on."""
+    try:
+        with writing(make_sessionmaker(ctx.migrated_engine)) as session:
+            row = accounts.revoke_token(session, token)
+            owner = row.user.name
+    except WarehouseError as error:
+        raise _refuse(error) from None
+    click.echo(f"The token of {owner} no longer works.")
+
+
+@main.command("roles")
+@pass_context
+def roles_command(ctx: Context) -> None:
+    """Print the role matrix of every endpoint and page (docs/roles.md) as Markdown."""
+    from warehouse.app import create_app
+    from warehouse.endpoints import role_table
+
+    # Only the routes are read: no database is opened, so any signing key will do.
+    server = ctx.config.server.model_copy(update={"secret_key": "role-table"})
+    click.echo(role_table(create_app(ctx.config.model_copy(update={"server": server}))), nl=False)
 
 
 @main.group("import")
@@ -236,7 +258,9 @@ def import_orders(ctx: Context, path: Path, channel_code: str, batch_size: int) 
                 length=path.stat().st_size, label="Importing orders", file=sys.stderr
             ) as bar,
         ):
-            report = importer.import_orders(factory, channel_code, stream, batch_size, bar.update)
+            report = importer.import_orders(
+                factory, channel_code, stream, batch_size, bar.update, ctx.config.orders.max_lines
+            )
     except importer.BadFile as exc:
         raise click.ClickException(f"{path}: {exc}") from None
     except WarehouseError as error:
@@ -273,6 +297,35 @@ def sheet_command(
         raise _refuse(error) from None
     output.write_bytes(document)
     click.echo(f"Wrote {output} ({len(document)} bytes).")
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+def backup_command(ctx: Context, file: Path) -> None:
+    """Back up the SQLite database to FILE while the service runs (PostgreSQL: pg_dump)."""
+    try:
+        backup.back_up(ctx.config.database.url, file)
+    except WarehouseError as error:
+        raise _refuse(error) from None
+    click.echo(f"Backed up to {file}.")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask first.")
+@pass_context
+def restore_command(ctx: Context, file: Path, yes: bool) -> None:
+    """Replace the SQLite database with the backup in FILE (stop the service first)."""
+    if not yes:
+        click.confirm(f"Replace everything in {ctx.config.database.url} with {file}?", abort=True)
+    try:
+        backup.restore(ctx.config.database.url, file)
+    except WarehouseError as error:
+        raise _refuse(error) from None
+    # A backup of an older release is brought up to the code's schema.
+    migrate.upgrade(ctx.engine)
+    click.echo(f"Restored from {file}; the database is at revision {migrate.current(ctx.engine)}.")
 
 
 @main.command()

@@ -1,8 +1,11 @@
 """Loading and checking config.toml; environment variables override any key.
 
 An override is named WAREHOUSE_<SECTION>_<KEY>, for example
-WAREHOUSE_DATABASE_URL or WAREHOUSE_AUTH_IDLE_MINUTES. WAREHOUSE_CONFIG names
-the file itself (default: config.toml in the working directory).
+WAREHOUSE_DATABASE_URL or WAREHOUSE_AUTH_IDLE_MINUTES, or, to reach any depth,
+with a double underscore between the levels: WAREHOUSE_PRINTERS__PACK1__HOST,
+WAREHOUSE_STATIONS__PACK2__PRINTER, WAREHOUSE_LABELS__SHIP_FROM__CITY.
+WAREHOUSE_CONFIG names the file itself (default: config.toml in the working
+directory).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from labels.printers import PrinterKind
 from scanners.numbered import numbered_code
+from warehouse.limits import DEFAULT_MAX_LINES, MAX_ORDER_LINES
 
 
 class ConfigError(Exception):
@@ -40,6 +44,12 @@ class ServerConfig(Section):
     # browsers give the camera only to secure pages. Relative paths: from this file.
     certificate: str = ""
     private_key: str = ""
+    # Who may read /metrics: empty, only the machine itself (127.0.0.1, ::1); set, only a
+    # request with the header "Authorization: Bearer <metrics_token>".
+    metrics_token: str = ""
+    # A request's body must have arrived this many seconds after its headers (a photo from
+    # a handheld on poor Wi-Fi included); later, it is answered 408 and its connection closed.
+    body_timeout_s: int = Field(120, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> ServerConfig:
@@ -56,6 +66,23 @@ class DatabaseConfig(Section):
     url: str = "sqlite:///var/warehouse.sqlite3"
     busy_timeout_ms: int = Field(10000, ge=0)
     pool_size: int = Field(5, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _a_database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        example = "sqlite:///var/warehouse.sqlite3 or postgresql://user:password@host/db"
+        if not value.strip():
+            raise ValueError(f"is empty; name a database such as {example}")
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"is not a database URL; write it as {example}") from None
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"names a {backend} database; use SQLite or PostgreSQL: {example}")
+        return value
 
 
 class WarehouseConfig(Section):
@@ -117,7 +144,8 @@ class AuthConfig(Section):
     idle_minutes: int = Field(15, ge=1)
     # Failed logins beyond this many must wait 2, 4, 8, ... seconds before the next try.
     free_attempts: int = Field(3, ge=1)
-    # After this many failed logins in a row the account is locked for lockout_minutes.
+    # After this many failed logins in a row, that name or badge is locked at that client
+    # address for lockout_minutes.
     max_attempts: int = Field(8, ge=2)
     lockout_minutes: int = Field(15, ge=1)
 
@@ -191,6 +219,15 @@ class PrinterConfig(Section):
         return self
 
 
+class PrintingConfig(Section):
+    # The longest one send to a printer may take, connecting included. A label that went out
+    # but was not finished by then may have printed: it waits for a person's word.
+    deadline_s: float = Field(30.0, gt=0, le=600)
+    # How long a sender's claim on a job holds unless renewed (it is renewed while the send
+    # is alive). A job whose sender stopped renewing it may have printed, and waits too.
+    lease_s: float = Field(30.0, ge=1, le=600)
+
+
 class StationConfig(Section):
     printer: str
 
@@ -226,6 +263,12 @@ class CountingConfig(Section):
     review_value: Decimal = Field(Decimal("100.00"), ge=0)
 
 
+class OrdersConfig(Section):
+    # The most lines one channel order may have (10000 at most): a bigger one is refused
+    # with 422 and sent as several orders.
+    max_lines: int = Field(DEFAULT_MAX_LINES, ge=1, le=MAX_ORDER_LINES)
+
+
 class ReturnsConfig(Section):
     # Where a returned item goes when no location is scanned for it (it waits for a check).
     quarantine: str = "QUAR-01"
@@ -240,6 +283,7 @@ class Config(Section):
     scanners: ScannersConfig = ScannersConfig()
     labels: LabelsConfig = LabelsConfig()
     printers: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")], PrinterConfig] = {}
+    printing: PrintingConfig = PrintingConfig()
     stations: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")], StationConfig] = {}
     boxes: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")], BoxConfig] = {
         "small": BoxConfig(name="Small box", weight_g=150, inner_mm=(250, 180, 100)),
@@ -248,6 +292,7 @@ class Config(Section):
     }
     packing: PackingConfig = PackingConfig()
     receiving: ReceivingConfig = ReceivingConfig()
+    orders: OrdersConfig = OrdersConfig()
     counting: CountingConfig = CountingConfig()
     returns: ReturnsConfig = ReturnsConfig()
 
@@ -262,35 +307,68 @@ class Config(Section):
 
 
 ENV_PREFIX = "WAREHOUSE_"
-# Sections with scalar keys, which environment variables can override.
+# Sections with scalar keys, which WAREHOUSE_<SECTION>_<KEY> overrides.
 _ENV_SECTIONS = (
-    "server", "database", "warehouse", "auth", "scanners", "labels", "receiving", "counting",
-    "returns",
+    "server", "database", "warehouse", "auth", "scanners", "labels", "printing", "receiving",
+    "orders", "counting", "returns", "layout", "packing",
 )  # fmt: skip
+# Between the levels of a nested override: WAREHOUSE_PRINTERS__PACK1__HOST.
+_NESTED = "__"
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    overrides: dict[str, dict[str, str]] = {}
+def _env_overrides(environ: Mapping[str, str]) -> dict[tuple[str, ...], tuple[str, str]]:
+    """The overrides in the environment: each key's path in config.toml -> (variable, value)."""
+    overrides: dict[tuple[str, ...], tuple[str, str]] = {}
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
             continue
-        section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
-        if section not in _ENV_SECTIONS:
-            continue  # not a configuration key (WAREHOUSE_TEST_..., say)
-        if key not in Config.model_fields[section].annotation.model_fields:  # type: ignore[union-attr]
-            raise ConfigError(f"{name}: {section} has no key {key!r}")
-        overrides.setdefault(section, {})[key] = value
+        rest = name[len(ENV_PREFIX) :].lower()
+        if _NESTED in rest:
+            path = tuple(rest.split(_NESTED))
+            if path[0] not in Config.model_fields:
+                raise ConfigError(f"{name}: config.toml has no section {path[0]!r}")
+            if "" in path or len(path) < 2:
+                raise ConfigError(f"{name}: write it as WAREHOUSE_SECTION__NAME__KEY")
+        else:
+            section, _, key = rest.partition("_")
+            if section not in _ENV_SECTIONS:
+                continue  # not a configuration key (WAREHOUSE_TEST_..., say)
+            if key not in Config.model_fields[section].annotation.model_fields:  # type: ignore[union-attr]
+                raise ConfigError(f"{name}: {section} has no key {key!r}")
+            path = (section, key)
+        overrides[path] = (name, value)
     return overrides
 
 
-def _describe(error: ValidationError, origin: str | None) -> str:
+def _apply(data: dict[str, Any], path: tuple[str, ...], value: str, name: str) -> None:
+    """Set one override into the file's data, making the tables on its path."""
+    table = data
+    for part in path[:-1]:
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{name}: {part} is a value in config.toml, not a table")
+    table[path[-1]] = value
+
+
+def _describe(
+    error: ValidationError, origin: str | None, variables: Mapping[tuple[str, ...], str]
+) -> str:
     """One line per problem, naming the key (or, for overrides, the variable)."""
     lines = []
     for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        loc = tuple(str(part) for part in item["loc"])
+        where = ".".join(loc) or "(top level)"
         if origin is None:
-            where = ENV_PREFIX + "_".join(str(part) for part in item["loc"]).upper()
+            # The variable that set the key; else the variables that set keys of its table.
+            related = sorted(
+                name for path, name in variables.items() if loc[: len(path) - 1] == path[:-1]
+            )
+            if loc in variables:
+                where = variables[loc]
+            elif related:
+                where = f"{where} (set by {', '.join(related)})"
         message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        message = message.removeprefix("Value error, ")
         lines.append(f"{origin or 'environment'}: {where}: {message}")
     return "\n".join(lines)
 
@@ -321,13 +399,15 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     try:
         Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, str(path))) from None
-    for section, values in _env_overrides(environ).items():
-        data.setdefault(section, {}).update(values)
+        raise ConfigError(_describe(exc, str(path), {})) from None
+    overrides = _env_overrides(environ)
+    for key, (name, value) in overrides.items():
+        _apply(data, key, value, name)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, None)) from None
+        variables = {key: name for key, (name, _value) in overrides.items()}
+        raise ConfigError(_describe(exc, None, variables)) from None
     base = path.resolve().parent
     database = config.database.model_copy(
         update={"url": _resolve_sqlite_path(config.database.url, base)}

@@ -15,6 +15,7 @@ from warehouse import accounts, catalog, channels, inventory, orders
 from warehouse.config import Config
 from warehouse.models import Product
 from warehouse.order_input import LineInput, OrderInput, ShipTo
+from warehouse.scanning import scanner_setup
 
 AISLES = ("A01", "A02", "A03", "A04", "A05")
 BAYS = 8
@@ -110,6 +111,7 @@ def load(session: Session, config: Config, seed: int = 2026) -> str | None:
                     unit_price=(cost * Decimal("2.2")).quantize(Decimal("0.01")),
                     weight_g=rng.randrange(40, 900),
                 ),
+                scanner_setup(config).patterns,
             )
             for code in rng.sample(bins, rng.randint(1, 2)):
                 lot, expiry = "", None

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from warehouse.channels import get_channel
 from warehouse.db import begin_write
 from warehouse.errors import WarehouseError
+from warehouse.limits import DEFAULT_MAX_LINES
 from warehouse.order_input import OrderIn, OrderInput
 from warehouse.orders import take_orders
 
@@ -181,6 +182,7 @@ def import_orders(
     stream: IO[bytes],
     batch_size: int = 500,
     progress: Callable[[int], None] = lambda _: None,
+    max_lines: int = DEFAULT_MAX_LINES,
 ) -> ImportReport:
     """Take every order of the file; returns what was stored and every order refused, by line."""
     report = ImportReport()
@@ -191,7 +193,7 @@ def import_orders(
         batch: list[tuple[list[_Row], OrderInput]] = []
 
         def flush() -> None:
-            outcomes = take_orders(session, channel_code, [order for _, order in batch])
+            outcomes = take_orders(session, channel_code, [order for _, order in batch], max_lines)
             for (group, order), outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, WarehouseError):
                     line = _line_of(group, outcome.field)

@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from warehouse.catalog import location_for_code, product_for_sku
 from warehouse.db import rows_changed
-from warehouse.errors import Conflict, InsufficientStock, InvalidInput
+from warehouse.errors import Conflict, Forbidden, InsufficientStock, InvalidInput
 from warehouse.models import (
     RESERVING_STATUSES,
     CountTask,
@@ -286,14 +286,27 @@ def move(
     qty: int,
     lot: str | None = None,
     reference: str = "",
+    *,
+    anywhere: bool,
 ) -> tuple[Movement, Movement]:
-    """Move units between locations: one movement out, one in, sharing a reference."""
+    """Move units between locations: one movement out, one in, sharing a reference. Without
+    `anywhere` (a picker) both must be pickable bins, so that no one who walks pick lists
+    can take units out of quarantine or hide sellable ones there."""
     check_units(qty, "qty")
     product = product_for_sku(session, sku)
     src = location_for_code(session, source, field="from")
     dst = location_for_code(session, target, field="to")
     if src.id == dst.id:
         raise InvalidInput("from and to are the same location", field="to")
+    if not anywhere:
+        for place, field in ((src, "from"), (dst, "to")):
+            if not place.pickable:
+                raise Forbidden(
+                    f"{place.code} is not a pick bin: only a receiver or a supervisor moves "
+                    "stock there or from there.",
+                    field=field,
+                    code="not_a_pick_bin",
+                )
     # The product total does not change: only the two bins do.
     lock_products(session, [product.id])
     lot_, expiry = _lot_at(session, product, src, lot)

@@ -16,6 +16,8 @@ from typing import Any
 
 import marshmallow as ma
 
+from warehouse import limits
+
 
 @dataclass(frozen=True)
 class ShipTo:
@@ -79,8 +81,8 @@ class ShipToIn(ma.Schema):
 
 class LineIn(ma.Schema):
     sku = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    qty = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
-    unit_price = ma.fields.Decimal(places=2, validate=ma.validate.Range(min=0))
+    qty = limits.units(required=True)
+    unit_price = limits.price()
 
     @ma.post_load
     def _make(self, data: dict[str, Any], **_: Any) -> LineInput:
@@ -89,14 +91,18 @@ class LineIn(ma.Schema):
 
 class OrderIn(ma.Schema):
     external_id = ma.fields.String(required=True, validate=ma.validate.Length(1, 100))
-    lines = ma.fields.List(
+    lines = limits.Items(
         ma.fields.Nested(LineIn),
+        limits.MAX_ORDER_LINES,
         required=True,
         validate=ma.validate.Length(min=1, error="an order needs at least one line"),
-        metadata={"description": "one line per SKU; a SKU on two lines is refused"},
+        metadata={
+            "description": "one line per SKU; a SKU on two lines is refused; at most "
+            "config.toml's [orders] max_lines (1000 unless set)"
+        },
     )
     ship_to = ma.fields.Nested(ShipToIn, required=True)
-    ship_by = ma.fields.AwareDateTime(default_timezone=None, load_default=None, allow_none=True)
+    ship_by = limits.Moment(load_default=None, allow_none=True)
 
     @ma.post_load
     def _make(self, data: dict[str, Any], **_: Any) -> OrderInput:

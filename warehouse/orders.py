@@ -14,8 +14,10 @@ from typing import Any, cast
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from warehouse.channels import Served, serves
 from warehouse.db import insert_or_skip, rows_changed
 from warehouse.errors import Conflict, InvalidInput, NotFound, UnknownSku, WarehouseError
+from warehouse.limits import DEFAULT_MAX_LINES, MAX_UNITS, check_id
 from warehouse.models import Channel, Order, OrderLine, OrderStatus, Product, utcnow
 from warehouse.order_input import LineInput, OrderInput
 from warehouse.reservations import (
@@ -28,21 +30,26 @@ from warehouse.reservations import (
     store_reserved,
 )
 
-# Order ids are 32-bit: a larger number names no order (and PostgreSQL refuses to compare it).
-MAX_ORDER_ID = 2**31 - 1
-
 
 class DuplicateExternalId(Conflict):
     code = "duplicate_external_id"
 
 
-def _check_lines(lines: tuple[LineInput, ...]) -> None:
+def _check_lines(lines: tuple[LineInput, ...], max_lines: int) -> None:
     if not lines:
         raise InvalidInput("an order needs at least one line", field="lines")
+    if len(lines) > max_lines:
+        raise InvalidInput(
+            f"An order has {max_lines} lines at most; send it as several orders.",
+            field="lines",
+            code="too_many_lines",
+        )
     seen: set[str] = set()
     for index, line in enumerate(lines):
-        if isinstance(line.qty, bool) or not isinstance(line.qty, int) or line.qty < 1:
-            raise InvalidInput("qty must be a whole number, 1 or more", field=f"lines[{index}].qty")
+        if isinstance(line.qty, bool) or not isinstance(line.qty, int):
+            raise InvalidInput("qty must be a whole number", field=f"lines[{index}].qty")
+        if not 1 <= line.qty <= MAX_UNITS:
+            raise InvalidInput(f"qty must be from 1 to {MAX_UNITS}", field=f"lines[{index}].qty")
         if line.sku in seen:
             # Refused rather than merged: two lines for one SKU usually mean a channel bug,
             # and their prices may differ.
@@ -122,7 +129,11 @@ def _insert_orders(session: Session, rows: list[dict[str, Any]]) -> dict[str, in
 
 
 def take_orders(
-    session: Session, channel_code: str, inputs: Sequence[OrderInput]
+    session: Session,
+    channel_code: str,
+    inputs: Sequence[OrderInput],
+    max_lines: int = DEFAULT_MAX_LINES,
+    served: Served = None,
 ) -> list[Taken | WarehouseError]:
     """Store and reserve a batch of one channel's orders; for each, what became of it.
 
@@ -137,7 +148,7 @@ def take_orders(
     """
     prints = [order.fingerprint() for order in inputs]
     channel, stored = _channel_with_orders(
-        session, channel_code, {order.external_id for order in inputs}
+        session, channel_code, {order.external_id for order in inputs}, served
     )
     outcome: list[Taken | WarehouseError | None] = [None] * len(inputs)
     fresh: dict[str, int] = {}  # external id -> index of the batch's first delivery of it
@@ -157,7 +168,7 @@ def take_orders(
             )
             continue
         try:
-            _check_lines(order.lines)
+            _check_lines(order.lines, max_lines)
         except WarehouseError as error:
             outcome[index] = error
             continue
@@ -198,7 +209,7 @@ def take_orders(
     if late:
         fill_backorders(session, {line["product_id"] for i in late for line in planned[i].lines})
         _, stored = _channel_with_orders(
-            session, channel_code, {inputs[i].external_id for i in late}
+            session, channel_code, {inputs[i].external_id for i in late}, served
         )
         for i in late:
             found = stored.get(inputs[i].external_id)
@@ -218,7 +229,7 @@ def take_orders(
 
 
 def _channel_with_orders(
-    session: Session, channel_code: str, external_ids: set[str]
+    session: Session, channel_code: str, external_ids: set[str], served: Served
 ) -> tuple[Channel, dict[str, tuple[int, str]]]:
     """The channel, and external id -> (id, fingerprint) of its stored orders among these
     (one query)."""
@@ -227,15 +238,21 @@ def _channel_with_orders(
         .outerjoin(Order, (Order.channel_id == Channel.id) & Order.external_id.in_(external_ids))
         .where(Channel.code == channel_code)
     ).all()
-    if not rows:
+    if not rows or not serves(served, rows[0].Channel.id):
         raise NotFound(f"No channel has code {channel_code!r}.", code="unknown_channel")
     stored = {row.external_id: (row.id, row.fingerprint) for row in rows if row.id is not None}
     return rows[0].Channel, stored
 
 
-def take_order(session: Session, channel_code: str, order: OrderInput) -> tuple[Order, bool]:
+def take_order(
+    session: Session,
+    channel_code: str,
+    order: OrderInput,
+    max_lines: int = DEFAULT_MAX_LINES,
+    served: Served = None,
+) -> tuple[Order, bool]:
     """Store and reserve one channel order (see take_orders); returns (order, created)."""
-    (taken,) = take_orders(session, channel_code, [order])
+    (taken,) = take_orders(session, channel_code, [order], max_lines, served)
     if isinstance(taken, WarehouseError):
         raise taken
     if taken.planned is None:
@@ -255,7 +272,7 @@ def take_order(session: Session, channel_code: str, order: OrderInput) -> tuple[
 def find_order(session: Session, order_id: int, *, lock: bool = False) -> Order | None:
     """The order with this id, read afresh with its lines and their products; None when
     there is none. With `lock`, its row is held for this transaction (FOR UPDATE)."""
-    if not 1 <= order_id <= MAX_ORDER_ID:
+    if not check_id(order_id):
         return None
     # The channel is left to its lazy load, which finds it in the session without a query
     # once any order of it was read.
@@ -283,17 +300,18 @@ def ledger_reference(order_id: int) -> str:
     return f"order {order_id}"
 
 
-def get_order(session: Session, order_id: int) -> Order:
-    """The order with this id (see find_order), or NotFound."""
+def get_order(session: Session, order_id: int, served: Served = None) -> Order:
+    """The order with this id (see find_order), or NotFound (also for an order of a channel
+    the caller does not serve)."""
     order = find_order(session, order_id)
-    if order is None:
+    if order is None or not serves(served, order.channel_id):
         raise NotFound(f"No order has id {order_id}.", code="unknown_order")
     return order
 
 
-def cancel_order(session: Session, order_id: int) -> Order:
+def cancel_order(session: Session, order_id: int, served: Served = None) -> Order:
     """Cancel an order and give its units back; waiting backorders get them at once."""
-    order = get_order(session, order_id)
+    order = get_order(session, order_id, served)
     if order.status == OrderStatus.SHIPPED:
         raise Conflict(
             f"Order {order.id} has shipped and can no longer be cancelled.", code="already_shipped"

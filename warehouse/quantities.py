@@ -6,6 +6,7 @@ the step would otherwise allow."""
 from __future__ import annotations
 
 from warehouse.errors import InvalidInput
+from warehouse.limits import MAX_UNITS
 
 # The shortest barcode a scanner sends as digits (EAN-8); no count of units comes near it.
 BARCODE_DIGITS = 8
@@ -16,8 +17,9 @@ def check_units(
 ) -> int:
     """The number of units, refused (naming the field, or `name` where a person reads it)
     unless it is a whole number from `least` to `most` that does not look like a scanned
-    barcode."""
+    barcode. No step allows more than limits.MAX_UNITS."""
     said = name or field
+    most = MAX_UNITS if most is None else min(most, MAX_UNITS)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{said} must be a whole number of units", field=field)
     if len(str(abs(value))) >= BARCODE_DIGITS:
@@ -29,7 +31,7 @@ def check_units(
         )
     if value < least:
         raise InvalidInput(f"{said} must be {least} or more.", field=field)
-    if most is not None and value > most:
+    if value > most:
         raise InvalidInput(
             f"{said} is {most} at most here, not {value}.", field=field, code="too_many"
         )

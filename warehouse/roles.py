@@ -1,4 +1,11 @@
-"""The one role matrix: which role may do what. Every endpoint names one permission here."""
+"""The one role matrix: which role may do what. Every endpoint names one permission here;
+docs/roles.md lists every endpoint and page with the roles that may call it
+(`warehouse roles` writes it, and a test keeps it current).
+
+Integrations are channel platforms: they keep the catalog, send orders and read back their
+own channels' orders, feeds and shipments (a token bound to channels sees only those). They
+book no stock and read no scans: receiving is done on the floor, and a scan may name a person.
+"""
 
 from __future__ import annotations
 
@@ -15,22 +22,29 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "catalog.write": LEADS | {"integration"},
     "locations.write": LEADS,
     "stock.read": EVERYONE,
-    "stock.receive": LEADS | {"receiver", "integration"},
+    # The ledger names who moved what.
+    "stock.ledger": PEOPLE,
+    "stock.receive": LEADS | {"receiver"},
     "stock.count": LEADS | {"receiver"},
+    # Pickers move units between pickable bins only (a bin restocked from another);
+    # these roles move them anywhere, into and out of quarantine too.
     "stock.move": LEADS | {"receiver", "picker"},
+    "stock.move_anywhere": LEADS | {"receiver"},
     "channels.write": LEADS,
     "channels.feed": LEADS | {"integration"},
     "orders.create": LEADS | {"integration"},
+    # An integration token bound to channels reads and cancels only their orders.
     "orders.read": EVERYONE,
     "orders.cancel": LEADS | {"integration"},
-    # Reading a scan or a photo of a barcode; every scan is logged.
-    "scan.resolve": EVERYONE,
-    "scan.decode": EVERYONE,
+    # Reading a scan or a photo of a barcode (a badge names a person); every scan is logged.
+    # A scan from a pack station's scanner packs, so it needs packing.pack as well.
+    "scan.resolve": PEOPLE,
+    "scan.decode": PEOPLE,
     # The page that tests a scanner and suggests its settings.
     "scanners.setup": PEOPLE,
     # Pick lists: planned by leads, read by everyone, walked by pickers.
     "picking.plan": LEADS,
-    "picking.read": EVERYONE,
+    "picking.read": PEOPLE,
     "picking.pick": LEADS | {"picker"},
     # Packing at a station; a supervisor reopens a closed carton.
     "packing.pack": LEADS | {"packer"},
@@ -51,7 +65,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Counts whose difference is too large for one person's count: approved or turned down;
     # a count by these roles is booked at once.
     "counts.approve": LEADS,
-    # People: who may sign in, and lifting a login lockout.
+    # People: who may sign in, lifting a login lockout, deactivating a user, and the
+    # API tokens that work (revoked there).
     "people.supervise": LEADS,
 }
 
@@ -59,3 +74,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 def allowed(role: str, permission: str) -> bool:
     """True when the role holds the permission; an unknown permission is allowed to no one."""
     return role in PERMISSIONS.get(permission, frozenset())
+
+
+# Rules finer than an endpoint's permission, listed under the table of docs/roles.md.
+FINER_RULES = (
+    "`POST /api/barcodes/resolve` with a `station`: a pack station's scanner packs, so the "
+    "caller needs `packing.pack` as well (403 otherwise).",
+    "`POST /api/stock/moves`: roles with `stock.move_anywhere` move stock between any two "
+    "locations; the other roles with `stock.move` (pickers) only between pickable bins, "
+    "never into or out of quarantine or other places outside the pick area (403 "
+    "`not_a_pick_bin`).",
+    "An integration token made with `--channel` serves only those channels: another "
+    "channel's orders, feed, order intake and shipments answer 404, as if they did not "
+    "exist. A token bound to no channel serves every channel.",
+    "`POST /api/channels/{code}/webhook` needs no user: the channel signs each delivery.",
+)

@@ -243,6 +243,11 @@ def _replay(entry: ScanLog, context: ScanContext) -> Outcome[Logged]:
     owner = context.user.id if context.user else None
     if entry.user_id != owner:
         return Outcome(None, Conflict("This scan id was used by someone else.", field="scan_id"))
+    if entry.source != context.source:
+        # Its answer is of another kind (a flow's step, a resolved code, a photo).
+        return Outcome(
+            None, Conflict("This scan id was used for another kind of scan.", field="scan_id")
+        )
     if entry.accepted:
         return Outcome(entry.result)
     return Outcome(None, ScanRefused(entry.reason, entry.message))

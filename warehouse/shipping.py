@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from warehouse import inventory, printing
+from warehouse.channels import Served, serves
 from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.models import (
     Carton,
@@ -69,13 +70,17 @@ class LabelMismatch(InvalidInput):
     code = "label_mismatch"
 
 
-def get_shipment_row(session: Session, shipment_id: int) -> Shipment:
-    """The shipment with this id, or NotFound."""
+def get_shipment_row(session: Session, shipment_id: int, served: Served = None) -> Shipment:
+    """The shipment with this id, or NotFound (also for one of a channel the caller does not
+    serve)."""
     shipment = (
         session.get(Shipment, shipment_id, populate_existing=True)
         if 1 <= shipment_id <= 2**31 - 1
         else None
     )
+    if shipment is not None and served is not None:
+        channel_id = session.scalar(select(Order.channel_id).where(Order.id == shipment.order_id))
+        shipment = shipment if channel_id is not None and serves(served, channel_id) else None
     if shipment is None:
         raise NotFound(f"No shipment has id {shipment_id}.", code="unknown_shipment")
     return shipment
@@ -120,9 +125,9 @@ def order_shipments(session: Session, order_id: int) -> list[Shipment]:
     )
 
 
-def get_shipment(session: Session, shipment_id: int) -> ShipmentDetails:
+def get_shipment(session: Session, shipment_id: int, served: Served = None) -> ShipmentDetails:
     """A shipment with its order, its cartons' items and their label jobs, or NotFound."""
-    shipment = get_shipment_row(session, shipment_id)
+    shipment = get_shipment_row(session, shipment_id, served)
     cartons = shipment_cartons(session, shipment.id)
     jobs = label_jobs(session, cartons)
     return ShipmentDetails(
@@ -203,6 +208,13 @@ def packed_shipment(session: Session, order_id: int) -> Shipment:
     return shipment
 
 
+def labelled(session: Session, label: str) -> Carton | None:
+    """The carton whose label (SSCC or tracking number) this is."""
+    return session.scalar(
+        select(Carton).where((Carton.sscc == label) | (Carton.tracking == label)).limit(1)
+    )
+
+
 def load_carton(session: Session, user: User | None, order_id: int, label: str) -> Carton:
     """At the dock, a label scanned for an order: one of its cartons' (by SSCC or tracking
     number), never one scanned before (two cartons with one label) nor another order's."""
@@ -221,9 +233,7 @@ def load_carton(session: Session, user: User | None, order_id: int, label: str) 
         raise Conflict(f"Order {order_id} has no cartons.", code="not_packed")
     carton = next((c for c in cartons if label in (c.sscc, c.tracking)), None)
     if carton is None:
-        other = session.scalar(
-            select(Carton).where((Carton.sscc == label) | (Carton.tracking == label))
-        )
+        other = labelled(session, label)
         where = f"order {other.order_id}" if other is not None else "no carton of this warehouse"
         raise LabelMismatch(
             f"This label is of {where}, not of order {order_id}: check the labels were "

@@ -1,6 +1,6 @@
 """What every request shares: its database session and the one place views' transactions
-begin and end, who is asking, the role check, CSRF, and errors (JSON to the API, the error
-page to people)."""
+begin and end, who is asking, the role check, CSRF and Idempotency-Key. Refusals are
+warehouse.refusals', the checks of the input and the headers warehouse.guards'."""
 
 from __future__ import annotations
 
@@ -9,30 +9,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from flask import (
-    Flask,
-    Response,
-    current_app,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from warehouse import idempotency
-from warehouse.accounts import user_for_token
+from warehouse import accounts, guards, idempotency, refusals
 from warehouse.config import Config
 from warehouse.db import begin_write
-from warehouse.errors import WarehouseError
+from warehouse.errors import Forbidden, WarehouseError
 from warehouse.models import (
     CartonStatus,
     OrderStatus,
@@ -41,13 +27,16 @@ from warehouse.models import (
     User,
     utcnow,
 )
+from warehouse.refusals import database_refusal, error_response, refusal, undo, wants_json
 from warehouse.roles import PERMISSIONS, allowed
 
 F = TypeVar("F", bound=Callable[..., Any])
 csrf = CSRFProtect()
 
-# Endpoints anyone may call: static files and the OpenAPI document.
-PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json"})
+# Endpoints anyone may call: static files and the OpenAPI document; /metrics checks its
+# own reader (a scraper's token of config.toml, not a user's).
+PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json", "monitoring.metrics"})
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -97,6 +86,13 @@ def idempotent(view: F) -> F:
     return view
 
 
+def scraped(view: F) -> F:
+    """Mark a view for a metrics scraper, not a user: it checks its reader itself."""
+    view._public = True  # type: ignore[attr-defined]
+    view._scraped = True  # type: ignore[attr-defined]
+    return view
+
+
 def signed_webhook(view: F) -> F:
     """Mark a view that needs no user because its request is signed (checked by the view)."""
     view._public = True  # type: ignore[attr-defined]
@@ -118,6 +114,18 @@ def db() -> Session:
             begin_write(g.db)
     session: Session = g.db
     return session
+
+
+def takes_raw_scans(*fields: str) -> Callable[[F], F]:
+    """Mark a view whose JSON `fields` hold raw scans, taken as the scanner sent them: the
+    scan parser refuses (and logs) a scan that is not text, so the check before every view
+    leaves those fields to it."""
+
+    def mark(view: F) -> F:
+        view._raw_scans = frozenset(fields)  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 def writes_late(view: F) -> F:
@@ -169,40 +177,8 @@ def current_user() -> User | None:
     return g.get("user")
 
 
-def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
-
-
-def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
-    """API.md's error envelope."""
-    body: dict[str, Any] = {"code": code, "message": message}
-    if field:
-        body["field"] = field
-    response = jsonify({"error": body})
-    response.status_code = status
-    return response
-
-
-def refusal(status: int, code: str, message: str, field: str | None = None) -> Response:
-    """A refused request: API.md's error envelope to the API, the error page to a person."""
-    # A page's own script that posts JSON reads its refusals as JSON too.
-    if wants_json() or request.is_json:
-        return error_response(status, code, message, field)
-    title = {403: "Not allowed", 404: "Not found"}.get(status, "Not done")
-    return Response(render_template("error.html", title=title, message=message), status=status)
-
-
 def _view_of(endpoint: str | None) -> Callable[..., Any] | None:
     return current_app.view_functions.get(endpoint) if endpoint else None
-
-
-def check_every_endpoint(app: Flask) -> None:
-    """Refuse to start when an endpoint is neither public nor named in the role matrix."""
-    for endpoint, view in app.view_functions.items():
-        if endpoint in PUBLIC_ENDPOINTS or getattr(view, "_public", False):
-            continue
-        if getattr(view, "_permission", None) not in PERMISSIONS:
-            raise RuntimeError(f"endpoint {endpoint} names no permission of the role matrix")
 
 
 def _idle_expired() -> bool:
@@ -210,32 +186,66 @@ def _idle_expired() -> bool:
     return time.time() - seen > config().auth.idle_minutes * 60
 
 
-def sign_in(user: User) -> None:
-    """Start a fresh session cookie for a person who has just logged in."""
-    session.clear()
-    session["uid"] = user.id
+def client_address() -> str:
+    """The address the request came from, as failed logins are counted per address."""
+    return request.remote_addr or "unknown"
+
+
+def sign_in(db_session: Session, user: User) -> None:
+    """Start a fresh session for a person who has just logged in: a new row, and a cookie
+    that carries only its random id (the one before, if any, is signed out)."""
+    sign_out(db_session)
+    sid = accounts.open_session(db_session, user)
+    session["sid"] = sid
     session["seen"] = time.time()
     session.permanent = False
+
+
+def sign_out(db_session: Session) -> None:
+    """End this browser's session, so that no copy of its cookie works any more."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        accounts.end_session(db_session, sid)
+    session.clear()
+
+
+def served_channels() -> frozenset[int] | None:
+    """The channels the caller may see and change: an integration token's own channels, or
+    None for every channel (people, and integrations bound to none)."""
+    served: frozenset[int] | None = g.get("channels")
+    return served
+
+
+def require(permission: str) -> None:
+    """Refuse a request whose role lacks a permission that only part of a view needs."""
+    user = current_user()
+    if user is None or not allowed(user.role, permission):
+        raise Forbidden(f"A {user.role if user else 'stranger'} may not do this.")
 
 
 def _identify() -> Response | None:
     g.user = None
     g.via_token = False
+    g.channels = None
     header = request.headers.get("Authorization")
     if header:
         scheme, _, token = header.partition(" ")
-        user = user_for_token(db(), token.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
+        holder = accounts.token_holder(db(), token.strip()) if scheme.lower() == "bearer" else None
+        if holder is None:
             return error_response(401, "invalid_token", "The bearer token is not valid.")
-        g.user, g.via_token = user, True
+        g.user, g.via_token, g.channels = holder.user, True, holder.channels
         return None
-    if "uid" in session:
+    sid = session.get("sid")
+    if sid is not None:
         if _idle_expired():
-            session.clear()
+            # Ended on the server too, so a copy of the cookie kept busy elsewhere dies.
+            with transaction() as db_session:
+                sign_out(db_session)
             g.signed_out_idle = True
             return None
-        user = db().get(User, session["uid"])
-        if user is None or not user.active:
+        user = accounts.user_for_session(db(), sid) if isinstance(sid, str) else None
+        if user is None:
+            # Signed out elsewhere, deactivated, or older than a shift.
             session.clear()
             return None
         g.user = user
@@ -287,7 +297,7 @@ def _replay(user: User, key: str) -> Response | None:
     if answer is None:
         g.idempotency_key = (user.id, key)
         return None
-    _undo()
+    undo()
     replayed = Response(answer.body, status=answer.status, content_type=answer.content_type)
     replayed.headers["Idempotent-Replayed"] = "true"
     return replayed
@@ -296,13 +306,17 @@ def _replay(user: User, key: str) -> Response | None:
 def _finish(response: Response) -> Response:
     if "db" in g and response.status_code < 400:
         claimed = g.get("idempotency_key")
-        if claimed is not None:
-            answer = idempotency.Answer(
-                response.status_code, response.content_type or "", response.get_data()
-            )
-            user_id, key = claimed
-            idempotency.record(g.db, user_id, key, answer)
-        g.db.commit()
+        try:
+            if claimed is not None:
+                answer = idempotency.Answer(
+                    response.status_code, response.content_type or "", response.get_data()
+                )
+                user_id, key = claimed
+                idempotency.record(g.db, user_id, key, answer)
+            g.db.commit()
+        # Raised here, after the view, it would miss its handler and answer 500.
+        except SQLAlchemyError as error:
+            return database_refusal(error)
     return response
 
 
@@ -310,83 +324,6 @@ def _close(_exc: BaseException | None) -> None:
     db_session = g.pop("db", None)
     if db_session is not None:
         db_session.close()
-
-
-def _undo() -> None:
-    """A refused request changes nothing."""
-    if "db" in g:
-        g.db.rollback()
-
-
-def _handle_warehouse_error(error: WarehouseError) -> Response:
-    _undo()
-    response = refusal(error.status, error.code, error.message, error.field)
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after:
-        response.headers["Retry-After"] = str(retry_after)
-    return response
-
-
-def _validation_message(messages: Any, path: str = "") -> tuple[str, str]:
-    """The first (field, message) of a webargs/marshmallow error tree."""
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if key in ("json", "query", "form", "files", "path", "view_args"):
-                return _validation_message(value, path)
-            name = (
-                f"{path}[{key}]"
-                if isinstance(key, int)
-                else (f"{path}.{key}" if path else str(key))
-            )
-            if key == "_schema":
-                name = path
-            return _validation_message(value, name)
-    if isinstance(messages, list) and messages:
-        return _validation_message(messages[0], path)
-    return path, str(messages)
-
-
-def handle_http_exception(error: HTTPException) -> Response | HTTPException:
-    """API errors as JSON envelopes; pages keep Flask's own error pages."""
-    if not wants_json():
-        return error
-    status = error.code or 500
-    data = getattr(error, "data", None)
-    if status == 422 and data and "messages" in data:
-        field, message = _validation_message(data["messages"])
-        text = f"{field}: {message}" if field else message
-        return error_response(422, "invalid_input", text, field or None)
-    if status == 400 and request.mimetype == "application/json":
-        return error_response(400, "invalid_json", "The request body is not valid JSON.")
-    code = (error.name or "error").lower().replace(" ", "_")
-    return error_response(status, code, error.description or error.name)
-
-
-def _handle_validation(error: ValidationError) -> Response:
-    """A body checked by a schema inside a view (a signed webhook) rather than by webargs."""
-    _undo()
-    field, message = _validation_message(error.messages)
-    return refusal(422, "invalid_input", f"{field}: {message}" if field else message, field or None)
-
-
-def _handle_csrf(error: CSRFError) -> Response:
-    if wants_json():
-        return error_response(
-            400, "csrf_failed", f"{error.description} Send the X-CSRFToken header."
-        )
-    return refusal(400, "csrf_failed", "The page was out of date. Go back and try again.")
-
-
-def _handle_integrity(error: IntegrityError) -> Response:
-    # Constraints back up the domain's own checks; a concurrent request can still trip them.
-    _undo()
-    return refusal(409, "conflict", "A concurrent change got there first; try again.")
-
-
-def _handle_database_down(error: OperationalError) -> Response:
-    current_app.logger.error("database error: %s", error)
-    _undo()
-    return refusal(503, "database_unavailable", "The database does not answer.")
 
 
 def _template_globals() -> dict[str, Any]:
@@ -404,15 +341,12 @@ def _template_globals() -> dict[str, Any]:
 
 
 def install(app: Flask) -> None:
-    """Hook sessions, identification, CSRF and error handlers into the app."""
+    """Hook sessions, identification, CSRF, the input guards and the refusals into the app."""
     csrf.init_app(app)
     app.context_processor(_template_globals)
     app.before_request(_authorize)
+    # Before any route is added: the converters its rules are built with.
+    guards.install(app)
     app.after_request(_finish)
     app.teardown_request(_close)
-    app.register_error_handler(WarehouseError, _handle_warehouse_error)
-    app.register_error_handler(CSRFError, _handle_csrf)
-    app.register_error_handler(ValidationError, _handle_validation)
-    app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(IntegrityError, _handle_integrity)
-    app.register_error_handler(OperationalError, _handle_database_down)
+    refusals.install(app)

@@ -122,9 +122,7 @@ def test_every_scan_is_logged_with_who_where_and_time(
 ) -> None:
     scan_id = new_scan_id()
     station = ref("pack")
-    answer = resolve(
-        api.as_role("integration"), case_product["case"], station=station, scan_id=scan_id
-    )
+    answer = resolve(api.as_role("packer"), case_product["case"], station=station, scan_id=scan_id)
     assert answer.status_code == 200
     (entry,) = log_of(db, scan_id)
     assert entry.accepted and entry.kind == "product" and entry.station == station

@@ -99,6 +99,25 @@ def test_a_repeated_event_is_applied_once(
     assert len(list(db.scalars(select(ScanLog).where(ScanLog.scan_id == book)))) == 1
 
 
+def test_a_scan_id_of_another_kind_of_scan_is_refused(
+    receiver: Floor, item: dict[str, Any]
+) -> None:
+    # Found by schemathesis: the other scan's logged answer was replayed as this flow's.
+    scan_id = secrets.token_hex(16)
+    resolved = receiver.client.post(
+        "/api/barcodes/resolve",
+        json={"code": item["unit"], "scan_id": scan_id},
+        headers={"X-CSRFToken": receiver.csrf},
+    )
+    assert resolved.status_code == 200
+    for flow in ("lookup", "receive"):
+        again = receiver.scan(flow, item["unit"], scan_id=scan_id)
+        assert again.status_code == 409 and again.json["error"]["field"] == "scan_id", again.text
+    step = secrets.token_hex(16)
+    assert receiver.scan("lookup", item["unit"], scan_id=step).status_code == 200
+    assert receiver.scan("receive", item["unit"], scan_id=step).status_code == 409
+
+
 @pytest.mark.parametrize(
     ("events", "status", "message"),
     [
@@ -119,6 +138,8 @@ def test_a_repeated_event_is_applied_once(
          "whole number"),
         ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "receive", {"expiry": "2027-02-30"})],
          422, "not a date"),
+        ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "receive", {"expiry": "9999-12-31"})],
+         422, "expiry must be from 2000-01-01 to 2099-12-31"),
         ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "receive", {"lot": "L" * 41})], 422,
          "40 characters at most"),
         ([("scan", "{bin}"), ("scan", "{unit}"), ("act", "explode", {})], 422, "no button"),

@@ -413,7 +413,12 @@ def test_the_dock_loads_each_label_once_and_refuses_another_orders(
     order = picked["order"]
     mine, theirs = cartons_of(api, order), cartons_of(api, other["order"])
     dock = packer
-    refused(dock.scan("dock", f"]C100{mine[0]['sscc']}"), 422, "packing slip first")
+    refused(
+        dock.scan("dock", f"]C100{mine[0]['sscc']}"), 422,
+        f"Carton 1 is of order {order}: scan the order's packing slip first",
+    )  # fmt: skip
+    unknown = with_check_digit("06141410999999999")
+    refused(dock.scan("dock", f"]C100{unknown}"), 422, "Scan the order's packing slip")
     page = good(dock.scan("dock", order_code(order)))
     assert page.json["state"] == {"order": order}
     assert mine[0]["tracking"] in page.json["panel"] and mine[1]["tracking"] in page.json["panel"]
@@ -426,6 +431,8 @@ def test_the_dock_loads_each_label_once_and_refuses_another_orders(
     refused(dock.scan("dock", f"]C100{mine[0]['sscc']}"), 409, "scanned already")
     page = good(dock.scan("dock", mine[1]["tracking"]))
     assert f"Order {order} has shipped" in said(page) and page.json["state"] == {}
+    # The same label scanned again once the order has left.
+    refused(dock.scan("dock", mine[1]["tracking"]), 409, f"Carton 2 of order {order} has shipped")
     assert api.get(f"/api/orders/{order}").json["status"] == "shipped"
     assert api.get(f"/api/stock/{picked['heavy']}").json["on_hand"] == 3
     # By hand: for supervisors only.

@@ -70,7 +70,10 @@ def test_scanner_setup_page_shows_every_test_code(
         assert code.label in page.text
     # The floor's scanner capture must leave this page alone: it reads the raw keys itself.
     assert "floor/early.js" not in page.text and "floor/flow.js" not in page.text
-    assert "@media print" in page.text
+    # Its print layout (the codes at their true size) comes with its own style sheet.
+    assert 'href="/static/scanner-setup.css"' in page.text
+    assert "@media print" in client.get("/static/scanner-setup.css").text
+    assert 'data-width-mm="' in page.text and "style=" not in page.text
 
 
 def test_scanner_setup_says_how_to_program_the_prefix(

@@ -523,6 +523,104 @@ def test_a_shipment_refuses_what_is_not_a_carrier_label_and_nothing_changes(
     assert print_jobs(factory) == jobs
 
 
+def slipped_in(command: str, where: str = "inside") -> Any:
+    """A carrier label with a printer command slipped into it: inside its format (after the
+    ^CI28), in a field's data, or alone in a format of its own before the label."""
+    label = GOOD_ZPL.decode()
+    if where == "inside":
+        document = label.replace("^CI28\n", f"^CI28\n{command}\n")
+    elif where == "field":
+        document = label.replace("^FDEXAMPLE PARCELS", f"^FDEXAMPLE {command} PARCELS")
+    else:
+        document = f"^XA{command}^XZ\n{label}"
+    return pytest.param(document.encode(), command.split(",")[0][:3], id=f"{command}-{where}")
+
+
+@pytest.mark.parametrize(
+    ("document", "named"),
+    [
+        # Reset the printer; save or load its settings; what it does after an error.
+        slipped_in("~JR"),
+        slipped_in("~JR", "field"),
+        slipped_in("^JUF"),
+        slipped_in("^JUS", "alone"),
+        slipped_in("^JZY"),
+        slipped_in("~JD"),
+        slipped_in("~JE"),
+        slipped_in("^jus"),
+        # Its network: address, wireless, reset of the network card.
+        slipped_in("^NSS,10.0.0.66,255.255.255.0,10.0.0.1"),
+        slipped_in("^ND2,P,S,10.0.0.66"),
+        slipped_in("~WR"),
+        slipped_in("^NN,printer,contact"),
+        # Its name and password.
+        slipped_in("^KNpwned,desc"),
+        slipped_in("^KP0000"),
+        # Downloads into its memory, and deletions from it.
+        slipped_in("~DGR:LOGO.GRF,4,1,FFFFFFFF", "alone"),
+        slipped_in("~DYR:FONT,A,T,4,,AAAA", "alone"),
+        slipped_in("~DBR:FONT.FNT,N,1,1,1,1,1,1,1"),
+        slipped_in("^DFR:FORM.ZPL^FS"),
+        slipped_in("^IDR:*.*"),
+        slipped_in("~EG"),
+        slipped_in("^ISR:LABEL.GRF"),
+        # Its ZPL mode, its clock, its sleep.
+        slipped_in("^SZ1"),
+        slipped_in("^ST01,01,2030,00,00,00,M"),
+        slipped_in("^ZZ1,N"),
+        # The command character changed, so what follows would read as plain text here.
+        slipped_in("^CC+^XA+JUS^XZ"),
+        slipped_in("~CC+"),
+        slipped_in("^CT+"),
+        slipped_in("~CT+"),
+        slipped_in("^CD;"),
+    ],
+)
+def test_a_carrier_label_that_reaches_into_the_printer_is_refused(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],
+    packed_order: int,  # noqa: F811
+    document: bytes,
+    named: str,
+) -> None:
+    shipment = shipment_of(carrier_api, packed_order)
+    before = carrier_api.get(f"/api/shipments/{shipment}").json
+    jobs = print_jobs(factory)
+    answer = attach_label(carrier_api, packed_order, 1, document, ups_number())
+    assert answer.status_code == 422, answer.json
+    error = answer.json["error"]
+    assert (error["code"], error["field"]) == ("not_a_label", "label")
+    assert f"printer command {named}" in error["message"], error["message"]
+    assert "only draw a label" in error["message"]
+    assert carrier_api.get(f"/api/shipments/{shipment}").json == before
+    assert print_jobs(factory) == jobs
+
+
+def test_a_carrier_label_of_every_kind_of_drawing_command_is_taken(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],
+    packed_order: int,  # noqa: F811
+) -> None:
+    tracking = ups_number()
+    # The commands a carrier's 4x6 in label is drawn with: size and home, fonts, boxes and
+    # lines, an inline graphic, hex field data, MaxiCode, Code 128, a PDF417, one copy.
+    document = (
+        "^XA^MMT^PW812^LL1218^LS0^LH0,0^PON^PR4^MD5^CI28^CF0,30^FWN\n"
+        "^FO20,20^GB772,2,2^FS^FO20,40^A0N,40,40^FDEXAMPLE PARCELS^FS\n"
+        "^FO20,90^A@N,30,30,E:ARI000.FNT^FH^FDGr_C3_BC_C3_9Fe^FS\n"
+        "^FO20,140^GFA,8,8,1,FFFFFFFFFFFFFFFF^FS^FO600,20^XGR:LOGO.GRF,1,1^FS\n"
+        "^FO40,200^BD2^FH^FD001840152382802[)>_1E01_1D961Z00004951^FS\n"
+        f"^FO40,500^BY3^BCN,200,Y,N,N^FD{tracking}^FS\n"
+        "^FO40,800^B7N,8,5,,,N^FDpdf417^FS^FT40,1100^TBN,400,80^FDnote^FS^FXcomment^FS\n"
+        "^PQ1,0,1,Y^XZ\n"
+    ).encode()
+    answer = attach_label(carrier_api, packed_order, 1, document, tracking)
+    assert answer.status_code == 200, answer.json
+    shipment = shipment_of(carrier_api, packed_order)
+    stored = carrier_api.get(f"/api/shipments/{shipment}/label?format=zpl&carton=1")
+    assert stored.data == document
+
+
 def test_shipment_refusals_change_nothing(
     carrier_api: ApiClient,
     factory: sessionmaker[Session],

@@ -123,7 +123,7 @@ def main() -> None:
         url = f"sqlite:///{folder}/bench.sqlite3"
         warehouse_command(url, "init")
         warehouse_command(url, "demo")
-        warehouse_command(url, "user", "add", "bench-bot", "--role", "integration")
+        warehouse_command(url, "user", "add", "bench-bot", "--role", "receiver")
         token = warehouse_command(url, "token", "create", "bench-bot").strip()
         codes = scan_mix(args.requests, seed=7)
         shares = [codes[me :: args.clients] for me in range(args.clients)]

@@ -33,7 +33,7 @@ def _worker(url: str, skus: list[str], bins: list[str], seed: int) -> int:
                     inventory.receive(session, None, sku, source, qty)
                     received += qty
                 else:
-                    inventory.move(session, None, sku, source, target, qty)
+                    inventory.move(session, None, sku, source, target, qty, anywhere=True)
         except InsufficientStock:
             pass  # the bin had fewer units than this move wanted: refused, nothing changed
     engine.dispose()

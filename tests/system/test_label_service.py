@@ -318,3 +318,47 @@ def test_one_label_per_carton_and_none_lost_while_the_printer_is_off(tmp_path: P
             api.close()
             if packer is not None:
                 packer.close()
+
+
+def test_a_label_the_printer_took_without_finishing_waits_for_the_packers_word(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/warehouse.sqlite3"
+    warehouse_command(url, "init")
+    token, packer_name = set_up_users(url)
+    port = free_port()
+    config = station_config(tmp_path, port)
+    env = {"WAREHOUSE_CONFIG": str(config), "WAREHOUSE_PRINTING_DEADLINE_S": "2"}
+    with (
+        running_service(url, workers=2, env=env) as base,
+        FakePrinter(port, hold_open=True) as printer,
+    ):
+        api, packer = Api(base, token), Packer(base, packer_name)
+        try:
+            skus = stocked_products(api, 1, qty=1)
+            order = picked_order(api, new_channel(api), {skus[0]: 1})
+            packer.pack(order, [skus])
+            # The printer took the label and never closed: it may have printed.
+            held = wait_until(
+                lambda: (job := label_jobs(api, order)[0])["status"] == "uncertain" and job,
+                15,
+                "the label job held for the packer's word",
+            )
+            assert "may have printed" in held["last_error"]
+            panel = packer.view("pack")["panel"]
+            assert 'data-testid="label-failure"' in panel and "may not have printed" in panel
+            assert 'data-action="printed"' in panel and "Errno" not in panel, panel
+            assert 'data-failing="1"' in panel
+            # The packer looked: it printed. It is not sent again, and the dock takes it.
+            said = packer.act("pack", "printed", job=str(held["id"])).json()
+            assert said["outcome"] == "good" and "marked printed" in said["message"], said
+            assert label_jobs(api, order)[0]["status"] == "sent"
+            assert 'data-testid="label-failure"' not in packer.view("pack")["panel"]
+            (sscc,) = [c["sscc"] for c in api.shipment(order)["cartons"]]
+            assert SSCC.findall(printer.jobs[0]) == [sscc.encode()]
+            loaded = packer.load(order, [sscc])
+            assert f"Order {order} has shipped" in loaded.json()["message"], loaded.text
+            assert len(printer.connections) == 1
+        finally:
+            api.close()
+            packer.close()

@@ -6,11 +6,12 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from labels.printers import Delivery, send_cups, send_tcp
+from labels.printers import Delivery, printable_from, send_cups, send_tcp
 from tests.conftest import free_port
 from tests.printer import FakePrinter
 
@@ -35,8 +36,39 @@ def test_a_printer_that_takes_the_label_is_sent() -> None:
 
 
 def test_a_printer_that_is_off_refuses_the_connection() -> None:
-    said = said_for_a_person(send_tcp("127.0.0.1", free_port(), b"^XA^XZ"))
+    delivery = send_tcp("127.0.0.1", free_port(), b"^XA^XZ")
+    said = said_for_a_person(delivery)
     assert "refused the connection" in said and "switched on" in said
+    assert not delivery.may_have_printed
+
+
+@pytest.mark.parametrize(
+    "misbehaving", [{"hold_open": True}, {"trickle_s": 0.2}], ids=["never-closes", "trickles"]
+)
+def test_a_printer_that_does_not_finish_is_given_up_at_the_deadline(
+    misbehaving: dict[str, object],
+) -> None:
+    port = free_port()
+    with FakePrinter(port, **misbehaving):  # type: ignore[arg-type]
+        started = time.monotonic()
+        delivery = send_tcp("127.0.0.1", port, b"^XA^FO50,50^FDa label^FS^XZ", deadline_s=0.5)
+        assert time.monotonic() - started < 1.5
+    said = said_for_a_person(delivery)
+    assert delivery.may_have_printed and "within 0.5 s" in said and "may have printed" in said
+
+
+@pytest.mark.parametrize(
+    ("document", "printable"),
+    [
+        (b"^XA^FDa^FS^XZ", 13),
+        (b"^XA^FDa^FS^xz^XA^FDb^FS^XZ", 13),
+        (b"^XA^FDa^FS\x03", 11),
+        (b"^XA^FDa~JR^FS^XZ", 8),
+        (b"no format at all", 0),
+    ],
+)
+def test_what_a_printer_needs_before_anything_can_print(document: bytes, printable: int) -> None:
+    assert printable_from(document) == printable
 
 
 def test_a_printer_name_the_network_does_not_know() -> None:
@@ -47,7 +79,11 @@ def test_a_printer_name_the_network_does_not_know() -> None:
 @pytest.fixture
 def resetting() -> Iterator[int]:
     """A printer that reads the first bytes and then resets the connection."""
-    server = socket.create_server(("127.0.0.1", 0))
+    server = socket.socket()
+    # A small window, inherited by the connection: the label cannot all be in flight.
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
     port = server.getsockname()[1]
 
     def serve() -> None:
@@ -64,8 +100,10 @@ def resetting() -> Iterator[int]:
 
 
 def test_a_printer_that_cuts_the_connection_mid_label(resetting: int) -> None:
-    said = said_for_a_person(send_tcp("127.0.0.1", resetting, b"^XA" + b"x" * 2_000_000 + b"^XZ"))
-    assert "cut the connection in the middle of the label" in said
+    # Cut before the label's ^XZ went out: nothing can have printed, so it may be sent again.
+    delivery = send_tcp("127.0.0.1", resetting, b"^XA" + b"x" * 16_000_000 + b"^XZ")
+    assert "cut the connection in the middle of the label" in said_for_a_person(delivery)
+    assert not delivery.may_have_printed
 
 
 def test_a_cups_queue_that_cannot_take_the_label() -> None:

@@ -8,23 +8,43 @@ import marshmallow as ma
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
+from scanners.read import MAX_LENGTH as MAX_SCAN_LENGTH
 from warehouse import scanning, stations
 from warehouse.errors import InvalidInput, WarehouseError
 from warehouse.models import ROLES, OrderStatus
-from warehouse.web import config, current_user, db, requires, transaction, write_now, writes_late
+from warehouse.web import (
+    config,
+    current_user,
+    db,
+    require,
+    requires,
+    takes_raw_scans,
+    transaction,
+    write_now,
+    writes_late,
+)
 
 blp = Blueprint("barcodes", __name__, url_prefix="/api/barcodes", description="Scans and photos")
 
 
 class ResolveIn(ma.Schema):
-    # No length limit here: an over-long scan is refused by the parser, and logged.
+    # The length is documented, not checked here: an over-long scan is refused by the
+    # parser, and logged.
     code = ma.fields.String(
-        required=True, metadata={"description": "the raw scan: AIM identifier, GS included"}
+        required=True,
+        metadata={
+            "description": "the raw scan: AIM identifier, GS included",
+            "maxLength": MAX_SCAN_LENGTH,
+        },
     )
     station = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 64))
     scan_id = ma.fields.String(
         load_default=None,
-        metadata={"description": "made by the client per scan; a retry with it is answered once"},
+        metadata={
+            "description": "made by the client per scan; a retry with it is answered once",
+            "pattern": f"^{scanning.SCAN_ID.pattern}$",
+            "maxLength": 64,
+        },
     )
 
 
@@ -101,10 +121,14 @@ class DecodeIn(ma.Schema):
 @blp.route("/resolve", methods=["POST"])
 @requires("scan.resolve")
 @writes_late
+@takes_raw_scans("code")
 @blp.arguments(ResolveIn)
 @blp.response(200, ResolvedOut)
 def resolve(body: dict[str, Any]) -> scanning.Resolved | Response:
-    """What a raw scan names; a malformed GS1 string or a bad check digit is a 422."""
+    """What a raw scan names; a malformed GS1 string or a bad check digit is a 422. A scan
+    sent for a station comes from its scanner, which packs: that needs packing.pack."""
+    if body["station"] is not None:
+        require("packing.pack")
     context = scanning.ScanContext(
         user=current_user(),
         source="agent" if body["station"] else "api",

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from warehouse import catalog
+from warehouse import catalog, limits, scanning
 from warehouse.models import Location, Product
 from warehouse.web import config, db, requires
 
@@ -16,24 +16,26 @@ blp = Blueprint("catalog", __name__, url_prefix="/api", description="Catalog")
 
 class CaseBarcode(ma.Schema):
     code = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    units = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    units = limits.units(required=True)
 
 
 class ProductIn(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
-    barcodes = ma.fields.List(
+    barcodes = limits.Items(
         ma.fields.String(validate=ma.validate.Length(1, 64)),
+        catalog.MAX_BARCODES,
         load_default=list,
         metadata={"description": "GTIN-8/12/13/14 (check digit validated) or internal codes"},
     )
-    cases = ma.fields.List(
+    cases = limits.Items(
         ma.fields.Nested(CaseBarcode),
+        catalog.MAX_BARCODES,
         load_default=list,
         metadata={"description": "case barcodes, each counting as `units` units"},
     )
-    unit_price = ma.fields.Decimal(places=2, allow_none=True, validate=ma.validate.Range(min=0))
-    unit_cost = ma.fields.Decimal(places=2, allow_none=True, validate=ma.validate.Range(min=0))
-    weight_g = ma.fields.Integer(strict=True, allow_none=True, validate=ma.validate.Range(min=0))
+    unit_price = limits.price(allow_none=True)
+    unit_cost = limits.price(allow_none=True)
+    weight_g = limits.grams(allow_none=True)
 
 
 class ProductOut(ma.Schema):
@@ -86,13 +88,21 @@ def put_product(body: dict[str, Any], sku: str) -> tuple[Product, int]:
     """Create or replace a product and its barcodes (409 barcode_taken if one is another's)."""
     spec = catalog.ProductSpec(
         name=body["name"],
-        barcodes=tuple(catalog.BarcodeSpec(code) for code in body["barcodes"])
-        + tuple(catalog.BarcodeSpec(c["code"], c["units"]) for c in body["cases"]),
+        barcodes=tuple(
+            catalog.BarcodeSpec(code, field=f"barcodes[{i}]")
+            for i, code in enumerate(body["barcodes"])
+        )
+        + tuple(
+            catalog.BarcodeSpec(c["code"], c["units"], field=f"cases[{i}].code")
+            for i, c in enumerate(body["cases"])
+        ),
         unit_price=body.get("unit_price"),
         unit_cost=body.get("unit_cost"),
         weight_g=body.get("weight_g"),
     )
-    product, created = catalog.put_product(db(), sku, spec)
+    product, created = catalog.put_product(
+        db(), sku, spec, scanning.scanner_setup(config()).patterns
+    )
     return product, 201 if created else 200
 
 

@@ -11,10 +11,10 @@ import marshmallow as ma
 from flask import Response, jsonify, request, stream_with_context
 from flask_smorest import Blueprint
 
-from warehouse import channels, orders
+from warehouse import channels, limits, orders
 from warehouse.models import Channel, Order, OrderStatus, ShipmentStatus
 from warehouse.order_input import OrderIn, OrderInput
-from warehouse.web import db, idempotent, requires, signed_webhook
+from warehouse.web import config, db, idempotent, requires, served_channels, signed_webhook
 
 blp = Blueprint("orders", __name__, url_prefix="/api", description="Channels and orders")
 
@@ -25,11 +25,16 @@ TIMESTAMP_HEADER = "X-Webhook-Timestamp"
 class ChannelIn(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(1, 100))
     priority = ma.fields.Integer(
-        strict=True, load_default=100, metadata={"description": "lower is served first"}
+        strict=True,
+        load_default=100,
+        validate=ma.validate.Range(0, limits.MAX_PRIORITY),
+        metadata={"description": "lower is served first"},
     )
-    buffer = ma.fields.Integer(strict=True, load_default=0, validate=ma.validate.Range(min=0))
+    buffer = limits.units(0, load_default=0)
     share = ma.fields.Decimal(
-        load_default=Decimal(1), validate=ma.validate.Range(min=0, max=1, min_inclusive=False)
+        load_default=Decimal(1),
+        validate=ma.validate.Range(min=0, max=1, min_inclusive=False),
+        metadata={"minimum": 0, "exclusiveMinimum": True, "maximum": 1},
     )
     ship_partial = ma.fields.Boolean(
         truthy={True},
@@ -157,7 +162,9 @@ def rotate_secret(code: str) -> Channel:
 @idempotent
 def post_order(order: OrderInput, code: str) -> tuple[Order, int]:
     """Take a channel order and reserve its lines at once; idempotent on (channel, external_id)."""
-    row, created = orders.take_order(db(), code, order)
+    row, created = orders.take_order(
+        db(), code, order, config().orders.max_lines, served_channels()
+    )
     return row, 201 if created else 200
 
 
@@ -188,7 +195,7 @@ def post_webhook(code: str) -> tuple[Order, int]:
         time.time(),
     )
     order = OrderIn().load(request.get_json(force=True))
-    row, created = orders.take_order(db(), code, order)
+    row, created = orders.take_order(db(), code, order, config().orders.max_lines)
     return row, 201 if created else 200
 
 
@@ -196,8 +203,8 @@ def post_webhook(code: str) -> tuple[Order, int]:
 @blp.response(200, OrderOut)
 @requires("orders.read")
 def get_order(order_id: int) -> Order:
-    """The order, with what each line holds."""
-    return orders.get_order(db(), order_id)
+    """The order, with what each line holds (an integration token: its channels' orders)."""
+    return orders.get_order(db(), order_id, served_channels())
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
@@ -206,7 +213,7 @@ def get_order(order_id: int) -> Order:
 @idempotent
 def cancel_order(order_id: int) -> Order:
     """Cancel the order and release what it reserved (409 already_shipped once shipped)."""
-    return orders.cancel_order(db(), order_id)
+    return orders.cancel_order(db(), order_id, served_channels())
 
 
 @blp.route("/channels/<code>/inventory", methods=["GET"])
@@ -215,7 +222,7 @@ def cancel_order(order_id: int) -> Order:
 @requires("channels.feed")
 def get_inventory(query: dict[str, str], code: str) -> Response | dict[str, Any]:
     """Units the channel may still sell, per SKU; ?format=csv for `sku,available` CSV."""
-    items = channels.available_to_sell(db(), code)
+    items = channels.available_to_sell(db(), code, served_channels())
     if query["format"] == "csv":
         first = next(items, None)  # an unknown channel fails here, before the stream starts
 

@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from warehouse import pick_lists, picking, waves
+from warehouse import limits, pick_lists, picking, waves
 from warehouse.models import (
     ACTIVE_PICK_LISTS,
     PICK_LIST_KINDS,
@@ -23,8 +23,9 @@ blp = Blueprint("picking", __name__, url_prefix="/api/pick-lists", description="
 
 
 class PickListIn(ma.Schema):
-    orders = ma.fields.List(
-        ma.fields.Integer(strict=True),
+    orders = limits.Items(
+        limits.row_id(),
+        pick_lists.MAX_BATCH,
         required=True,
         validate=ma.validate.Length(1, pick_lists.MAX_BATCH),
         metadata={"description": "order ids; a batch puts each in its own tote"},
@@ -97,12 +98,12 @@ class ToteIn(ma.Schema):
 class ConfirmIn(ma.Schema):
     location = ma.fields.String(required=True, validate=ma.validate.Length(1, 32))
     sku = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    qty = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    qty = limits.units(required=True)
     tote = ma.fields.String(required=True, validate=ma.validate.Length(1, 32))
 
 
 class ShortIn(ma.Schema):
-    found = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0))
+    found = limits.units(0, required=True)
     tote = ma.fields.String(load_default="", validate=ma.validate.Length(0, 32))
 
 
@@ -187,11 +188,13 @@ def release(pick_list_id: int) -> PickList:
 
 class WaveIn(ma.Schema):
     channel = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 32))
-    ship_by_before = ma.fields.AwareDateTime(load_default=None, default_timezone=UTC)
+    ship_by_before = limits.Moment(load_default=None, default_timezone=UTC)
     max_orders = ma.fields.Integer(
-        load_default=None, strict=True, validate=ma.validate.Range(min=1)
+        load_default=None, strict=True, validate=ma.validate.Range(1, limits.MAX_ID)
     )
-    max_lines = ma.fields.Integer(load_default=None, strict=True, validate=ma.validate.Range(min=1))
+    max_lines = ma.fields.Integer(
+        load_default=None, strict=True, validate=ma.validate.Range(1, limits.MAX_ID)
+    )
     cart_size = ma.fields.Integer(
         load_default=8, strict=True, validate=ma.validate.Range(min=1, max=pick_lists.MAX_BATCH)
     )

@@ -24,8 +24,11 @@ class PrintJobOut(ma.Schema):
     status = ma.fields.String(
         metadata={
             "enum": list(PrintJobStatus),
-            "description": "replaced: another document (a carrier's label, a new label) took "
-            "its place before it was sent; cancelled: a supervisor called it off",
+            "description": "uncertain: it may have printed (the label went out but the "
+            "printer did not finish cleanly, or its sender stopped): it is not sent again "
+            "until a person says it printed (POST .../printed) or to print it again "
+            "(POST .../reprint); replaced: another document (a carrier's label, a new label) "
+            "took its place before it was sent; cancelled: a supervisor called it off",
         }
     )
     attempts = ma.fields.Integer()
@@ -56,8 +59,18 @@ def recent() -> dict[str, Any]:
 @idempotent
 @blp.response(200, PrintJobOut)
 def reprint(job_id: int) -> PrintJob:
-    """Print the document again; a job not sent yet is tried again at once, never doubled."""
+    """Print the document again; a job not sent yet, or one that may have printed, is tried
+    again at once, never doubled."""
     return printing.reprint(db(), job_id)
+
+
+@blp.route("/<int:job_id>/printed", methods=["POST"])
+@requires("packing.pack")
+@blp.response(200, PrintJobOut)
+def printed(job_id: int) -> PrintJob:
+    """A person's word that a job which may have printed did print: it is marked sent and not
+    sent again (409 print_job_not_uncertain for any other job)."""
+    return printing.mark_printed(db(), job_id)
 
 
 @blp.route("/<int:job_id>/cancel", methods=["POST"])

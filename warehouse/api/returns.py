@@ -7,19 +7,16 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from warehouse import returns
-from warehouse.orders import MAX_ORDER_ID
+from warehouse import limits, returns
 from warehouse.web import config, current_user, db, idempotent, requires
 
 blp = Blueprint("returns", __name__, url_prefix="/api/returns", description="Returned items")
 
 
 class ReturnIn(ma.Schema):
-    order_id = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(1, MAX_ORDER_ID)
-    )
+    order_id = limits.row_id(required=True)
     sku = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    qty = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    qty = limits.units(required=True)
     location = ma.fields.String(
         load_default=None,
         allow_none=True,

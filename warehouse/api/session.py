@@ -6,14 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import session as cookie
 from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
-from warehouse import accounts
+from warehouse import accounts, web
 from warehouse.errors import InvalidInput, LoginRefused
 from warehouse.models import ROLES
-from warehouse.web import config, current_user, public, sign_in, transaction
+from warehouse.web import (
+    client_address,
+    config,
+    current_user,
+    public,
+    sign_in,
+    transaction,
+)
 
 blp = Blueprint("session", __name__, url_prefix="/api/session", description="Sign-in")
 
@@ -61,15 +67,16 @@ def sign_in_here(body: dict[str, Any]) -> dict[str, Any]:
     auth = config().auth
     # Failed attempts are counted even though the sign-in is refused.
     with transaction(keep=(LoginRefused,)) as session:
+        address = client_address()
         if body.get("badge"):
-            user = accounts.login_with_badge(session, body["badge"], body.get("pin"), auth)
+            user = accounts.login_with_badge(session, body["badge"], body.get("pin"), address, auth)
         elif body.get("name"):
             user = accounts.login_with_password(
-                session, body["name"], body.get("password", ""), auth
+                session, body["name"], body.get("password", ""), address, auth
             )
         else:
             raise InvalidInput("Send a badge and its PIN, or a name and a password.", field="badge")
-    sign_in(user)
+        sign_in(session, user)
     return {"user": {"name": user.name, "role": user.role}, "csrf_token": generate_csrf()}
 
 
@@ -77,6 +84,7 @@ def sign_in_here(body: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, SessionOut)
 @public
 def sign_out() -> dict[str, Any]:
-    """Sign out (handhelds are shared)."""
-    cookie.clear()
+    """Sign out (handhelds are shared): the session ends, and no copy of its cookie works."""
+    with transaction() as session:
+        web.sign_out(session)
     return {"user": None, "csrf_token": generate_csrf()}

@@ -12,11 +12,11 @@ from flask_smorest import Blueprint
 
 from labels.carrier import MAX_BYTES, format_of
 from labels.printers import LabelFormat
-from warehouse import labelling, shipping
+from warehouse import labelling, limits, shipping
 from warehouse.api.printing import PrintJobOut
 from warehouse.errors import InvalidInput, NotFound
 from warehouse.models import CartonStatus, OrderStatus, ShipmentStatus
-from warehouse.web import config, current_user, db, idempotent, requires
+from warehouse.web import config, current_user, db, idempotent, requires, served_channels
 
 blp = Blueprint("shipments", __name__, url_prefix="/api/shipments", description="Shipments")
 
@@ -36,7 +36,7 @@ class LabelQuery(ma.Schema):
     )
     carton = ma.fields.Integer(
         load_default=None,
-        validate=ma.validate.Range(min=1),
+        validate=ma.validate.Range(1, limits.MAX_ID),
         metadata={"description": "the carton's number; the shipment's first when left out"},
     )
 
@@ -102,7 +102,8 @@ class CarrierLabelQuery(ma.Schema):
         metadata={
             "description": "the carrier's tracking number, as its barcode on the label scans: "
             "1 to 48 letters, digits and ASCII punctuation, that fit the barcode of our own "
-            "4x6 label"
+            "4x6 label",
+            "maxLength": 48,
         },
     )
 
@@ -112,7 +113,7 @@ class CarrierLabelQuery(ma.Schema):
 @blp.response(200, ShipmentOut)
 def show(shipment_id: int) -> shipping.ShipmentDetails:
     """A shipment: its cartons, their items, tracking numbers and label jobs."""
-    return shipping.get_shipment(db(), shipment_id)
+    return shipping.get_shipment(db(), shipment_id, served_channels())
 
 
 @blp.route("/<int:shipment_id>/label")
@@ -129,6 +130,8 @@ def show(shipment_id: int) -> shipping.ShipmentDetails:
 def label(query: dict[str, Any], shipment_id: int) -> Response:
     """A carton's shipping label: ZPL for 4x6 in at 203 dpi, or a 4x6 in PDF page."""
     format = LabelFormat(query["format"])
+    # A shipment of a channel the token does not serve is a 404, as if it did not exist.
+    shipping.get_shipment_row(db(), shipment_id, served_channels())
     document = labelling.shipment_label(db(), shipment_id, query["carton"], config(), format)
     kind = "application/pdf" if format == LabelFormat.PDF else "application/zpl"
     return Response(document, mimetype=kind)
@@ -163,6 +166,7 @@ def label(query: dict[str, Any], shipment_id: int) -> Response:
 @blp.response(200, ShipmentCartonOut)
 def attach_label(query: dict[str, Any], shipment_id: int, number: int) -> shipping.ShipmentCarton:
     """Attach a carrier's own label (PDF or ZPL) and tracking number to a carton."""
+    shipping.get_shipment_row(db(), shipment_id, served_channels())
     document = request.get_data(cache=False)
     if request.mimetype in LABEL_TYPES:
         format = LABEL_TYPES[request.mimetype]

@@ -7,14 +7,14 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from warehouse import stations
+from warehouse import limits, stations
 from warehouse.web import config, requires, transaction
 
 blp = Blueprint("stations", __name__, url_prefix="/api/stations", description="Pack stations")
 
 
 class ScaleIn(ma.Schema):
-    weight_g = ma.fields.Integer(required=True, strict=True)
+    weight_g = limits.grams(required=True)
 
 
 class ScaleOut(ma.Schema):

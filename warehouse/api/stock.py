@@ -8,13 +8,14 @@ import marshmallow as ma
 from flask import Response, jsonify
 from flask_smorest import Blueprint
 
-from warehouse import counting, inventory, stock
+from warehouse import counting, inventory, limits, stock
 from warehouse.models import CountReview, CountReviewStatus, Movement
+from warehouse.roles import allowed
 from warehouse.web import config, current_user, db, idempotent, requires
 
 blp = Blueprint("stock", __name__, url_prefix="/api/stock", description="Stock and its ledger")
 
-Qty = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+Qty = limits.units(required=True)
 Sku = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
 Code = ma.fields.String(required=True, validate=ma.validate.Length(1, 32))
 Lot = ma.fields.String(validate=ma.validate.Length(0, 40))
@@ -26,14 +27,14 @@ class ReceiptIn(ma.Schema):
     location = Code
     qty = Qty
     lot = ma.fields.String(load_default="", validate=ma.validate.Length(0, 40))
-    expiry = ma.fields.Date(allow_none=True, load_default=None)
+    expiry = limits.Day(allow_none=True, load_default=None)
     reference = Reference
 
 
 class CountIn(ma.Schema):
     sku = Sku
     location = Code
-    counted = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0))
+    counted = limits.units(0, required=True)
     lot = Lot
     reference = Reference
 
@@ -171,8 +172,10 @@ def reject_count(review_id: int) -> CountReview:
 @requires("stock.move")
 @idempotent
 def post_move(body: dict[str, Any]) -> dict[str, Any]:
-    """Move units from one location to another."""
-    return {"moves": inventory.move(db(), current_user(), **body)}
+    """Move units from one location to another (pickers: between pickable bins only)."""
+    user = current_user()
+    anywhere = user is not None and allowed(user.role, "stock.move_anywhere")
+    return {"moves": inventory.move(db(), current_user(), **body, anywhere=anywhere)}
 
 
 @blp.route("/<sku>", methods=["GET"])
@@ -186,7 +189,7 @@ def get_stock(sku: str) -> stock.StockSummary:
 @blp.route("/<sku>/movements", methods=["GET"])
 @blp.arguments(LedgerQuery, location="query")
 @blp.response(200, MovementOut(many=True))
-@requires("stock.read")
+@requires("stock.ledger")
 def get_movements(query: dict[str, Any], sku: str) -> list[Movement]:
     """The newest ledger movements of a SKU, newest first."""
     return stock.ledger(db(), sku, query["limit"])

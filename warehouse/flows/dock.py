@@ -13,7 +13,7 @@ from warehouse import shipping
 from warehouse.config import Config
 from warehouse.errors import Conflict, Forbidden, InvalidInput
 from warehouse.flows.core import Flow, State, Step, Values, unknown_action
-from warehouse.models import OrderStatus, ShipmentStatus, User
+from warehouse.models import CartonStatus, OrderStatus, ShipmentStatus, User
 from warehouse.orders import get_order
 from warehouse.roles import allowed
 from warehouse.scanning import Resolved
@@ -40,9 +40,17 @@ def on_scan(session: Session, user: User, state: State, scanned: Resolved, confi
             {"order": scanned.order.id},
             f"Order {scanned.order.id}: scan each carton's label as it is loaded.",
         )
-    if not state.get("order"):
-        raise InvalidInput("Scan the order's packing slip first.", field="code", code="no_order")
     label = (scanned.gs1.sscc if scanned.gs1 else None) or scanned.code
+    if not state.get("order"):
+        carton = shipping.labelled(session, label)
+        if carton is not None and carton.status == CartonStatus.SHIPPED:
+            raise Conflict(
+                f"Carton {carton.number} of order {carton.order_id} has shipped already.",
+                code="already_shipped",
+            )
+        whose = f"Carton {carton.number} is of order {carton.order_id}: s" if carton else "S"
+        raise InvalidInput(f"{whose}can the order's packing slip first.", field="code",
+                           code="no_order")  # fmt: skip
     carton = shipping.load_carton(session, user, int(state["order"]), label)
     return _left(session, int(state["order"]), f"Carton {carton.number} loaded.")
 

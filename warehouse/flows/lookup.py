@@ -46,4 +46,4 @@ def on_action(
     raise unknown_action("Look up", action)
 
 
-FLOW = Flow("lookup", "stock.read", on_scan, on_action)
+FLOW = Flow("lookup", "scan.resolve", on_scan, on_action)

@@ -127,6 +127,11 @@ def on_action(
                 "warn",
             )
         return Step(state, f"The label waiting for {job.printer} is tried again now.")
+    if action == "printed":
+        # The packer looked at the printer: a label that may have printed did.
+        asked = parse_units(typed(values, "job"), "job", name="The job number")
+        job = printing.mark_printed(session, asked)
+        return Step(state, f"The label on {job.printer} is marked printed: it is not sent again.")
     if action == "print_to":
         carton = _carton(session, order_id, values)
         job = labelling.label_to(session, carton.id, typed(values, "printer"), config)

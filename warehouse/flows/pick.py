@@ -15,12 +15,11 @@ from warehouse import picking
 from warehouse.config import Config
 from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.flows.core import Flow, State, Step, Values, typed, unknown_action
+from warehouse.limits import check_id
 from warehouse.models import Pick, PickList, User
 from warehouse.pick_lists import get_pick_list
 from warehouse.quantities import parse_units
 from warehouse.scanning import Resolved
-
-MAX_LIST_ID = 2**31 - 1
 
 
 def _list_number(values: Values) -> int:
@@ -29,7 +28,7 @@ def _list_number(values: Values) -> int:
     text = typed(values, "list")
     if not (text.isascii() and text.isdigit()):
         raise InvalidInput("The list number must be a whole number.", field="list")
-    if not 1 <= int(text) <= MAX_LIST_ID:
+    if not check_id(int(text)):
         # Ids are 32-bit: a larger number names no list (and PostgreSQL would refuse it).
         raise NotFound(f"No pick list has id {text}.", code="unknown_pick_list")
     return int(text)

@@ -18,6 +18,7 @@ from warehouse import inventory
 from warehouse.config import Config
 from warehouse.errors import Conflict, InvalidInput
 from warehouse.flows.core import Flow, State, Step, Values, typed, unknown_action
+from warehouse.limits import check_date
 from warehouse.models import User
 from warehouse.quantities import check_units, parse_units
 from warehouse.scanning import Resolved
@@ -81,9 +82,10 @@ def _day(text: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"{text} is not a date: write it YYYY-MM-DD.", field="expiry") from None
+    return check_date(day, "expiry")
 
 
 def on_action(

@@ -19,7 +19,15 @@ from warehouse.models.floor import (
     Shipment,
 )
 from warehouse.models.orders import Channel, Order, OrderLine
-from warehouse.models.people import ROLES, ApiToken, Setting, User
+from warehouse.models.people import (
+    ROLES,
+    ApiToken,
+    ApiTokenChannel,
+    LoginFailure,
+    Setting,
+    User,
+    UserSession,
+)
 from warehouse.models.requests import IdempotencyKey
 from warehouse.models.statuses import (
     ACTIVE_PICK_LISTS,
@@ -52,6 +60,7 @@ __all__ = [
     "RESERVING_STATUSES",
     "ROLES",
     "ApiToken",
+    "ApiTokenChannel",
     "Barcode",
     "Base",
     "Carton",
@@ -65,6 +74,7 @@ __all__ = [
     "FloorState",
     "IdempotencyKey",
     "Location",
+    "LoginFailure",
     "Movement",
     "Order",
     "OrderLine",
@@ -86,6 +96,7 @@ __all__ = [
     "StrEnumType",
     "UTCDateTime",
     "User",
+    "UserSession",
     "one_of",
     "utcnow",
 ]

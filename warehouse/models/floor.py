@@ -143,7 +143,8 @@ class PrintJob(Base):
     """A document for a printer, stored before it is sent and kept after, for reprints.
 
     queued: waiting (first try, or after a failure until next_try_at); sending: claimed by
-    one sender until lease_until, so two never send one job; sent: the printer took it;
+    one sender until lease_until (renewed while its send is alive), so two never send one job;
+    sent: the printer took it; uncertain: it may have printed, and waits for a person's word;
     replaced: another document (a carrier's label) took its place before it was sent.
     """
 

@@ -80,6 +80,10 @@ class PrintJobStatus(StrEnum):
     # Claimed by one sender until its lease runs out.
     SENDING = "sending"
     SENT = "sent"
+    # It may have reached the printer (the label went out, in part or whole, without a clean
+    # finish, or its sender stopped mid-send): never sent again by itself; a person says it
+    # printed, or prints it again.
+    UNCERTAIN = "uncertain"
     # Another document (a carrier's label, a new label) took its place before it was sent.
     REPLACED = "replaced"
     # A supervisor called it off.

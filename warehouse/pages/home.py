@@ -6,14 +6,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from warehouse import accounts
 from warehouse.errors import LoginRefused, LoginThrottled
 from warehouse.pages.shared import signed_in
 from warehouse.roles import allowed
-from warehouse.web import config, public, requires, sign_in, transaction
+from warehouse.web import (
+    client_address,
+    config,
+    public,
+    requires,
+    sign_in,
+    sign_out,
+    transaction,
+)
 
 bp = Blueprint("home", __name__)
 
@@ -34,7 +42,7 @@ TASKS = (
     Task("Receive", "pages.flows.receive", "stock.receive", "Scan the bin, then each item"),
     Task("Returns", "pages.flows.returns", "returns.receive", "Scan the order, each item, its bin"),
     Task("Count", "pages.flows.count", "stock.count", "Count a bin by scanning"),
-    Task("Look up", "pages.flows.lookup", "stock.read", "Scan anything: what it is, where it is"),
+    Task("Look up", "pages.flows.lookup", "scan.resolve", "Scan anything: what it is, where it is"),
     Task("Plan picking", "pages.plan.plan", "picking.plan", "Choose orders, preview carts, create"),
     Task("Picking", "pages.pick.supervise", "picking.plan", "Open lists, bins to count, pickers"),
     Task(
@@ -51,16 +59,24 @@ TASKS = (
 )  # fmt: skip
 
 
+# A path on this site: one slash, then anything but a slash or a backslash, in printable
+# ASCII. `//host`, `/\\host` and schemes lead elsewhere.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[!-~]*")
+
+
 def _safe_next(target: str | None) -> str:
-    """Only paths on this site, so a login link cannot send people elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only paths on this site, so a login link cannot send people elsewhere. Browsers drop
+    tabs and line breaks from a URL (`/\\t/host` is `//host` to them), so they are dropped
+    before the check; a backslash anywhere is refused, as browsers read it as a slash."""
+    path = re.sub(r"[\t\n\r]", "", target or "")
+    if _LOCAL_PATH.fullmatch(path) and "\\" not in path:
+        return path
     return url_for("pages.home.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-def login() -> str | BaseResponse | tuple[str, int]:
+def login() -> str | BaseResponse | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Step 1: scan a badge or type a name. Step 2: the PIN or the password."""
     auth = config().auth
     if request.method == "GET":
@@ -83,16 +99,23 @@ def login() -> str | BaseResponse | tuple[str, int]:
     try:
         # Failed attempts are counted even though the login is refused.
         with transaction(keep=(LoginRefused,)) as db:
+            address = client_address()
             if is_badge:
-                user = accounts.login_with_badge(db, code, pin, auth)
+                user = accounts.login_with_badge(db, code, pin, address, auth)
             else:
-                user = accounts.login_with_password(db, code, password or "", auth)
+                user = accounts.login_with_password(db, code, password or "", address, auth)
+            sign_in(db, user)
     except (LoginRefused, LoginThrottled) as refused:
-        status = 429 if isinstance(refused, LoginThrottled) else 401
-        return render_template(
-            "login.html", step="who", signin_error=refused.message, outcome="bad", next=next_
-        ), status
-    sign_in(user)
+        status, wait = 401, {}
+        if isinstance(refused, LoginThrottled):
+            status, wait = 429, {"Retry-After": str(refused.retry_after)}
+        return (
+            render_template(
+                "login.html", step="who", signin_error=refused.message, outcome="bad", next=next_
+            ),
+            status,
+            wait,
+        )
     return redirect(_safe_next(next_))
 
 
@@ -100,7 +123,8 @@ def login() -> str | BaseResponse | tuple[str, int]:
 @public
 def logout() -> BaseResponse:
     """End the session (handhelds are shared: sign out at the end of a task)."""
-    session.clear()
+    with transaction() as db:
+        sign_out(db)
     return redirect(url_for("pages.home.login"))
 
 

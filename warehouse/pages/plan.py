@@ -11,6 +11,7 @@ from flask import Blueprint, request
 
 from warehouse import channels, waves
 from warehouse.errors import InvalidInput, WarehouseError
+from warehouse.limits import check_date
 from warehouse.models import Order
 from warehouse.pages.shared import page, whole_number
 from warehouse.pick_lists import MAX_BATCH
@@ -30,7 +31,7 @@ def _day(text: str) -> datetime | None:
         day = datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         raise InvalidInput(f"{text} is not a date: pick one, or write YYYY-MM-DD.") from None
-    return datetime.combine(day, time.max, tzinfo=UTC)
+    return datetime.combine(check_date(day, "ship_by"), time.max, tzinfo=UTC)
 
 
 def _choice() -> tuple[waves.WaveFilter, int, dict[str, str]]:

@@ -1,5 +1,6 @@
-"""The supervisor's printing page: every print job's state (queued, sending, sent, with the
-printer's last error), reprints, and sheets of bin, product and badge barcodes to print."""
+"""The supervisor's printing page: every print job's state (queued, sending, sent, or that may
+have printed and waits for a person's word, with the printer's last error), reprints, and
+sheets of bin, product and badge barcodes to print."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def _jobs_page(status: int = 200, **values: Any) -> tuple[str, int]:
 @requires("printing.supervise")
 @writes_late
 def jobs() -> tuple[str, int]:
-    """Print jobs, waiting ones first: one printed again, called off, or sent elsewhere."""
+    """Print jobs, waiting ones first: one printed again, marked printed, called off, or sent
+    elsewhere."""
     if request.method == "GET":
         return _jobs_page()
     action = request.form.get("action", "reprint")
@@ -37,6 +39,9 @@ def jobs() -> tuple[str, int]:
             if action == "cancel":
                 printing.cancel(session, job_id)
                 done = f"Job {job_id} called off."
+            elif action == "printed":
+                printing.mark_printed(session, job_id)
+                done = f"Job {job_id} marked printed: it is not sent again."
             elif action == "route":
                 printer = request.form.get("printer", "")
                 printing.reroute(session, job_id, printer, config().printers)

@@ -8,6 +8,7 @@ from typing import Any
 from flask import render_template
 
 from warehouse.errors import InvalidInput
+from warehouse.limits import MAX_ID
 from warehouse.models import User
 from warehouse.web import current_user
 
@@ -25,12 +26,14 @@ def signed_in() -> User:
     return user
 
 
-def whole_number(text: str | None, name: str, least: int) -> int:
-    """A typed whole number, at least `least`."""
+def whole_number(text: str | None, name: str, least: int, most: int = MAX_ID) -> int:
+    """A typed whole number from `least` to `most` (an id's range unless told)."""
     try:
         value = int(text or "")
     except ValueError:
         raise InvalidInput(f"{name} must be a whole number", field=name) from None
     if value < least:
         raise InvalidInput(f"{name} must be {least} or more", field=name)
+    if value > most:
+        raise InvalidInput(f"{name} must be {most} or less", field=name)
     return value
