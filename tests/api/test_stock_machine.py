@@ -283,9 +283,16 @@ class StockMachine(RuleBasedStateMachine):
         for rank in served:
             assert all(rank <= other for other in left), (served, left)
 
-    @rule(product=ANY, source=ANY, into=ANY, qty=st.integers(min_value=1, max_value=12))
-    def move(self, product: int, source: int, into: int, qty: int) -> None:
-        """Units moved between bins, or out of a tote whose order will not ship them."""
+    @rule(
+        product=ANY,
+        source=ANY,
+        into=ANY,
+        qty=st.integers(min_value=1, max_value=12),
+        picker=st.booleans(),
+    )
+    def move(self, product: int, source: int, into: int, qty: int, picker: bool) -> None:
+        """Units moved between bins, or out of a tote whose order will not ship them: by a
+        receiver anywhere, by a picker only between pick bins."""
         sku = pick_of(self.skus, product)
         places = [
             code for code in (*BINS, OVERFLOW, *self.idle_totes()) if self.on_books(sku, code)
@@ -294,8 +301,13 @@ class StockMachine(RuleBasedStateMachine):
             return
         src, dst = pick_of(places, source), pick_of([*BINS, OVERFLOW], into)
         free = self.free_at(sku, src)
-        done = self.step(lambda s: inventory.move(s, self.user(s, "picker"), sku, src, dst, qty))
-        assert isinstance(done, WarehouseError) == (src == dst or free < qty), (done, free)
+        role = "picker" if picker else "receiver"
+        done = self.step(
+            lambda s: inventory.move(s, self.user(s, role), sku, src, dst, qty, anywhere=not picker)
+        )
+        outside = picker and not {src, dst} <= set(BINS)
+        refused = src == dst or outside or free < qty
+        assert isinstance(done, WarehouseError) == refused, (done, free)
 
     @rule(
         product=ANY,
