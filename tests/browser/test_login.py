@@ -6,7 +6,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import scan
+from tests.browser.conftest import scan, sign_in
+from tests.conftest import ref, warehouse_command
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
@@ -57,3 +58,21 @@ def test_a_scan_on_the_home_page_is_looked_up_wherever_the_focus_is(
     expect(page.get_by_test_id("what")).to_have_text("SKU-0001")
     expect(page.locator("[data-panel]")).to_contain_text("On hand")
     expect(page.locator("[data-flow]")).to_have_attribute("data-waiting", "0")
+
+
+def test_a_supervisor_deactivates_a_person_with_two_taps(
+    page: Page, live_server: str, live_database: str
+) -> None:
+    name = ref("leaver").lower()
+    warehouse_command(live_database, "user", "add", name, "--role", "picker")
+    sign_in(page, live_server, "U000002", "2222", "supervisor")
+    page.goto(live_server + "/people")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "/people scrolls sideways"
+    row = page.locator(f"tr[data-person='{name}']")
+    # One tap only opens the step; the second does it.
+    expect(row.get_by_role("button", name=f"Deactivate {name} now")).to_be_hidden()
+    row.get_by_text("Deactivate…").click()
+    row.get_by_role("button", name=f"Deactivate {name} now").click()
+    expect(page.locator(f"tr[data-person='{name}']")).to_contain_text("no longer signs in")
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "people-360x640.png"), full_page=True)
