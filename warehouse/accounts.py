@@ -16,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from warehouse import login_failures
 from warehouse.config import AuthConfig
 from warehouse.errors import Conflict, Forbidden, InvalidInput, LoginRefused, NotFound
+from warehouse.limits import check_id
 from warehouse.login_failures import digest
 from warehouse.models import (
     ROLES,
@@ -282,7 +283,7 @@ def revoke_token(session: Session, token: str) -> ApiToken:
 
 def revoke_token_id(session: Session, token_id: int) -> ApiToken:
     """End the API token with this id (as the people page lists it)."""
-    row = session.get(ApiToken, token_id) if 1 <= token_id <= 2**31 - 1 else None
+    row = session.get(ApiToken, token_id) if check_id(token_id) else None
     if row is None:
         raise NotFound(f"No token has id {token_id}.", code="unknown_token")
     return _revoke(session, row)

@@ -15,6 +15,7 @@ from warehouse.catalog import location_for_code
 from warehouse.config import CountingConfig
 from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.inventory import OnBooks, count, on_books
+from warehouse.limits import check_id
 from warehouse.models import (
     CountReview,
     CountReviewStatus,
@@ -207,7 +208,7 @@ def pending_reviews(session: Session) -> list[CountReview]:
 
 def _waiting_review(session: Session, review_id: int) -> CountReview:
     review = (
-        session.get(CountReview, review_id, populate_existing=True) if review_id < 2**31 else None
+        session.get(CountReview, review_id, populate_existing=True) if check_id(review_id) else None
     )
     if review is None:
         raise NotFound(f"No count waits with id {review_id}.", code="unknown_count_review")

@@ -340,22 +340,33 @@ def open_carton_of(session: Session, order_id: int) -> Carton | None:
     )
 
 
+def _item_of(scanned: Resolved, field: str) -> str:
+    """The SKU a scan at packing names, or a refusal: it must be an item we know."""
+    if scanned.kind != "product" or scanned.sku is None:
+        raise WrongItem(
+            f"{scanned.code} is not an item this warehouse knows: put it aside.",
+            field=field,
+            code="wrong_item",
+        )
+    return scanned.sku
+
+
+def _packed(session: Session, carton: Carton, sku: str, units: int) -> Logged:
+    """Pack the units into the carton; what the scan did, for its log and its answer."""
+    pack_into(session, carton, sku, units)
+    return {"kind": "pack", "step": "item", "order": carton.order_id, "carton": carton.number,
+            "carton_id": carton.id, "sku": sku, "units": units}  # fmt: skip
+
+
 def pack_code(
     session: Session, order_id: int, number: int, scanned: Resolved, times: int = 1
 ) -> Logged:
     """A scanned item packed into carton `number` of an order, `times` over (a case code
     counts its units each time): what a pack station's own program does."""
     carton = carton_of(session, order_id, number)
-    if scanned.kind != "product" or scanned.sku is None:
-        raise WrongItem(
-            f"{scanned.code} is not an item this warehouse knows: put it aside.",
-            field="code",
-            code="wrong_item",
-        )
+    sku = _item_of(scanned, "code")
     units = check_units(scanned.units_scanned * times, "qty", most=MAX_UNITS_AT_ONCE)
-    pack_into(session, carton, scanned.sku, units)
-    return {"kind": "pack", "step": "item", "order": order_id, "carton": carton.number,
-            "carton_id": carton.id, "sku": scanned.sku, "units": units}  # fmt: skip
+    return _packed(session, carton, sku, units)
 
 
 def pack_scan(session: Session, order_id: int | None, scanned: Resolved) -> Logged:
@@ -373,16 +384,8 @@ def pack_scan(session: Session, order_id: int | None, scanned: Resolved) -> Logg
             field="code",
             code="not_an_order",
         )
-    if scanned.kind != "product" or scanned.sku is None:
-        raise WrongItem(
-            f"{scanned.code} is not an item this warehouse knows: put it aside.",
-            field="sku",
-            code="wrong_item",
-        )
+    sku = _item_of(scanned, "sku")
     carton = open_carton_of(session, order_id)
     if carton is None:
         raise Conflict("Choose a box first.", code="no_open_carton")
-    units = scanned.units_scanned
-    pack_into(session, carton, scanned.sku, units)
-    return {"kind": "pack", "step": "item", "order": order_id, "carton": carton.number,
-            "carton_id": carton.id, "sku": scanned.sku, "units": units}  # fmt: skip
+    return _packed(session, carton, sku, scanned.units_scanned)

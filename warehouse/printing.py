@@ -30,6 +30,7 @@ from labels.printers import PRINTS, Delivery, LabelFormat, PrinterKind, send_cup
 from warehouse.config import PrinterConfig, PrintingConfig
 from warehouse.db import rows_changed, writing
 from warehouse.errors import Conflict, InvalidInput, NotFound
+from warehouse.limits import check_id
 from warehouse.models import PrintJob, PrintJobStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ def did_not_print(job: PrintJob) -> bool:
 
 def get_job(session: Session, job_id: int) -> PrintJob:
     """A print job, read afresh, or NotFound."""
-    job = session.get(PrintJob, job_id, populate_existing=True) if 1 <= job_id < 2**31 else None
+    job = session.get(PrintJob, job_id, populate_existing=True) if check_id(job_id) else None
     if job is None:
         raise NotFound(f"No print job has id {job_id}.", code="unknown_print_job")
     return job

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from warehouse import inventory, printing
 from warehouse.channels import Served, serves
 from warehouse.errors import Conflict, InvalidInput, NotFound
+from warehouse.limits import check_id
 from warehouse.models import (
     Carton,
     CartonItem,
@@ -75,7 +76,7 @@ def get_shipment_row(session: Session, shipment_id: int, served: Served = None) 
     serve)."""
     shipment = (
         session.get(Shipment, shipment_id, populate_existing=True)
-        if 1 <= shipment_id <= 2**31 - 1
+        if check_id(shipment_id)
         else None
     )
     if shipment is not None and served is not None:
