@@ -3,6 +3,7 @@ webhooks, and what each may still sell (its available-to-sell feed)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -64,7 +65,8 @@ def put_channel(
 
 
 def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    """Standard Webhooks' form: "whsec_" and the standard base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def rotate_webhook_secret(session: Session, code: str) -> Channel:
@@ -98,18 +100,26 @@ def list_channels(session: Session) -> list[Channel]:
     return list(session.scalars(select(Channel).order_by(Channel.priority, Channel.code)))
 
 
+def channel_available(channel: Channel, available: int) -> int:
+    """What a channel may sell of a product with `available` units free to sell:
+    max(0, floor(available * share) - buffer)."""
+    shared = (Decimal(available) * Decimal(channel.share)).to_integral_value(ROUND_FLOOR)
+    return max(0, int(shared) - channel.buffer)
+
+
 def available_to_sell(
     session: Session, channel_code: str, served: Served = None
 ) -> Iterator[tuple[str, int]]:
-    """(sku, units) for every product: max(0, floor((on hand - reserved) * share) - buffer)."""
+    """(sku, units) for every product: what the channel may sell of its units on hand that
+    are neither unsellable nor reserved (`channel_available`)."""
     channel = get_channel(session, channel_code, served)
-    share, buffer = Decimal(channel.share), channel.buffer
     rows = session.execute(
-        select(Product.sku, Product.on_hand, Product.reserved).order_by(Product.sku)
+        select(Product.sku, Product.on_hand - Product.unsellable - Product.reserved).order_by(
+            Product.sku
+        )
     ).yield_per(1000)
-    for sku, on_hand, reserved in rows:
-        shared = (Decimal(on_hand - reserved) * share).to_integral_value(ROUND_FLOOR)
-        yield sku, max(0, int(shared) - buffer)
+    for sku, available in rows:
+        yield sku, channel_available(channel, available)
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:

@@ -34,6 +34,7 @@ from warehouse.models import (
     User,
     utcnow,
 )
+from warehouse.outbox import touch_products
 from warehouse.quantities import check_units
 from warehouse.reservations import Figures, fill_backorders, lock_products, release_excess
 
@@ -64,6 +65,7 @@ def _change_total(session: Session, product: Product, figures: Figures, delta: i
             code="stock_reserved",
         )
     session.expire(product, ["on_hand", "reserved"])
+    touch_products(session, [product.id])
     if delta > 0:
         fill_backorders(session, [product.id])
 

@@ -20,6 +20,7 @@ from warehouse.errors import Conflict, InvalidInput, NotFound, UnknownSku, Wareh
 from warehouse.limits import DEFAULT_MAX_LINES, MAX_UNITS, check_id
 from warehouse.models import Channel, Order, OrderLine, OrderStatus, Product, utcnow
 from warehouse.order_input import LineInput, OrderInput
+from warehouse.outbox import touch_orders
 from warehouse.reservations import (
     Figures,
     fill_backorders,
@@ -92,7 +93,7 @@ def _plan(
     """Decide what each line holds and the order's status, from the locked figures."""
     wanted = [(figures[line.sku].product.id, line.qty) for line in order.lines]
     grants = plan_lines(wanted, by_id)
-    ship = order.ship_to
+    ship, now = order.ship_to, utcnow()
     row = {
         "channel_id": channel.id,
         "external_id": order.external_id,
@@ -106,7 +107,8 @@ def _plan(
         "ship_postal_code": ship.postal_code,
         "ship_country": ship.country,
         "ship_by": order.ship_by,
-        "created_at": utcnow(),
+        "created_at": now,
+        "updated_at": now,
     }
     lines = [
         {"product_id": product_id, "qty": qty, "unit_price": line.unit_price,
@@ -204,6 +206,7 @@ def take_orders(
         lines.extend(plan.lines)
     if lines:
         session.connection().execute(insert(OrderLine), lines)
+        touch_orders(session, {line["order_id"] for line in lines})
     store_reserved(session, totals)
     late = [i for i, item in enumerate(outcome) if item is None]
     if late:
@@ -292,6 +295,7 @@ def move_on(session: Session, order_id: int, was: OrderStatus, becomes: OrderSta
         session,
         update(Order).where(Order.id == order_id, Order.status == was).values(status=becomes),
     )
+    touch_orders(session, [order_id])
     return changed == 1
 
 

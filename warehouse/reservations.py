@@ -25,6 +25,7 @@ from warehouse.models import (
     OrderStatus,
     Product,
 )
+from warehouse.outbox import touch_products
 
 
 @dataclass
@@ -80,6 +81,7 @@ def store_reserved(session: Session, units: dict[int, int]) -> None:
     result = session.connection().execute(statement, changes)
     if result.rowcount != len(changes):
         raise LockBroken(f"reserving {units} would leave 0..on hand for some product")
+    touch_products(session, units)
 
 
 def _set_reserved(line: OrderLine, reserved: int) -> None:

@@ -12,7 +12,8 @@ from flask import Response, jsonify, request, stream_with_context
 from flask_smorest import Blueprint
 
 from warehouse import channels, limits, orders
-from warehouse.models import Channel, Order, OrderStatus, ShipmentStatus
+from warehouse.documents import OrderOut
+from warehouse.models import Channel, Order
 from warehouse.order_input import OrderIn, OrderInput
 from warehouse.web import config, db, idempotent, requires, served_channels, signed_webhook
 
@@ -59,62 +60,6 @@ class ChannelOut(ma.Schema):
 class NewChannelOut(ChannelOut):
     webhook_secret = ma.fields.String(
         metadata={"description": "signs webhook deliveries; shown when the channel is created"}
-    )
-
-
-class Whole(ma.fields.Nested):
-    """A nested object made of fields the model keeps flat (an order's ship_to)."""
-
-    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
-        return obj
-
-
-class LineOut(ma.Schema):
-    sku = ma.fields.String(attribute="product.sku")
-    qty = ma.fields.Integer()
-    reserved = ma.fields.Integer(metadata={"description": "held for it and not shipped yet"})
-    backordered = ma.fields.Integer(attribute="waiting")
-    shipped = ma.fields.Integer()
-    unit_price = ma.fields.Float(allow_none=True)
-
-
-class ShipToOut(ma.Schema):
-    name = ma.fields.String(attribute="ship_name")
-    street1 = ma.fields.String(attribute="ship_street1")
-    street2 = ma.fields.String(attribute="ship_street2")
-    city = ma.fields.String(attribute="ship_city")
-    region = ma.fields.String(attribute="ship_region")
-    postal_code = ma.fields.String(attribute="ship_postal_code")
-    country = ma.fields.String(attribute="ship_country")
-
-
-class ShipmentCartonBrief(ma.Schema):
-    number = ma.fields.Integer()
-    sscc = ma.fields.String(allow_none=True)
-    tracking = ma.fields.String(allow_none=True)
-    weight_g = ma.fields.Integer(allow_none=True)
-
-
-class ShipmentBrief(ma.Schema):
-    id = ma.fields.Integer(metadata={"description": "GET /api/shipments/{id} shows it whole"})
-    number = ma.fields.Integer()
-    status = ma.fields.String(metadata={"enum": list(ShipmentStatus)})
-    shipped_at = ma.fields.DateTime(allow_none=True)
-    cartons = ma.fields.List(ma.fields.Nested(ShipmentCartonBrief))
-
-
-class OrderOut(ma.Schema):
-    id = ma.fields.Integer()
-    channel = ma.fields.String(attribute="channel.code")
-    external_id = ma.fields.String()
-    status = ma.fields.String(metadata={"enum": list(OrderStatus)})
-    lines = ma.fields.List(ma.fields.Nested(LineOut))
-    ship_to = Whole(ShipToOut)
-    ship_by = ma.fields.DateTime(allow_none=True)
-    created_at = ma.fields.DateTime()
-    shipments = ma.fields.List(
-        ma.fields.Nested(ShipmentBrief),
-        metadata={"description": "one, or on a channel that ships partly, one per part"},
     )
 
 

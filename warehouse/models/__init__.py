@@ -4,6 +4,7 @@ The models live in one module per part of the warehouse; import them from here.
 """
 
 from warehouse.models.base import Base, StrEnumType, UTCDateTime, one_of, utcnow
+from warehouse.models.events import ChannelEvent, ChannelFeed
 from warehouse.models.floor import (
     PICK_LIST_KINDS,
     Carton,
@@ -35,6 +36,7 @@ from warehouse.models.statuses import (
     RESERVING_STATUSES,
     CartonStatus,
     CountReviewStatus,
+    EventStatus,
     OrderStatus,
     PickListStatus,
     PickStatus,
@@ -67,10 +69,13 @@ __all__ = [
     "CartonItem",
     "CartonStatus",
     "Channel",
+    "ChannelEvent",
+    "ChannelFeed",
     "CountReview",
     "CountReviewStatus",
     "CountTask",
     "Counter",
+    "EventStatus",
     "FloorState",
     "IdempotencyKey",
     "Location",

@@ -232,6 +232,9 @@ class Carton(Base):
     # Given when the order is packed: the carton's SSCC and its tracking number.
     sscc: Mapped[str | None] = mapped_column(String(18), unique=True)
     tracking: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Who carries it and how: config's carrier for our labels, else the attached label's.
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    service: Mapped[str | None] = mapped_column(String(64))
     # A carrier's own label, attached by an integration; printed instead of ours.
     carrier_label: Mapped[bytes | None] = mapped_column(LargeBinary)
     carrier_label_format: Mapped[str | None] = mapped_column(String(8))

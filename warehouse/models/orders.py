@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from warehouse.models.base import Base, StrEnumType, created, intpk, money, one_of
+from warehouse.models.base import (
+    Base,
+    StrEnumType,
+    UTCDateTime,
+    created,
+    intpk,
+    money,
+    one_of,
+    utcnow,
+)
 from warehouse.models.statuses import OrderStatus
 from warehouse.models.stock import Product
 
@@ -35,7 +44,15 @@ class Channel(Base):
     share: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal(1))
     # Whether an order may ship what was found and send the rest later as its own shipment.
     ship_partial: Mapped[bool] = mapped_column(default=False)
-    # Signs the channel's webhook deliveries (HMAC-SHA256); kept as is since it must be used.
+    # Sets an order's ship_by, from its arrival, where the channel sent none.
+    handling_hours: Mapped[int | None]
+    # What the channel charges: a percent of revenue and a fixed fee per shipped order.
+    fee_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(0))
+    fee_fixed: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
+    # Where its events are POSTed; without one the channel pulls them.
+    events_url: Mapped[str | None] = mapped_column(String(500))
+    # Signs the channel's order webhooks and our events to it ("whsec_" and standard base64
+    # of random bytes, as Standard Webhooks expects); kept as is since it must be used.
     webhook_secret: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[created]
 
@@ -48,6 +65,7 @@ class Order(Base):
         UniqueConstraint("channel_id", "external_id"),
         one_of("status", OrderStatus),
         Index("ix_customer_order_status_created_at", "status", "created_at"),
+        Index("ix_customer_order_updated_at", "updated_at"),
     )
 
     id: Mapped[intpk]
@@ -65,6 +83,13 @@ class Order(Base):
     ship_country: Mapped[str] = mapped_column(String(2))
     ship_by: Mapped[datetime | None]
     created_at: Mapped[created]
+    # Set in the transaction of every change to the order or its lines (the outbox's hook).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the channel was last told of the order (its status, units waiting and shipped):
+    # the next change is told as the event that tells them apart. No status: not told yet.
+    told_status: Mapped[str | None] = mapped_column(String(16))
+    told_waiting: Mapped[int] = mapped_column(default=0)
+    told_shipped: Mapped[int] = mapped_column(default=0)
 
     channel: Mapped[Channel] = relationship()
     lines: Mapped[list[OrderLine]] = relationship(
@@ -108,3 +133,8 @@ class OrderLine(Base):
     def waiting(self) -> int:
         """Units the line still waits for (its backorder)."""
         return self.unshipped - self.reserved if self.backordered else 0
+
+    @property
+    def cancelled(self) -> int:
+        """Units that will never ship: what had not shipped when the order was cancelled."""
+        return self.unshipped if self.order.status == OrderStatus.CANCELLED else 0

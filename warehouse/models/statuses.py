@@ -88,3 +88,15 @@ class PrintJobStatus(StrEnum):
     REPLACED = "replaced"
     # A supervisor called it off.
     CANCELLED = "cancelled"
+
+
+class EventStatus(StrEnum):
+    # Waiting to be pushed to the channel's events URL (again, after a failure).
+    PENDING = "pending"
+    # Claimed by one sender until its lease runs out.
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    # Retried for as long as the channel's policy allows: parked until a person replays it.
+    DEAD = "dead"
+    # Written while the channel had no events URL: read by cursor only.
+    PULL = "pull"

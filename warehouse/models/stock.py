@@ -42,6 +42,8 @@ class Product(Base):
     # a reservation is one conditional UPDATE of this row.
     on_hand: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
+    # Of on_hand, the units in locations that are not sellable (quarantine): never reserved.
+    unsellable: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[created]
 
     barcodes: Mapped[list[Barcode]] = relationship(
@@ -78,6 +80,8 @@ class Location(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     zone: Mapped[str] = mapped_column(String(32), default="")
     pickable: Mapped[bool] = mapped_column(default=True)
+    # Units here are on hand but offered to no channel and reserved for no order (quarantine).
+    sellable: Mapped[bool] = mapped_column(default=True)
     # From the configured location pattern; empty for places outside the aisles.
     aisle: Mapped[str | None] = mapped_column(String(16))
     bay: Mapped[str | None] = mapped_column(String(16))

@@ -1,0 +1,266 @@
+"""The outbox: what each channel must hear of, written as events in the transaction of the
+change itself, so an event exists exactly when its change does.
+
+Order events come from one comparison, made as the transaction commits: each order changed
+in it (any flushed change to the order or its lines, or `touch_orders`) is compared with
+what its channel was last told (status, units waiting, units shipped), and the difference is
+told: accepted, backordered, filled, partially shipped, shipped, cancelled. No domain
+function has to remember to tell; a change that alters nothing a channel sees tells nothing.
+
+Stock events work the same way per product (`touch_products`, called wherever units on
+hand, unsellable or reserved change): each channel's available-to-sell is compared with the
+figure it was last told, and a difference becomes one `inventory.changed`. A burst of
+changes to one SKU leaves one undelivered event with the latest figure: the one before it,
+while still waiting, is replaced.
+
+Readers follow `seq`, given after commit under one lock (`sequence`), so that an event
+committed late is never placed behind a cursor already handed out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, event, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.session import SessionTransaction
+
+from warehouse.channels import channel_available
+from warehouse.db import insert_or_skip
+from warehouse.documents import order_document
+from warehouse.models import (
+    Channel,
+    ChannelEvent,
+    ChannelFeed,
+    Counter,
+    EventStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    Shipment,
+    utcnow,
+)
+
+ORDERS, PRODUCTS = "outbox.orders", "outbox.products"
+# Undelivered events a newer figure for the same SKU takes the place of.
+REPLACEABLE = (EventStatus.PENDING, EventStatus.PULL)
+# Events given positions per pass.
+SEQUENCE_BATCH = 5000
+
+
+def touch_orders(session: Session, order_ids: Iterable[int]) -> None:
+    """Orders changed by a statement the ORM does not see (a bulk UPDATE)."""
+    session.info.setdefault(ORDERS, set()).update(order_ids)
+
+
+def touch_products(session: Session, product_ids: Iterable[int]) -> None:
+    """Products whose units on hand, unsellable or reserved changed in this transaction."""
+    session.info.setdefault(PRODUCTS, set()).update(product_ids)
+
+
+def new_event_id() -> str:
+    return "evt_" + uuid.uuid4().hex
+
+
+def _status_for(channel: Channel) -> EventStatus:
+    return EventStatus.PENDING if channel.events_url else EventStatus.PULL
+
+
+def add_event(
+    session: Session,
+    channel: Channel,
+    type: str,
+    data: dict[str, Any],
+    *,
+    order_id: int | None = None,
+    product_id: int | None = None,
+) -> ChannelEvent:
+    """Write one event for a channel, in the caller's transaction."""
+    row = ChannelEvent(
+        event_id=new_event_id(), channel_id=channel.id, type=type, data=data,
+        order_id=order_id, product_id=product_id, status=_status_for(channel),
+        attempts=0, next_try_at=utcnow(), last_error="", created_at=utcnow(),
+    )  # fmt: skip
+    session.add(row)
+    return row
+
+
+def order_event_types(order: Order, waiting: int, shipped: int) -> list[str]:
+    """What the channel must be told of an order, from what it was told last."""
+    was = order.told_status
+    if was is None:
+        return ["order.accepted"]
+    if order.status == OrderStatus.CANCELLED:
+        return [] if was == OrderStatus.CANCELLED else ["order.cancelled"]
+    if order.status == OrderStatus.SHIPPED:
+        return [] if was == OrderStatus.SHIPPED else ["order.shipped"]
+    types = []
+    if shipped > order.told_shipped:
+        types.append("order.partially_shipped")
+    if waiting > order.told_waiting:
+        types.append("order.backordered")
+    elif waiting < order.told_waiting:
+        types.append("order.filled")
+    return types
+
+
+def _tell_orders(session: Session, order_ids: set[int], now: datetime) -> None:
+    orders = session.scalars(
+        select(Order)
+        .where(Order.id.in_(order_ids))
+        .order_by(Order.id)
+        .options(
+            selectinload(Order.lines).selectinload(OrderLine.product),
+            selectinload(Order.channel),
+            selectinload(Order.shipments).selectinload(Shipment.cartons),
+        )
+        .execution_options(populate_existing=True)
+    )
+    for order in orders:
+        waiting = sum(line.waiting for line in order.lines)
+        shipped = sum(line.shipped for line in order.lines)
+        order.updated_at = now
+        types = order_event_types(order, waiting, shipped)
+        if types:
+            document = order_document(order)
+            for type in types:
+                add_event(session, order.channel, type, document, order_id=order.id)
+        order.told_status, order.told_waiting, order.told_shipped = order.status, waiting, shipped
+
+
+def _tell_stock(session: Session, product_ids: set[int]) -> None:
+    channels = list(session.scalars(select(Channel).order_by(Channel.id)))
+    if not channels:
+        return
+    figures = session.execute(
+        select(Product.id, Product.sku, Product.on_hand, Product.unsellable, Product.reserved)
+        .where(Product.id.in_(product_ids))
+        .order_by(Product.id)
+    ).all()
+    told = {
+        (row.channel_id, row.product_id): row.available
+        for row in session.execute(
+            select(ChannelFeed.channel_id, ChannelFeed.product_id, ChannelFeed.available).where(
+                ChannelFeed.product_id.in_(product_ids)
+            )
+        )
+    }
+    changed: list[tuple[Channel, int, str, int]] = []
+    for product_id, sku, on_hand, unsellable, reserved in figures:
+        for channel in channels:
+            available = channel_available(channel, on_hand - unsellable - reserved)
+            if told.get((channel.id, product_id)) != available:
+                changed.append((channel, product_id, sku, available))
+    if not changed:
+        return
+    # The waiting figure of each (channel, SKU) gives way to the newer one.
+    connection = session.connection()
+    connection.execute(
+        delete(ChannelEvent).where(
+            ChannelEvent.channel_id == bindparam("c"),
+            ChannelEvent.product_id == bindparam("p"),
+            # Spelled out: an IN list cannot be expanded in an executemany.
+            or_(*(ChannelEvent.status == status for status in REPLACEABLE)),
+        ),
+        [{"c": channel.id, "p": product_id} for channel, product_id, _, _ in changed],
+    )
+    feed = [
+        {"channel_id": channel.id, "product_id": product_id, "available": available}
+        for channel, product_id, _, available in changed
+    ]
+    connection.execute(insert_or_skip(session, ChannelFeed, ["channel_id", "product_id"]), feed)
+    connection.execute(
+        update(ChannelFeed)
+        .where(ChannelFeed.channel_id == bindparam("c"), ChannelFeed.product_id == bindparam("p"))
+        .values(available=bindparam("a"))
+        .execution_options(synchronize_session=False),
+        [{"c": r["channel_id"], "p": r["product_id"], "a": r["available"]} for r in feed],
+    )
+    for channel, product_id, sku, available in changed:
+        data = {"sku": sku, "available": available}
+        add_event(session, channel, "inventory.changed", data, product_id=product_id)
+
+
+def tell(session: Session) -> None:
+    """Write the events of everything this transaction changed (run as it commits)."""
+    orders: set[int] = session.info.pop(ORDERS, set())
+    products: set[int] = session.info.pop(PRODUCTS, set())
+    if orders:
+        _tell_orders(session, orders, utcnow())
+    if products:
+        _tell_stock(session, products)
+    if orders or products:
+        session.flush()
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _context: Any) -> None:
+    # Still the flush's own lists here, with the ids of new rows given.
+    changed = {
+        obj.id if isinstance(obj, Order) else obj.order_id
+        for obj in (*session.new, *session.dirty)
+        if isinstance(obj, Order | OrderLine)
+    }
+    if changed:
+        touch_orders(session, changed)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    # A savepoint's release is not the commit: its changes are told with the transaction's.
+    if not session.in_nested_transaction() and (
+        session.info.get(ORDERS) or session.info.get(PRODUCTS)
+    ):
+        tell(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    # Rolled back, the changes never happened: nothing of them is told.
+    if transaction.parent is None:
+        session.info.pop(ORDERS, None)
+        session.info.pop(PRODUCTS, None)
+
+
+def sequence(session: Session) -> int:
+    """Give the committed events still without a position their places, in the order they
+    were written; under the counter row's lock, so positions are handed out one pass at a
+    time. Returns how many got one."""
+    ids = list(
+        session.scalars(
+            select(ChannelEvent.id)
+            .where(ChannelEvent.seq.is_(None))
+            .order_by(ChannelEvent.id)
+            .limit(SEQUENCE_BATCH)
+        )
+    )
+    if not ids:
+        return 0
+    session.execute(insert_or_skip(session, Counter, ["name"]), {"name": "event_seq", "value": 0})
+    last = session.execute(
+        update(Counter)
+        .where(Counter.name == "event_seq")
+        .values(value=Counter.value + len(ids))
+        .returning(Counter.value)
+    ).scalar_one()
+    # Read again under the lock: another pass may have placed some meanwhile.
+    ids = list(
+        session.scalars(
+            select(ChannelEvent.id)
+            .where(ChannelEvent.id.in_(ids), ChannelEvent.seq.is_(None))
+            .order_by(ChannelEvent.id)
+        )
+    )
+    first = last - len(ids) + 1
+    if ids:
+        session.connection().execute(
+            update(ChannelEvent)
+            .where(ChannelEvent.id == bindparam("i"))
+            .values(seq=bindparam("s")),
+            [{"i": event_id, "s": first + n} for n, event_id in enumerate(ids)],
+        )
+    return len(ids)
