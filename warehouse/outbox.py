@@ -264,3 +264,15 @@ def sequence(session: Session) -> int:
             [{"i": event_id, "s": first + n} for n, event_id in enumerate(ids)],
         )
     return len(ids)
+
+
+def event_json(row: ChannelEvent, channel_code: str) -> dict[str, Any]:
+    """The event as a channel sees it, pushed or pulled: {"id", "type", "created_at",
+    "channel", "data"}."""
+    return {
+        "id": row.event_id,
+        "type": row.type,
+        "created_at": row.created_at.isoformat(),
+        "channel": channel_code,
+        "data": row.data,
+    }
