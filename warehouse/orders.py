@@ -293,7 +293,9 @@ def move_on(session: Session, order_id: int, was: OrderStatus, becomes: OrderSta
     to write it back; False when it was not in `was` (another request got there first)."""
     changed = rows_changed(
         session,
-        update(Order).where(Order.id == order_id, Order.status == was).values(status=becomes),
+        update(Order)
+        .where(Order.id == order_id, Order.status == was)
+        .values(status=becomes, updated_at=utcnow()),
     )
     touch_orders(session, [order_id])
     return changed == 1

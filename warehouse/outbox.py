@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, event, or_, select, update
@@ -108,7 +107,7 @@ def order_event_types(order: Order, waiting: int, shipped: int) -> list[str]:
     return types
 
 
-def _tell_orders(session: Session, order_ids: set[int], now: datetime) -> None:
+def _tell_orders(session: Session, order_ids: set[int]) -> None:
     orders = session.scalars(
         select(Order)
         .where(Order.id.in_(order_ids))
@@ -123,7 +122,6 @@ def _tell_orders(session: Session, order_ids: set[int], now: datetime) -> None:
     for order in orders:
         waiting = sum(line.waiting for line in order.lines)
         shipped = sum(line.shipped for line in order.lines)
-        order.updated_at = now
         types = order_event_types(order, waiting, shipped)
         if types:
             document = order_document(order)
@@ -190,11 +188,20 @@ def tell(session: Session) -> None:
     orders: set[int] = session.info.pop(ORDERS, set())
     products: set[int] = session.info.pop(PRODUCTS, set())
     if orders:
-        _tell_orders(session, orders, utcnow())
+        _tell_orders(session, orders)
     if products:
         _tell_stock(session, products)
     if orders or products:
         session.flush()
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp(session: Session, _context: Any, _instances: Any) -> None:
+    # An order changes when it or one of its lines does; new ones carry their own time.
+    now = utcnow()
+    for obj in session.dirty:
+        if isinstance(obj, Order | OrderLine) and session.is_modified(obj):
+            (obj if isinstance(obj, Order) else obj.order).updated_at = now
 
 
 @event.listens_for(Session, "after_flush")
