@@ -23,9 +23,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, or_, select, update
+from sqlalchemy import bindparam, delete, event, inspect, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.session import SessionTransaction
+from sqlalchemy.orm.state import InstanceState
 
 from warehouse.channels import channel_available
 from warehouse.db import insert_or_skip
@@ -200,8 +201,17 @@ def _stamp(session: Session, _context: Any, _instances: Any) -> None:
     # An order changes when it or one of its lines does; new ones carry their own time.
     now = utcnow()
     for obj in session.dirty:
-        if isinstance(obj, Order | OrderLine) and session.is_modified(obj):
+        if isinstance(obj, Order | OrderLine) and _changed(obj):
             (obj if isinstance(obj, Order) else obj.order).updated_at = now
+
+
+# What the outbox itself keeps on an order: writing it is not a change of the order.
+BOOKKEEPING = frozenset({"updated_at", "told_status", "told_waiting", "told_shipped"})
+
+
+def _changed(obj: Order | OrderLine) -> bool:
+    state: InstanceState[Any] = inspect(obj)
+    return any(attr.history.has_changes() for attr in state.attrs if attr.key not in BOOKKEEPING)
 
 
 @event.listens_for(Session, "after_flush")
@@ -209,8 +219,8 @@ def _collect(session: Session, _context: Any) -> None:
     # Still the flush's own lists here, with the ids of new rows given.
     changed = {
         obj.id if isinstance(obj, Order) else obj.order_id
-        for obj in (*session.new, *session.dirty)
-        if isinstance(obj, Order | OrderLine)
+        for obj in (*session.new, *(o for o in session.dirty if isinstance(o, Order | OrderLine)))
+        if isinstance(obj, Order | OrderLine) and (obj in session.new or _changed(obj))
     }
     if changed:
         touch_orders(session, changed)

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from warehouse import inventory
+from warehouse import inventory, outbox
 from warehouse.catalog import product_for_sku
 from warehouse.errors import Conflict, InvalidInput, UnknownLocation
 from warehouse.models import Location, Movement, Order, OrderStatus, User
@@ -189,6 +189,11 @@ def return_item(
     # Under the product's lock the units already returned stay as read until commit.
     lock_products(session, [product.id])
     line = returnable(session, order, product.sku, units)
+    data = {
+        "order_id": order.id, "external_id": order.external_id,
+        "sku": product.sku, "qty": units, "reason": reason,
+    }  # fmt: skip
+    outbox.add_event(session, order.channel, "order.returned", data, order_id=order.id)
     return inventory.return_in(
         session,
         user,
