@@ -3,8 +3,9 @@ docs/roles.md lists every endpoint and page with the roles that may call it
 (`warehouse roles` writes it, and a test keeps it current).
 
 Integrations are channel platforms: they keep the catalog, send orders and read back their
-own channels' orders, feeds and shipments (a token bound to channels sees only those). They
-book no stock and read no scans: receiving is done on the floor, and a scan may name a person.
+own channels' orders, feeds, events and shipments (a token bound to channels sees only
+those). They book no stock and read no scans: receiving is done on the floor, and a scan may
+name a person.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stock.move": LEADS | {"receiver", "picker"},
     "stock.move_anywhere": LEADS | {"receiver"},
     "channels.write": LEADS,
+    # A channel's available-to-sell feed and its events pulled by cursor.
     "channels.feed": LEADS | {"integration"},
     "orders.create": LEADS | {"integration"},
     # An integration token bound to channels reads and cancels only their orders.
@@ -85,7 +87,8 @@ FINER_RULES = (
     "never into or out of quarantine or other places outside the pick area (403 "
     "`not_a_pick_bin`).",
     "An integration token made with `--channel` serves only those channels: another "
-    "channel's orders, feed, order intake and shipments answer 404, as if they did not "
-    "exist. A token bound to no channel serves every channel.",
+    "channel's orders, feed, events, order intake and shipments answer 404, as if they did "
+    "not exist, and `GET /api/orders` lists only their own channels' orders. A token bound "
+    "to no channel serves every channel.",
     "`POST /api/channels/{code}/webhook` needs no user: the channel signs each delivery.",
 )

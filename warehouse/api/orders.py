@@ -1,4 +1,5 @@
-"""Channels and orders: intake by API and signed webhook, cancel, available-to-sell feeds."""
+"""Channels and orders: intake by API and signed webhook, the order list, cancel, available-to-sell
+feeds."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import marshmallow as ma
 from flask import Response, jsonify, request, stream_with_context
 from flask_smorest import Blueprint
 
-from warehouse import channels, limits, orders
+from warehouse import channels, cursors, limits, order_list, orders
+from warehouse.api.queries import Query
 from warehouse.documents import OrderOut
-from warehouse.models import Channel, Order
+from warehouse.models import Channel, Order, OrderStatus
 from warehouse.order_input import OrderIn, OrderInput
 from warehouse.web import config, db, idempotent, requires, served_channels, signed_webhook
 
@@ -71,6 +73,72 @@ class InventoryItem(ma.Schema):
 class InventoryOut(ma.Schema):
     channel = ma.fields.String()
     items = ma.fields.List(ma.fields.Nested(InventoryItem))
+
+
+class Statuses(ma.fields.List):
+    """Order statuses, the parameter repeated (`status=a&status=b`) or comma-separated
+    (`status=a,b`)."""
+
+    def __init__(self, **kwargs: Any):
+        item = ma.fields.String(validate=ma.validate.OneOf(list(OrderStatus)))
+        kwargs["metadata"] = {"maxItems": len(OrderStatus), **kwargs.get("metadata", {})}
+        super().__init__(item, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(each, str) for each in values):
+            raise self.make_error("invalid")
+        split = {part.strip() for each in values for part in each.split(",") if part.strip()}
+        unknown = sorted(split - set(OrderStatus))
+        if unknown:
+            # Named by value: its place in a comma-separated list is not the client's index.
+            raise ma.ValidationError(
+                f"{unknown[0]!r} is not an order status: one of {', '.join(OrderStatus)}"
+            )
+        return super()._deserialize(sorted(split), attr, data, **kwargs)
+
+
+class OrderListQuery(Query):
+    channel = ma.fields.String(
+        validate=ma.validate.Length(1, 32),
+        metadata={
+            "description": "a channel's code: only its orders (unknown: 404 unknown_channel)"
+        },
+    )
+    status = Statuses(
+        metadata={
+            "description": "only orders in one of these statuses: the parameter repeated, or "
+            "the statuses comma-separated"
+        }
+    )
+    updated_since = limits.Moment(
+        metadata={
+            "description": "only orders whose `updated_at` is at or after this time (ISO 8601 "
+            f"with an offset, such as 2025-03-01T08:00:00Z, from {limits.EARLIEST} to "
+            f"{limits.LATEST}); to pick up changes, send the time of the last poll's start "
+            "less a few seconds, as a change is stamped just before it commits"
+        }
+    )
+    cursor = ma.fields.String(
+        metadata={
+            "maxLength": cursors.MAX_LENGTH,
+            "description": "the next_cursor of the page before, with the same channel, status "
+            "and updated_since (other filters: 422 bad_cursor); left out: the first page",
+        },
+    )
+    limit = ma.fields.Integer(
+        load_default=order_list.DEFAULT_PAGE,
+        validate=ma.validate.Range(1, order_list.MAX_PAGE),
+        metadata={"description": "orders at most on this page"},
+    )
+
+
+class OrderPageOut(ma.Schema):
+    orders = ma.fields.List(ma.fields.Nested(OrderOut))
+    next_cursor = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "the cursor of the next page; null on the last page"},
+    )
 
 
 class FeedQuery(ma.Schema):
@@ -142,6 +210,32 @@ def post_webhook(code: str) -> tuple[Order, int]:
     order = OrderIn().load(request.get_json(force=True))
     row, created = orders.take_order(db(), code, order, config().orders.max_lines)
     return row, 201 if created else 200
+
+
+@blp.route("/orders", methods=["GET"])
+@blp.arguments(OrderListQuery, location="query")
+@blp.doc(
+    description=(
+        "Orders in id order, a page at a time: send each answer's next_cursor as `cursor` "
+        "for the next page, with the same filters, until it is null. Paging is stable while "
+        "orders change: an order keeps its place, so each order matching the filters "
+        "throughout is on exactly one page, and orders taken meanwhile come at the end. An "
+        "integration token bound to channels lists only their orders."
+    )
+)
+@blp.response(200, OrderPageOut)
+@requires("orders.read")
+def list_orders(query: dict[str, Any]) -> order_list.OrderPage:
+    """Orders by channel, status and time of last change, paged by cursor."""
+    return order_list.list_orders(
+        db(),
+        channel_code=query.get("channel"),
+        statuses=query.get("status", ()),
+        updated_since=query.get("updated_since"),
+        cursor=query.get("cursor"),
+        limit=query["limit"],
+        served=served_channels(),
+    )
 
 
 @blp.route("/orders/<int:order_id>", methods=["GET"])
