@@ -269,6 +269,20 @@ class OrdersConfig(Section):
     max_lines: int = Field(DEFAULT_MAX_LINES, ge=1, le=MAX_ORDER_LINES)
 
 
+class ShippingConfig(Section):
+    # Who collects the parcels that leave under the warehouse's own labels, and how: told
+    # to channels with our tracking numbers. A carrier's own label names its own.
+    carrier: str = Field("Demo Parcel", min_length=1, max_length=64)
+    service: str = Field("Ground", max_length=64)
+
+    @field_validator("carrier", "service")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("holds a control character; write the name as it is printed")
+        return value
+
+
 class ReturnsConfig(Section):
     # Where a returned item goes when no location is scanned for it (it waits for a check).
     quarantine: str = "QUAR-01"
@@ -295,6 +309,7 @@ class Config(Section):
     orders: OrdersConfig = OrdersConfig()
     counting: CountingConfig = CountingConfig()
     returns: ReturnsConfig = ReturnsConfig()
+    shipping: ShippingConfig = ShippingConfig()
 
     @model_validator(mode="after")
     def _stations_name_printers(self) -> Config:
@@ -310,7 +325,7 @@ ENV_PREFIX = "WAREHOUSE_"
 # Sections with scalar keys, which WAREHOUSE_<SECTION>_<KEY> overrides.
 _ENV_SECTIONS = (
     "server", "database", "warehouse", "auth", "scanners", "labels", "printing", "receiving",
-    "orders", "counting", "returns", "layout", "packing",
+    "orders", "counting", "returns", "layout", "packing", "shipping",
 )  # fmt: skip
 # Between the levels of a nested override: WAREHOUSE_PRINTERS__PACK1__HOST.
 _NESTED = "__"

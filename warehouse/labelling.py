@@ -5,17 +5,18 @@ ZPL or PDF, the packing slip); and a carrier's own label attached to a carton in
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from labels.barcodes import LabelError
-from labels.carrier import check_label, check_tracking
+from labels.carrier import check_label
 from labels.printers import PRINTS, LabelFormat, PrinterKind, label_format_for
 from labels.shipping import Address as LabelAddress
 from labels.shipping import ShippingLabel, to_pdf, to_zpl
 from labels.slip import PackingSlip, SlipLine
 from labels.slip import to_pdf as slip_pdf
 from labels.sscc import sscc
+from warehouse.carriers import check_name, check_tracking_for, label_ours
 from warehouse.config import Config
 from warehouse.db import insert_or_skip, rows_changed
 from warehouse.errors import Conflict, InvalidInput, NotFound
@@ -38,18 +39,6 @@ from warehouse.shipping import (
     get_shipment_row,
     shipment_cartons,
 )
-
-
-def tracking_number(serial: int) -> str:
-    """The carrier-neutral shipment number of a carton, from its label's serial (a carrier's
-    label replaces it)."""
-    return f"WH{serial:010d}"
-
-
-def _is_ours(tracking: str) -> bool:
-    """A tracking number of the warehouse's own (tracking_number's) shape."""
-    digits = tracking[2:]
-    return tracking[:2] == "WH" and digits.isdigit() and tracking_number(int(digits)) == tracking
 
 
 def next_serial(session: Session) -> int:
@@ -157,7 +146,7 @@ def finish_packing(session: Session, order_id: int, config: Config, printer: str
         carton.sscc = sscc(config.labels.company_prefix, serial)
         # A carrier's tracking number, attached before packing, is the one its label bears.
         if carton.tracking is None:
-            carton.tracking = tracking_number(serial)
+            label_ours(carton, serial, config.shipping)
         job = _queue_label(session, config, printer, order, carton, (position, len(cartons)))
         carton.label_job_id = job.id
         jobs.append(job)
@@ -229,18 +218,19 @@ def attach_carrier_label(
     format: LabelFormat,
     tracking: str,
     config: Config,
+    carrier: str,
+    service: str | None = None,
 ) -> ShipmentCarton:
     """Attach a carrier's own label (PDF or ZPL) to carton `number` of a shipment; its
-    tracking number replaces the carton's. Once the carton's label is queued, the new one is
-    queued on the same printer in its place. Refused once the carton has shipped."""
+    tracking number, carrier and service replace the carton's. Once the carton's label is
+    queued, the new one is queued on the same printer in its place. Refused once the carton
+    has shipped."""
     try:
         check_label(document, format)
     except LabelError as bad:
         raise InvalidInput(bad.message, field="label", code="not_a_label") from None
-    try:
-        check_tracking(tracking)
-    except LabelError as bad:
-        raise InvalidInput(bad.message, field="tracking") from None
+    check_name(carrier, "carrier")
+    service = check_name(service, "service") if service else None
     shipment = get_shipment_row(session, shipment_id)
     # finish_packing takes the order row too: a label attached meanwhile is either seen by
     # it, or finds the label job it queued and replaces it.
@@ -251,39 +241,28 @@ def attach_carrier_label(
         raise Conflict(f"Carton {number} has shipped already.", code="already_shipped")
     if order.status == OrderStatus.CANCELLED:
         raise Conflict(f"Order {order.id} is cancelled.", code="order_cancelled")
-    # A number of our own shape would collide with a carton labelled later.
-    if _is_ours(tracking) and tracking != carton.tracking:
-        raise InvalidInput(
-            f"{tracking} is one of the warehouse's own numbers, not a carrier's.",
-            field="tracking",
-        )
-    # The dock matches a scan against both, so neither may name another carton.
-    if session.scalar(
-        select(Carton.id).where(
-            (Carton.tracking == tracking) | (Carton.sscc == tracking), Carton.id != carton.id
-        )
-    ):
-        raise Conflict(
-            f"Tracking number {tracking} is on another carton already.",
-            field="tracking",
-            code="tracking_taken",
-        )
+    check_tracking_for(session, carton, tracking, "tracking")
     job = session.get(PrintJob, carton.label_job_id) if carton.label_job_id else None
-    if (carton.carrier_label, carton.carrier_label_format, carton.tracking) == (
-        document,
-        format,
-        tracking,
-    ):
-        # The same label again (a retried request): nothing more to print.
-        return ShipmentCarton(carton, job)
     if not rows_changed(
         session,
         update(Carton)
         .where(Carton.id == carton.id, Carton.status != CartonStatus.SHIPPED)
-        .values(carrier_label=document, carrier_label_format=format, tracking=tracking),
-    ):
+        .values(
+            carrier_label=document, carrier_label_format=format, tracking=tracking,
+            carrier=carrier, service=service,
+        ),
+    ):  # fmt: skip
         raise Conflict(f"Carton {number} has shipped already.", code="already_shipped")
+    same_label = (carton.carrier_label, carton.carrier_label_format, carton.tracking) == (
+        document,
+        format,
+        tracking,
+    )
     session.refresh(carton)
+    if same_label:
+        # The same label again (a retried request, or a carrier's name put right): nothing
+        # more to print.
+        return ShipmentCarton(carton, job)
     if job is not None:
         # Our label, if it has not gone to the printer yet, now never will.
         replace(session, job.id)

@@ -34,6 +34,16 @@ MAX_WEIGHT_G = 1_000_000
 MAX_PRICE = Decimal("999999.99")
 # A channel's priority (lower is served first) and its buffer of units.
 MAX_PRIORITY = 1_000_000
+# A channel's handling time (a year), its fee as a percent of revenue and its fixed fee
+# per shipped order (both in cents: at most 2 decimals).
+MAX_HANDLING_HOURS = 8760
+MAX_FEE_PERCENT = Decimal(100)
+MAX_FEE_FIXED = Decimal("99999.99")
+# A URL a channel's events are sent to; a carrier's or its service's name.
+MAX_URL = 500
+MAX_CARRIER = 64
+# Cartons named in one request (a shipment's hand-over).
+MAX_CARTONS = 1000
 # Lines of one order: config's [orders] max_lines, and its ceiling.
 DEFAULT_MAX_LINES = 1000
 MAX_ORDER_LINES = 10_000
@@ -146,6 +156,34 @@ def price(**kwargs: Any) -> ma.fields.Decimal:
     # Documented as numbers: the document's JSON would write the Decimal bounds as strings.
     kwargs["metadata"] = {"minimum": 0, "maximum": float(MAX_PRICE), **kwargs.get("metadata", {})}
     return ma.fields.Decimal(places=2, validate=ma.validate.Range(0, MAX_PRICE), **kwargs)
+
+
+def cents(most: Decimal, **kwargs: Any) -> ma.fields.Decimal:
+    """An amount from 0 to `most` with at most 2 decimals: 12.345 is refused, not rounded
+    (a fee typed with a slip is not quietly made another one)."""
+    kwargs["metadata"] = {
+        "minimum": 0, "maximum": float(most), "multipleOf": 0.01, **kwargs.get("metadata", {}),
+    }  # fmt: skip
+    return ma.fields.Decimal(
+        validate=[ma.validate.Range(0, most), _in_cents], allow_nan=False, **kwargs
+    )
+
+
+def _in_cents(value: Decimal) -> None:
+    if not has_cents(value):
+        raise ma.ValidationError("at most 2 decimals")
+
+
+def has_cents(value: Decimal) -> bool:
+    """Whether an amount has at most 2 decimals (1.230 has: its last 0 says nothing).
+    Read from its digits, so no rounding of the decimal context can hide a third."""
+    if not value.is_finite():
+        return False
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    while exponent < -2 and digits and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return exponent >= -2 or not digits
 
 
 def grams(**kwargs: Any) -> ma.fields.Integer:

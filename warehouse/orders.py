@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import insert, select, update
@@ -106,7 +107,7 @@ def _plan(
         "ship_region": ship.region,
         "ship_postal_code": ship.postal_code,
         "ship_country": ship.country,
-        "ship_by": order.ship_by,
+        "ship_by": order.ship_by or _handled_by(channel, now),
         "created_at": now,
         "updated_at": now,
     }
@@ -116,6 +117,14 @@ def _plan(
         for (product_id, qty), line, grant in zip(wanted, order.lines, grants, strict=True)
     ]  # fmt: skip
     return _Planned(row, lines, channel, {pid: by_id[pid].product for pid, _ in wanted})
+
+
+def _handled_by(channel: Channel, received: datetime) -> datetime | None:
+    """When an order the channel sent no ship-by for must ship: its handling time after it
+    was received, if the channel has one."""
+    if channel.handling_hours is None:
+        return None
+    return received + timedelta(hours=channel.handling_hours)
 
 
 def _insert_orders(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:

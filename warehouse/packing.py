@@ -187,7 +187,7 @@ def void_label(session: Session, carton: Carton) -> None:
         replace(session, carton.label_job_id)
     carton.sscc, carton.label_job_id = None, None
     if carton.carrier_label is None:
-        carton.tracking = None
+        carton.tracking, carton.carrier, carton.service = None, None, None
     session.flush()
 
 

@@ -31,7 +31,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # these roles move them anywhere, into and out of quarantine too.
     "stock.move": LEADS | {"receiver", "picker"},
     "stock.move_anywhere": LEADS | {"receiver"},
-    "channels.write": LEADS,
+    # A channel's settings: read by leads and its integrations (never its secret), shown to
+    # leads on the channels page, and set by admins alone, since the events URL decides
+    # where the channel's orders and customers' addresses are sent, and the fees the margins.
+    "channels.read": LEADS | {"integration"},
+    "channels.supervise": LEADS,
+    "channels.write": frozenset({"admin"}),
     # A channel's available-to-sell feed and its events pulled by cursor.
     "channels.feed": LEADS | {"integration"},
     "orders.create": LEADS | {"integration"},
@@ -87,8 +92,8 @@ FINER_RULES = (
     "never into or out of quarantine or other places outside the pick area (403 "
     "`not_a_pick_bin`).",
     "An integration token made with `--channel` serves only those channels: another "
-    "channel's orders, feed, events, order intake and shipments answer 404, as if they did "
-    "not exist, and `GET /api/orders` lists only their own channels' orders. A token bound "
-    "to no channel serves every channel.",
+    "channel's settings, orders, feed, events, order intake and shipments answer 404, as if "
+    "they did not exist, and `GET /api/orders` lists only their own channels' orders. A token "
+    "bound to no channel serves every channel.",
     "`POST /api/channels/{code}/webhook` needs no user: the channel signs each delivery.",
 )

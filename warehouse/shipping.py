@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from warehouse import inventory, printing
+from warehouse import carriers, inventory, printing
+from warehouse.carriers import HandOver
 from warehouse.channels import Served, serves
 from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.limits import check_id
@@ -249,12 +250,22 @@ def load_carton(session: Session, user: User | None, order_id: int, label: str) 
     return confirm_label(session, user, carton.id, label)
 
 
-def ship_by_hand(session: Session, user: User | None, shipment_id: int) -> Shipment:
-    """A supervisor confirms the hand-over of a shipment whose cartons are all labelled."""
+def ship_by_hand(
+    session: Session, user: User | None, shipment_id: int, hand_over: HandOver | None = None
+) -> Shipment:
+    """A supervisor confirms the hand-over of a shipment whose cartons are all labelled,
+    with what the carrier's paperwork says (`hand_over`: its carrier, service and tracking
+    numbers), if anything. A shipment shipped already is answered as it is, unless the
+    hand-over would change it."""
     shipment = get_shipment_row(session, shipment_id)
-    if shipment.status == ShipmentStatus.SHIPPED:
-        return shipment
     cartons = shipment_cartons(session, shipment.id)
+    if shipment.status == ShipmentStatus.SHIPPED:
+        if hand_over is not None and not carriers.recorded(cartons, hand_over):
+            raise Conflict(
+                f"Shipment {shipment.id} has shipped already: its cartons are as they left.",
+                code="already_shipped",
+            )
+        return shipment
     labelled = (CartonStatus.CLOSED, CartonStatus.SHIPPED)
     if (
         shipment.status != ShipmentStatus.PACKED
@@ -262,6 +273,8 @@ def ship_by_hand(session: Session, user: User | None, shipment_id: int) -> Shipm
         or any(c.status not in labelled or not c.sscc for c in cartons)
     ):
         raise Conflict(f"Order {shipment.order_id} is not packed and labelled.", code="not_packed")
+    if hand_over is not None:
+        carriers.record_hand_over(session, cartons, hand_over)
     for carton in cartons:
         carton.status = CartonStatus.SHIPPED
     return ship_shipment(session, user, shipment.id)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from warehouse import accounts, guards, idempotency, refusals
+from warehouse.channels import ServiceAddress
 from warehouse.config import Config
 from warehouse.db import begin_write
 from warehouse.errors import Forbidden, WarehouseError
@@ -207,6 +209,21 @@ def sign_out(db_session: Session) -> None:
     if isinstance(sid, str):
         accounts.end_session(db_session, sid)
     session.clear()
+
+
+def service_address() -> ServiceAddress:
+    """Where this request reached the service, and the port the service serves on: what a
+    channel's events URL may not point at."""
+    host: str | None = None
+    port: int | None = None
+    try:
+        asked = urlsplit(f"//{request.host}")
+        host, port = asked.hostname, asked.port
+    except ValueError:
+        pass  # a Host header that names no host:port leaves the server's own port
+    if host is not None and port is None:
+        port = 443 if request.scheme == "https" else 80
+    return ServiceAddress(host, port, config().server.port)
 
 
 def served_channels() -> frozenset[int] | None:

@@ -23,11 +23,11 @@ from werkzeug.test import TestResponse
 from tests.api.test_packing import packed_order, picked, refused  # noqa: F401
 from tests.conftest import ApiClient, free_port, shipment_of
 from tests.printer import FakePrinter
-from warehouse import labelling, packing, printing, shipping
+from warehouse import carriers, labelling, packing, printing, shipping
 from warehouse.app import create_app
 from warehouse.config import Config, PrinterConfig
 from warehouse.db import writing
-from warehouse.models import Carton, PrintJob, utcnow
+from warehouse.models import Carton, ChannelEvent, PrintJob, utcnow
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +73,10 @@ def carrier_api(
         )
 
 
+# The carrier the labels of these tests come from.
+CARRIER = "Example Parcels"
+
+
 def ups_number() -> str:
     """A tracking number shaped like UPS's: 1Z and 16 letters and digits."""
     return "1Z" + secrets.token_hex(8).upper()
@@ -112,9 +116,13 @@ def attach_label(
     document: bytes,
     tracking: str | None,
     content_type: str = "application/zpl",
+    carrier: str | None = CARRIER,
+    service: str | None = None,
 ) -> TestResponse:
     """PUT a carrier's label (the raw body) on carton `number` of a shipment."""
     query = {} if tracking is None else {"tracking": tracking}
+    query |= {} if carrier is None else {"carrier": carrier}
+    query |= {} if service is None else {"service": service}
     # An order that does not exist stands for a shipment that does not either.
     known = api.as_role("admin").get(f"/api/orders/{order}").status_code == 200
     return api.request(
@@ -220,7 +228,7 @@ def test_a_shipment_prints_the_carrier_zpl_label_attached_before_packing(
     first, second = body["cartons"]
     # The carrier's number is kept at packing; the other carton gets ours.
     assert first["tracking"] == tracking
-    assert second["tracking"] == labelling.tracking_number(int(second["sscc"][8:17]))
+    assert second["tracking"] == carriers.tracking_number(int(second["sscc"][8:17]))
     assert (first["carrier_label"], second["carrier_label"]) == ("zpl", None)
     assert (first["printed_label"], second["printed_label"]) == ("carrier", "ours")
     assert sorted(item["qty"] for item in first["items"] + second["items"]) == [1, 2]
@@ -418,7 +426,7 @@ def test_a_shipment_label_attached_while_the_order_is_packed_is_the_one_printed(
         read.wait(timeout=10)
         with writing(factory) as session:
             labelling.attach_carrier_label(
-                session, shipment, 1, zpl, "zpl", tracking, carrier_config
+                session, shipment, 1, zpl, "zpl", tracking, carrier_config, CARRIER
             )
         attached.set()
 
@@ -726,3 +734,254 @@ def test_a_packer_sends_a_label_to_another_printer_and_one_label_prints(
         .status_code
         == 403
     )
+
+
+def cartons_told(api: ApiClient, order: int) -> list[tuple[str | None, str | None, str | None]]:
+    """(carrier, service, tracking) of each carton of the order, as the order shows them to
+    its channel."""
+    shown = api.as_role("admin").get(f"/api/orders/{order}").json
+    return [
+        (carton["carrier"], carton["service"], carton["tracking"])
+        for shipment in shown["shipments"]
+        for carton in shipment["cartons"]
+    ]
+
+
+def shipped_event(factory: sessionmaker[Session], order: int) -> dict[str, Any]:
+    """The order.shipped event written for the order: what its channel is told."""
+    with factory() as session:
+        events = session.scalars(
+            select(ChannelEvent).where(
+                ChannelEvent.order_id == order, ChannelEvent.type == "order.shipped"
+            )
+        ).all()
+        assert len(events) == 1
+        return events[0].data
+
+
+def test_our_label_gives_each_carton_our_carrier_service_and_tracking(
+    carrier_api: ApiClient,
+    config: Config,
+    packed_order: int,  # noqa: F811
+) -> None:
+    shipment = carrier_api.get(f"/api/shipments/{shipment_of(carrier_api, packed_order)}").json
+    ours = [(c["carrier"], c["service"], c["tracking"]) for c in shipment["cartons"]]
+    assert ours == [
+        ("Demo Parcel", "Ground", carriers.tracking_number(int(c["sscc"][8:17])))
+        for c in shipment["cartons"]
+    ]
+    assert (config.shipping.carrier, config.shipping.service) == ("Demo Parcel", "Ground")
+    assert cartons_told(carrier_api, packed_order) == ours
+
+
+def test_an_attached_carrier_label_is_the_carrier_and_tracking_the_order_tells(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],
+    packed_order: int,  # noqa: F811
+) -> None:
+    tracking = ups_number()
+    pdf = carrier_pdf(tracking)
+    attached = attach_label(
+        carrier_api, packed_order, 1, pdf, tracking, "application/pdf",
+        carrier="UPS", service="Next Day Air",
+    )  # fmt: skip
+    assert attached.status_code == 200, attached.json
+    assert (attached.json["carrier"], attached.json["service"]) == ("UPS", "Next Day Air")
+    (first, second) = cartons_told(carrier_api, packed_order)
+    assert first == ("UPS", "Next Day Air", tracking)
+    assert second[:2] == ("Demo Parcel", "Ground") and second[2].startswith("WH")
+    # The carrier's name put right, the same label again: told, nothing printed anew.
+    jobs = print_jobs(factory)
+    again = attach_label(
+        carrier_api, packed_order, 1, pdf, tracking, "application/pdf", carrier="UPS"
+    )
+    assert (
+        again.status_code == 200
+        and again.json["label_job"]["id"] == attached.json["label_job"]["id"]
+    )
+    assert print_jobs(factory) == jobs
+    assert cartons_told(carrier_api, packed_order)[0] == ("UPS", None, tracking)
+
+    # Both labels scanned at the dock: the order ships, and its channel is told each
+    # carton's carrier and tracking number.
+    ids = carton_ids(factory, packed_order)
+    with writing(factory) as session:
+        shipping.confirm_label(session, None, ids[0], tracking)
+    with writing(factory) as session:
+        shipping.confirm_label(session, None, ids[1], second[2])
+    assert carrier_api.get(f"/api/orders/{packed_order}").json["status"] == "shipped"
+    told = shipped_event(factory, packed_order)["shipments"][0]["cartons"]
+    assert [(c["carrier"], c["service"], c["tracking"]) for c in told] == [
+        ("UPS", None, tracking),
+        second,
+    ]
+
+
+def test_a_hand_over_by_hand_records_the_carriers_tracking_numbers(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],
+    packed_order: int,  # noqa: F811
+) -> None:
+    url = f"/api/shipments/{shipment_of(carrier_api, packed_order)}/ship"
+    numbers = [fedex_number(), fedex_number()]
+    body = {
+        "carrier": "FedEx",
+        "service": "Ground Economy",
+        "cartons": [{"number": n, "tracking": t} for n, t in zip((1, 2), numbers, strict=True)],
+    }
+    shipped = carrier_api.as_role("supervisor").post(url, body)
+    assert shipped.status_code == 200, shipped.json
+    assert shipped.json["status"] == "shipped"
+    expected = [("FedEx", "Ground Economy", number) for number in numbers]
+    assert [
+        (c["carrier"], c["service"], c["tracking"]) for c in shipped.json["cartons"]
+    ] == expected
+    assert cartons_told(carrier_api, packed_order) == expected
+    told = shipped_event(factory, packed_order)["shipments"][0]["cartons"]
+    assert [(c["carrier"], c["service"], c["tracking"]) for c in told] == expected
+    # The dock knows the cartons by the carrier's numbers from now on.
+    with factory() as session:
+        found = shipping.labelled(session, numbers[1])
+        assert found is not None and (found.order_id, found.number) == (packed_order, 2)
+
+    # The same hand-over again is answered as it stands; another one is refused.
+    again = carrier_api.as_role("supervisor").post(url, body)
+    assert again.status_code == 200 and again.json == shipped.json
+    assert carrier_api.as_role("supervisor").post(url).status_code == 200
+    other = carrier_api.as_role("supervisor").post(url, {**body, "carrier": "DHL"})
+    assert other.status_code == 409 and other.json["error"]["code"] == "already_shipped"
+    assert cartons_told(carrier_api, packed_order) == expected
+
+
+def test_a_hand_over_naming_only_the_carrier_keeps_our_tracking_numbers(
+    carrier_api: ApiClient,
+    packed_order: int,  # noqa: F811
+) -> None:
+    ours = [tracking for _, _, tracking in cartons_told(carrier_api, packed_order)]
+    url = f"/api/shipments/{shipment_of(carrier_api, packed_order)}/ship"
+    shipped = carrier_api.as_role("supervisor").post(url, {"carrier": "Local Courier"})
+    assert shipped.status_code == 200, shipped.json
+    assert cartons_told(carrier_api, packed_order) == [
+        ("Local Courier", None, tracking) for tracking in ours
+    ]
+
+
+def test_a_hand_over_with_bad_input_is_refused_and_nothing_changes(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],
+    packed_order: int,  # noqa: F811
+) -> None:
+    # Another order's carton, whose label may not be given to this one.
+    with factory() as session:
+        other_sscc = session.scalar(
+            select(Carton.sscc).where(Carton.order_id != packed_order, Carton.sscc.is_not(None))
+        )
+        other_carton = session.scalar(
+            select(Carton).where(
+                Carton.order_id != packed_order,
+                Carton.status != "shipped",
+                Carton.sscc.is_not(None),
+            )
+        )
+    assert other_sscc is not None
+    shipment = shipment_of(carrier_api, packed_order)
+    before = carrier_api.get(f"/api/shipments/{shipment}").json
+    mine = before["cartons"][1]
+    taken = ups_number()
+    assert attach_label(carrier_api, packed_order, 2, carrier_zpl(taken), taken).status_code == 200
+    before = carrier_api.get(f"/api/shipments/{shipment}").json
+    good = fedex_number()
+
+    def one(number: int = 1, tracking: str = good, **more: Any) -> dict[str, Any]:
+        return {"carrier": "FedEx", "cartons": [{"number": number, "tracking": tracking}], **more}
+
+    cases: list[tuple[Any, int, str, str]] = [
+        # A carrier's number on another carton of this shipment, or of another order.
+        (one(tracking=taken), 409, "tracking_taken", "cartons[0].tracking"),
+        (one(tracking=other_sscc), 409, "tracking_taken", "cartons[0].tracking"),
+        (one(tracking=mine["sscc"]), 409, "tracking_taken", "cartons[0].tracking"),
+        # One number for two cartons; one carton twice.
+        (
+            {
+                "carrier": "FedEx",
+                "cartons": [{"number": 1, "tracking": good}, {"number": 2, "tracking": good}],
+            },
+            409,
+            "tracking_taken",
+            "cartons[1].tracking",
+        ),
+        (
+            {
+                "carrier": "FedEx",
+                "cartons": [
+                    {"number": 1, "tracking": good},
+                    {"number": 1, "tracking": fedex_number()},
+                ],
+            },
+            422,
+            "invalid_input",
+            "cartons[1].number",
+        ),
+        # Names too long, or with control characters; numbers no carrier barcode carries.
+        (one(carrier="C" * 200), 422, "invalid_input", "carrier"),
+        (one(carrier="FedEx\x07"), 422, "invalid_input", "carrier"),
+        (one(carrier="Fed\nEx"), 422, "invalid_input", "carrier"),
+        (one(service="Ground\x1b[2J"), 422, "invalid_input", "service"),
+        (one(service="S" * 65), 422, "invalid_input", "service"),
+        (one(carrier=""), 422, "invalid_input", "carrier"),
+        (one(tracking="7946\x0012"), 422, "not_text", "cartons[0].tracking"),
+        (one(tracking="7946\t12"), 422, "invalid_input", "cartons[0].tracking"),
+        (one(tracking="7946 12"), 422, "invalid_input", "cartons[0].tracking"),
+        (one(tracking=""), 422, "invalid_input", "cartons[0].tracking"),
+        (one(tracking="9" * 49), 422, "invalid_input", "cartons[0].tracking"),
+        (one(tracking="WH0999999999"), 422, "invalid_input", "cartons[0].tracking"),
+        # A carton the shipment does not have; numbers without the carrier they are of.
+        (one(number=9), 422, "unknown_carton", "cartons[0].number"),
+        (one(number=0), 422, "invalid_input", "cartons[0].number"),
+        (one(number="1"), 422, "invalid_input", "cartons[0].number"),
+        ({"cartons": [{"number": 1, "tracking": good}]}, 422, "invalid_input", "carrier"),
+        ({"service": "Ground"}, 422, "invalid_input", "carrier"),
+        ({"carrier": "FedEx", "cartons": {"number": 1}}, 422, "invalid_input", "cartons"),
+        ({"carrier": "FedEx", "tracking": good}, 422, "invalid_input", "tracking"),
+    ]
+    lead = carrier_api.as_role("supervisor")
+    for body, status, code, field in cases:
+        answer = lead.post(f"/api/shipments/{shipment}/ship", body)
+        assert (answer.status_code, answer.json["error"]["code"], answer.json["error"].get("field")) == (
+            status, code, field,
+        ), body  # fmt: skip
+        assert carrier_api.get(f"/api/shipments/{shipment}").json == before, body
+    assert carrier_api.get(f"/api/orders/{packed_order}").json["status"] == "packed"
+    if other_carton is not None:
+        with factory() as session:
+            still = session.get(Carton, other_carton.id)
+            assert still is not None and still.tracking == other_carton.tracking
+    # Put right, the hand-over goes through.
+    assert lead.post(f"/api/shipments/{shipment}/ship", one()).status_code == 200
+
+
+def test_a_carrier_label_without_a_carrier_or_with_a_bad_one_is_refused(
+    carrier_api: ApiClient,
+    factory: sessionmaker[Session],
+    packed_order: int,  # noqa: F811
+) -> None:
+    shipment = shipment_of(carrier_api, packed_order)
+    before = carrier_api.get(f"/api/shipments/{shipment}").json
+    jobs = print_jobs(factory)
+    tracking = ups_number()
+    for carrier, service, field in (
+        (None, None, "carrier"),
+        ("", None, "carrier"),
+        ("C" * 200, None, "carrier"),
+        ("UPS\x07", None, "carrier"),
+        ("UPS\u202e", None, "carrier"),
+        ("UPS", "Next\x1bDay", "service"),
+        ("UPS", "N" * 65, "service"),
+    ):
+        answer = attach_label(
+            carrier_api, packed_order, 1, carrier_zpl(tracking), tracking,
+            carrier=carrier, service=service,
+        )  # fmt: skip
+        assert answer.status_code == 422 and answer.json["error"]["field"] == field, carrier
+    assert carrier_api.get(f"/api/shipments/{shipment}").json == before
+    assert print_jobs(factory) == jobs

@@ -100,7 +100,7 @@ def test_a_token_bound_to_a_channel_sees_no_shipment_of_another(
     for url, method in [
         (f"/api/shipments/{shipment}", "GET"),
         (f"/api/shipments/{shipment}/label?format=zpl", "GET"),
-        (f"/api/shipments/{shipment}/cartons/1/label?tracking=1Z999", "PUT"),
+        (f"/api/shipments/{shipment}/cartons/1/label?tracking=1Z999&carrier=UPS", "PUT"),
     ]:
         answer = with_token(client, elsewhere, method, url)
         assert answer.status_code == 404 and answer.json["error"]["code"] == "unknown_shipment"

@@ -174,7 +174,7 @@ def make_ground(
     """Products by key with `stock` units each in a bin of their own (one aisle each), the
     orders ({name: {key: units}}) on a new channel, one pick list for them, and a new
     receiver, picker and packer."""
-    token = warehouse_command(url, "token", "create", "sam").strip().split()[-1]
+    token = warehouse_command(url, "token", "create", "ada").strip().split()[-1]
     api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"})
     channel = ref("ch").lower()
     assert api.put(f"/api/channels/{channel}", json={"name": channel}).status_code == 201

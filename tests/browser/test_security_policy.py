@@ -43,7 +43,15 @@ def test_the_main_pages_break_no_rule_of_their_security_policy(
     violations.extend(page.evaluate("window.__violations"))
     for flow in ("/pick", "/pack", "/count", "/lookup", "/dock", "/returns"):
         visit(flow)
-    for desk in ("/orders", "/plan", "/pick/supervise", "/counts", "/printing", "/people"):
+    for desk in (
+        "/orders",
+        "/plan",
+        "/pick/supervise",
+        "/counts",
+        "/printing",
+        "/people",
+        "/channels",
+    ):
         visit(desk)
     visit("/scanner-setup")
     # The barcodes of the sheet keep their printed size, set by the page's script.

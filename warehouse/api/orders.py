@@ -17,7 +17,15 @@ from warehouse.api.queries import Query
 from warehouse.documents import OrderOut
 from warehouse.models import Channel, Order, OrderStatus
 from warehouse.order_input import OrderIn, OrderInput
-from warehouse.web import config, db, idempotent, requires, served_channels, signed_webhook
+from warehouse.web import (
+    config,
+    db,
+    idempotent,
+    requires,
+    served_channels,
+    service_address,
+    signed_webhook,
+)
 
 blp = Blueprint("orders", __name__, url_prefix="/api", description="Channels and orders")
 
@@ -48,6 +56,37 @@ class ChannelIn(ma.Schema):
             "own shipment; otherwise it waits until all of it is there"
         },
     )
+    handling_hours = ma.fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Range(0, limits.MAX_HANDLING_HOURS),
+        metadata={
+            "description": "an order that comes without ship_by must ship this many hours "
+            f"after it was received (0 to {limits.MAX_HANDLING_HOURS}); null: no ship-by"
+        },
+    )
+    fee_percent = limits.cents(
+        limits.MAX_FEE_PERCENT,
+        load_default=Decimal(0),
+        metadata={"description": "what the channel keeps of revenue, in percent"},
+    )
+    fee_fixed = limits.cents(
+        limits.MAX_FEE_FIXED,
+        load_default=Decimal(0),
+        metadata={"description": "what the channel charges per shipped order"},
+    )
+    events_url = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=limits.MAX_URL),
+        metadata={
+            "format": "uri",
+            "description": "where the channel's events are POSTed, signed: http or https, "
+            "without a user name or password, and not this service itself (422 "
+            "`events_url_is_this_service`); null or empty: the channel pulls its events",
+        },
+    )
 
 
 class ChannelOut(ma.Schema):
@@ -57,12 +96,20 @@ class ChannelOut(ma.Schema):
     buffer = ma.fields.Integer()
     share = ma.fields.Float()
     ship_partial = ma.fields.Boolean()
+    handling_hours = ma.fields.Integer(allow_none=True)
+    fee_percent = ma.fields.Float()
+    fee_fixed = ma.fields.Float()
+    events_url = ma.fields.String(allow_none=True)
 
 
 class NewChannelOut(ChannelOut):
     webhook_secret = ma.fields.String(
         metadata={"description": "signs webhook deliveries; shown when the channel is created"}
     )
+
+
+class ChannelsOut(ma.Schema):
+    channels = ma.fields.List(ma.fields.Nested(ChannelOut))
 
 
 class InventoryItem(ma.Schema):
@@ -145,14 +192,41 @@ class FeedQuery(ma.Schema):
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
 
 
+@blp.route("/channels", methods=["GET"])
+@blp.response(200, ChannelsOut)
+@requires("channels.read")
+def list_channels() -> dict[str, list[Channel]]:
+    """Every channel with its settings, served first first (an integration token: its own)."""
+    served = served_channels()
+    return {"channels": [c for c in channels.list_channels(db()) if channels.serves(served, c.id)]}
+
+
+@blp.route("/channels/<code>", methods=["GET"])
+@blp.response(200, ChannelOut)
+@requires("channels.read")
+def get_channel(code: str) -> Channel:
+    """A channel with its settings (never its secret)."""
+    return channels.get_channel(db(), code, served_channels())
+
+
 @blp.route("/channels/<code>", methods=["PUT"])
 @blp.arguments(ChannelIn)
 @blp.response(200, ChannelOut, description="updated")
 @blp.alt_response(201, schema=NewChannelOut, description="created, with its webhook secret")
+@blp.doc(
+    description=(
+        "Every setting is set by each PUT: a field left out takes its default (priority 100, "
+        "buffer 0, share 1, ship_partial false, handling_hours, events_url null, fees 0), "
+        "so send the whole channel, as GET /api/channels/{code} shows it, to change one "
+        "setting. An events URL set where there was none pushes the events written from "
+        "then on, while those written before stay to be pulled; cleared (null, empty or "
+        "left out), the events still waiting to be pushed are kept to be pulled, in order."
+    )
+)
 @requires("channels.write")
 def put_channel(body: dict[str, Any], code: str) -> Channel | tuple[Response, int]:
     """Create or update a sales channel; a new one comes with its webhook secret."""
-    channel, created = channels.put_channel(db(), code, **body)
+    channel, created = channels.put_channel(db(), code, **body, home=service_address())
     if created:
         # A Response passes the 200 schema untouched, so the secret is shown this once.
         return jsonify(NewChannelOut().dump(channel)), 201

@@ -14,6 +14,7 @@ from labels.carrier import MAX_BYTES, format_of
 from labels.printers import LabelFormat
 from warehouse import labelling, limits, shipping
 from warehouse.api.printing import PrintJobOut
+from warehouse.carriers import HandOver
 from warehouse.errors import InvalidInput, NotFound
 from warehouse.models import CartonStatus, OrderStatus, ShipmentStatus
 from warehouse.web import config, current_user, db, idempotent, requires, served_channels
@@ -53,6 +54,12 @@ class ShipmentCartonOut(ma.Schema):
     weight_g = ma.fields.Integer(attribute="carton.weight_g", allow_none=True)
     expected_g = ma.fields.Integer(attribute="carton.expected_g", allow_none=True)
     sscc = ma.fields.String(attribute="carton.sscc", allow_none=True)
+    carrier = ma.fields.String(
+        attribute="carton.carrier",
+        allow_none=True,
+        metadata={"description": "who carries it: config's [shipping] carrier for our label"},
+    )
+    service = ma.fields.String(attribute="carton.service", allow_none=True)
     tracking = ma.fields.String(
         attribute="carton.tracking",
         allow_none=True,
@@ -96,16 +103,54 @@ class ShipmentOut(ma.Schema):
     cartons = ma.fields.List(ma.fields.Nested(ShipmentCartonOut))
 
 
+TRACKING_DESCRIPTION = (
+    "the carrier's tracking number, as its barcode on the label scans: 1 to 48 letters, "
+    "digits and ASCII punctuation, that fit the barcode of our own 4x6 label"
+)
+
+
+def carrier_name(what: str, **kwargs: Any) -> ma.fields.String:
+    """A carrier's or a service's name: 1 to 64 printable characters."""
+    kwargs["metadata"] = {
+        "description": f"the {what}'s name as it is printed",
+        **kwargs.get("metadata", {}),
+    }
+    return ma.fields.String(validate=ma.validate.Length(1, limits.MAX_CARRIER), **kwargs)
+
+
 class CarrierLabelQuery(ma.Schema):
     tracking = ma.fields.String(
-        required=True,
-        metadata={
-            "description": "the carrier's tracking number, as its barcode on the label scans: "
-            "1 to 48 letters, digits and ASCII punctuation, that fit the barcode of our own "
-            "4x6 label",
-            "maxLength": 48,
-        },
+        required=True, metadata={"description": TRACKING_DESCRIPTION, "maxLength": 48}
     )
+    carrier = carrier_name("carrier", required=True)
+    service = carrier_name("service", load_default=None)
+
+
+class HandOverCartonIn(ma.Schema):
+    number = limits.row_id(required=True, metadata={"description": "the carton's number"})
+    tracking = ma.fields.String(
+        required=True, metadata={"description": TRACKING_DESCRIPTION, "maxLength": 48}
+    )
+
+
+class HandOverIn(ma.Schema):
+    carrier = carrier_name(
+        "carrier",
+        load_default=None,
+        metadata={"description": "who took every carton; needed with service or cartons"},
+    )
+    service = carrier_name("service", load_default=None)
+    cartons = limits.Items(
+        ma.fields.Nested(HandOverCartonIn),
+        limits.MAX_CARTONS,
+        load_default=list,
+        metadata={"description": "the carrier's tracking numbers of cartons, by number"},
+    )
+
+    @ma.post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> HandOver:
+        tracking = tuple((carton["number"], carton["tracking"]) for carton in data["cartons"])
+        return HandOver(data["carrier"], data["service"], tracking)
 
 
 @blp.route("/<int:shipment_id>")
@@ -180,8 +225,9 @@ def attach_label(query: dict[str, Any], shipment_id: int, number: int) -> shippi
             code="not_a_label",
         )
     return labelling.attach_carrier_label(
-        db(), shipment_id, number, document, format, query["tracking"], config()
-    )
+        db(), shipment_id, number, document, format, query["tracking"], config(),
+        query["carrier"], query["service"],
+    )  # fmt: skip
 
 
 @blp.route("/<int:shipment_id>/ship", methods=["POST"])
@@ -190,16 +236,23 @@ def attach_label(query: dict[str, Any], shipment_id: int, number: int) -> shippi
 @blp.doc(
     description=(
         "For supervisors: every carton is marked shipped and the shipment ships (stock booked "
-        "out, reservations consumed; the order has shipped when nothing of it is left). 409 "
-        "`not_packed` unless the shipment is packed and every carton labelled; a shipment "
-        "shipped already is answered as it is."
+        "out, reservations consumed; the order has shipped when nothing of it is left). The "
+        "body may be left out; with the carrier's own paperwork it records the `carrier` "
+        "and `service` every carton went with and the carrier's tracking numbers of "
+        "`cartons` (422 for a carton the shipment does not have or a number no carrier "
+        "barcode carries, 409 `tracking_taken` for a number another carton has; nothing "
+        "changes). 409 `not_packed` unless the shipment is packed and every carton "
+        "labelled; a shipment shipped already is answered as it is, or 409 "
+        "`already_shipped` if the body would change it."
     )
 )
+@blp.arguments(HandOverIn, required=False)
 @blp.response(200, ShipmentOut)
-def ship(shipment_id: int) -> shipping.ShipmentDetails:
+def ship(hand_over: HandOver, shipment_id: int) -> shipping.ShipmentDetails:
     """A supervisor hands the shipment over without its labels scanned back: it ships."""
     shipping.get_shipment(db(), shipment_id)  # an unknown shipment is a 404, not a 409
-    shipping.ship_by_hand(db(), current_user(), shipment_id)
+    told = hand_over if hand_over != HandOver() else None
+    shipping.ship_by_hand(db(), current_user(), shipment_id, told)
     return shipping.get_shipment(db(), shipment_id)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from warehouse.pages import (
+    channels,
     counts,
     flows,
     home,
@@ -24,7 +25,9 @@ from warehouse.pages import (
 )
 from warehouse.web import no_store
 
-ROOMS = (home, flows, orders, plan, pick, pack, printing, people, counts, scanner_setup)
+ROOMS = (
+    home, flows, orders, plan, pick, pack, printing, people, counts, channels, scanner_setup,
+)  # fmt: skip
 
 
 def register(app: Flask) -> None:

@@ -53,6 +53,10 @@ TASKS = (
     Task("Counts", "pages.counts.counts", "counts.approve", "Large differences to decide"),
     Task("People", "pages.people.people", "people.supervise", "Roles, badges, lockouts lifted"),
     Task(
+        "Channels", "pages.channels.channel_list", "channels.supervise",
+        "Priority, stock share, fees, handling time, events URL",
+    ),
+    Task(
         "Scanner set-up", "pages.scanner_setup.page", "scanners.setup",
         "Test a scanner, get its settings",
     ),
