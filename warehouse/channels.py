@@ -12,13 +12,14 @@ import secrets
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from warehouse import outbox
 from warehouse.errors import InvalidInput, NotFound, WarehouseError
 from warehouse.limits import (
     MAX_FEE_FIXED,
@@ -241,11 +242,15 @@ def put_channel(
     if channel is None:
         channel = Channel(code=code, webhook_secret=new_webhook_secret())
         session.add(channel)
-    channel.name, channel.priority, channel.buffer, channel.share = name, priority, buffer, share
     channel.ship_partial, channel.handling_hours = ship_partial, handling_hours
     channel.fee_percent, channel.fee_fixed = fee_percent, fee_fixed
     pushed_before, channel.events_url = bool(channel.events_url), events_url or None
+    figures_before = (channel.buffer, Decimal(channel.share)) if not created else None
+    channel.name, channel.priority, channel.buffer, channel.share = name, priority, buffer, share
     session.flush()
+    if figures_before not in (None, (buffer, Decimal(share))):
+        # Every figure the channel was told may have moved: each is told again where it did.
+        outbox.touch_products(session, session.scalars(select(Product.id)))
     if pushed_before and not channel.events_url:
         session.execute(
             update(ChannelEvent)
@@ -293,18 +298,11 @@ def list_channels(session: Session) -> list[Channel]:
     return list(session.scalars(select(Channel).order_by(Channel.priority, Channel.code)))
 
 
-def channel_available(channel: Channel, available: int) -> int:
-    """What a channel may sell of a product with `available` units free to sell:
-    max(0, floor(available * share) - buffer)."""
-    shared = (Decimal(available) * Decimal(channel.share)).to_integral_value(ROUND_FLOOR)
-    return max(0, int(shared) - channel.buffer)
-
-
 def available_to_sell(
     session: Session, channel_code: str, served: Served = None
 ) -> Iterator[tuple[str, int]]:
     """(sku, units) for every product: what the channel may sell of its units on hand that
-    are neither unsellable nor reserved (`channel_available`)."""
+    are neither unsellable nor reserved (`Channel.may_sell`)."""
     channel = get_channel(session, channel_code, served)
     rows = session.execute(
         select(Product.sku, Product.on_hand - Product.unsellable - Product.reserved).order_by(
@@ -312,7 +310,7 @@ def available_to_sell(
         )
     ).yield_per(1000)
     for sku, available in rows:
-        yield sku, channel_available(channel, available)
+        yield sku, channel.may_sell(available)
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.session import SessionTransaction
 from sqlalchemy.orm.state import InstanceState
 
-from warehouse.channels import channel_available
 from warehouse.db import insert_or_skip
 from warehouse.documents import order_document
 from warehouse.models import (
@@ -48,6 +47,8 @@ from warehouse.models import (
 ORDERS, PRODUCTS = "outbox.orders", "outbox.products"
 # Undelivered events a newer figure for the same SKU takes the place of.
 REPLACEABLE = (EventStatus.PENDING, EventStatus.PULL)
+# Products compared per statement (a channel's share changed compares them all).
+STOCK_BATCH = 500
 # Events given positions per pass.
 SEQUENCE_BATCH = 5000
 
@@ -151,7 +152,7 @@ def _tell_stock(session: Session, product_ids: set[int]) -> None:
     changed: list[tuple[Channel, int, str, int]] = []
     for product_id, sku, on_hand, unsellable, reserved in figures:
         for channel in channels:
-            available = channel_available(channel, on_hand - unsellable - reserved)
+            available = channel.may_sell(on_hand - unsellable - reserved)
             if told.get((channel.id, product_id)) != available:
                 changed.append((channel, product_id, sku, available))
     if not changed:
@@ -190,8 +191,9 @@ def tell(session: Session) -> None:
     products: set[int] = session.info.pop(PRODUCTS, set())
     if orders:
         _tell_orders(session, orders)
-    if products:
-        _tell_stock(session, products)
+    ordered = sorted(products)
+    for start in range(0, len(ordered), STOCK_BATCH):
+        _tell_stock(session, set(ordered[start : start + STOCK_BATCH]))
     if orders or products:
         session.flush()
 

@@ -165,3 +165,19 @@ def test_reading_an_order_tells_nothing(api: ApiClient, factory: sessionmaker[Se
     order = api.post(f"/api/channels/{code}/orders", order_body({stocked_product(api, 1): 1})).json
     api.get(f"/api/orders/{order['id']}")
     assert order_events(factory, code, order["id"]) == ["order.accepted"]
+
+
+def test_a_new_share_tells_each_figure_that_moved(
+    api: ApiClient, factory: sessionmaker[Session]
+) -> None:
+    code = make_channel(api)
+    moved, still = stocked_product(api, 10), stocked_product(api, 0)
+    assert stock_events(factory, code, moved) == [{"sku": moved, "available": 10}]
+    answer = api.put(f"/api/channels/{code}", {"name": "Halved", "share": 0.5})
+    assert answer.status_code == 200, answer.json
+    assert stock_events(factory, code, moved)[-1] == {"sku": moved, "available": 5}
+    # Never told before, its figure is told once; another share leaves it at 0: no more.
+    assert stock_events(factory, code, still) == [{"sku": still, "available": 0}]
+    api.put(f"/api/channels/{code}", {"name": "Third", "share": 0.3})
+    assert stock_events(factory, code, still) == [{"sku": still, "available": 0}]
+    assert stock_events(factory, code, moved)[-1] == {"sku": moved, "available": 3}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
@@ -55,6 +55,12 @@ class Channel(Base):
     # of random bytes, as Standard Webhooks expects); kept as is since it must be used.
     webhook_secret: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[created]
+
+    def may_sell(self, available: int) -> int:
+        """What the channel may sell of a product with `available` units free to sell:
+        max(0, floor(available * share) - buffer)."""
+        shared = (Decimal(available) * Decimal(self.share)).to_integral_value(ROUND_FLOOR)
+        return max(0, int(shared) - self.buffer)
 
 
 class Order(Base):
