@@ -34,6 +34,8 @@ def _candidates(
         .where(
             Stock.product_id == product_id,
             Location.pickable.is_(True),
+            # Units where they may not be sold (quarantine) are never picked for an order.
+            Location.sellable.is_(True),
             Stock.qty > Stock.allocated,
             *(() if avoid is None else (Stock.location_id != avoid,)),
         )
@@ -82,7 +84,7 @@ def _allocate(
 def allocate_bins(
     session: Session, product_id: int, qty: int, avoid: int | None = None
 ) -> list[Held]:
-    """Hold qty units of a product at pickable bins (but the location `avoid`): first
+    """Hold qty units of a product at pickable bins for sale (but the location `avoid`): first
     expiry first out where lots have dates, else the fewest stops (a bin that holds them
     all, then the fullest). Returns what it could hold, which may be less than qty."""
     return _allocate(session, product_id, qty, avoid, hold=True)

@@ -14,6 +14,7 @@ from scanners.gtin import InvalidGtin, looks_like_gtin, normalize_gtin
 from warehouse.errors import BarcodeTaken, InvalidInput, NotFound, UnknownLocation, UnknownSku
 from warehouse.limits import MAX_PRICE, MAX_UNITS, MAX_WEIGHT_G
 from warehouse.models import Barcode, Location, Product
+from warehouse.sellable import mark_sellable
 
 SKU_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 INTERNAL_CODE_PATTERN = re.compile(r"[\x21-\x7e]{1,64}")
@@ -204,15 +205,29 @@ def place_of(code: str, pattern: str) -> Place:
 
 
 def put_location(
-    session: Session, code: str, pattern: str, zone: str | None = None, pickable: bool | None = None
+    session: Session,
+    code: str,
+    pattern: str,
+    zone: str | None = None,
+    pickable: bool | None = None,
+    sellable: bool | None = None,
+    *,
+    quarantine: str = "",
 ) -> tuple[Location, bool]:
-    """Create or update a location; its place comes from its code. Returns (location, created)."""
+    """Create or update a location; its place comes from its code. A new one is sellable
+    unless it is `quarantine` (where returns wait for a check); marking one that holds stock
+    settles its products' reservations (`sellable.mark_sellable`). Returns (location, created)."""
     place = place_of(code, pattern)
     location = session.scalar(select(Location).where(Location.code == code))
     created = location is None
     if location is None:
         # Places outside the aisles (docks, quarantine) are not picked from by default.
-        location = Location(code=code, pickable=place.aisle is not None, zone="")
+        location = Location(
+            code=code,
+            pickable=place.aisle is not None,
+            sellable=code != quarantine if sellable is None else sellable,
+            zone="",
+        )
         session.add(location)
     location.aisle, location.bay, location.level = place.aisle, place.bay, place.level
     if zone is not None:
@@ -220,6 +235,8 @@ def put_location(
     if pickable is not None:
         location.pickable = pickable
     session.flush()
+    if not created and sellable is not None:
+        mark_sellable(session, location, sellable)
     return location, created
 
 

@@ -78,7 +78,9 @@ def load(session: Session, config: Config, seed: int = 2026) -> str | None:
     for code in bins:
         catalog.put_location(session, code, pattern, zone="pick")
     for code in OTHER_PLACES:
-        catalog.put_location(session, code, pattern, zone=code.split("-")[0].lower())
+        zone = code.split("-")[0].lower()
+        # Quarantine holds returns until someone checks them: on hand, not for sale.
+        catalog.put_location(session, code, pattern, zone=zone, sellable=zone != "quar")
     admin = None
     for spec in USERS:
         created = accounts.add_user(

@@ -63,15 +63,39 @@ def check_invariants(session: Session) -> list[str]:
         .group_by(Stock.product_id)
         .subquery()
     )
-    for sku, on_hand, reserved, in_bins in session.execute(
-        select(Product.sku, Product.on_hand, Product.reserved, func.coalesce(totals.c.qty, 0))
+    apart = (
+        select(Stock.product_id, func.sum(Stock.qty).label("qty"))
+        .join(Stock.location)
+        .where(Location.sellable.is_(False))
+        .group_by(Stock.product_id)
+        .subquery()
+    )
+    for sku, on_hand, unsellable, reserved, in_bins, not_for_sale in session.execute(
+        select(
+            Product.sku,
+            Product.on_hand,
+            Product.unsellable,
+            Product.reserved,
+            func.coalesce(totals.c.qty, 0),
+            func.coalesce(apart.c.qty, 0),
+        )
         .outerjoin(totals, totals.c.product_id == Product.id)
+        .outerjoin(apart, apart.c.product_id == Product.id)
         .order_by(Product.sku)
     ):
         if on_hand != in_bins:
             problems.append(f"{sku}: product total {on_hand} on hand but its bins hold {in_bins}")
-        if reserved < 0 or reserved > on_hand:
-            problems.append(f"{sku}: {reserved} reserved is outside 0..{on_hand} on hand")
+        if unsellable != not_for_sale:
+            problems.append(
+                f"{sku}: {unsellable} counted unsellable but locations not for sale hold "
+                f"{not_for_sale}"
+            )
+        # Units where they may not be sold are never reserved.
+        if reserved < 0 or reserved > on_hand - unsellable:
+            problems.append(
+                f"{sku}: {reserved} reserved is outside 0..{on_hand - unsellable} for sale "
+                f"({on_hand} on hand, {unsellable} not for sale)"
+            )
     for sku, code, lot, qty in session.execute(
         select(Product.sku, Location.code, Stock.lot, Stock.qty)
         .join(Stock.product)
@@ -159,10 +183,9 @@ def _reservation_problems(session: Session) -> list[str]:
             Order.status.in_(RESERVING_STATUSES),
         )
     )
+    free = Product.on_hand - Product.unsellable - Product.reserved
     for sku, available in session.execute(
-        select(Product.sku, Product.on_hand - Product.reserved).where(
-            Product.on_hand > Product.reserved, waiting.exists()
-        )
+        select(Product.sku, free).where(free > 0, waiting.exists())
     ):
         problems.append(f"{sku}: {available} available while backorders wait for it")
     return problems

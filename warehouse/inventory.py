@@ -6,7 +6,9 @@ UPDATE on PostgreSQL; on SQLite, BEGIN IMMEDIATE already serializes writers). Ch
 one product's stock therefore run one after another and cannot deadlock; a transaction
 over several products locks them in id order. Units themselves change only by
 conditional UPDATEs checked by row count, in the caller's transaction, together with
-the ledger movement that records them.
+the ledger movement that records them. The product's totals (on hand, and of them the
+units where they may not be sold) change in `sellable.change_units`, which settles
+reservations with them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from warehouse.catalog import location_for_code, product_for_sku
 from warehouse.db import rows_changed
-from warehouse.errors import Conflict, Forbidden, InsufficientStock, InvalidInput
+from warehouse.errors import Forbidden, InsufficientStock, InvalidInput
 from warehouse.models import (
     RESERVING_STATUSES,
     CountTask,
@@ -34,40 +36,15 @@ from warehouse.models import (
     User,
     utcnow,
 )
-from warehouse.outbox import touch_products
 from warehouse.quantities import check_units
-from warehouse.reservations import Figures, fill_backorders, lock_products, release_excess
+from warehouse.reservations import Figures, lock_products
+from warehouse.sellable import change_units, is_sellable, move_units, unsellable_part
 
 
 def _lot_filter(lot: str, expiry: date | None) -> ColumnElement[bool]:
     return and_(
         Stock.lot == lot, Stock.expiry.is_(None) if expiry is None else Stock.expiry == expiry
     )
-
-
-def _change_total(session: Session, product: Product, figures: Figures, delta: int) -> None:
-    """Change the product's units on hand, under its lock, and settle reservations with it.
-
-    Units that arrive go to waiting backorders at once; when a count finds fewer units
-    than orders hold, the newest reservations are taken back first.
-    """
-    if delta < 0:
-        release_excess(session, product.id, figures.on_hand + delta)
-    changed = rows_changed(
-        session,
-        update(Product)
-        .where(Product.id == product.id, Product.on_hand + delta >= Product.reserved)
-        .values(on_hand=Product.on_hand + delta),
-    )
-    if not changed:
-        raise Conflict(
-            f"That would leave less of {product.sku} on hand than orders have reserved.",
-            code="stock_reserved",
-        )
-    session.expire(product, ["on_hand", "reserved"])
-    touch_products(session, [product.id])
-    if delta > 0:
-        fill_backorders(session, [product.id])
 
 
 def _book(
@@ -170,9 +147,9 @@ def _book_total(
     reference: str,
 ) -> Movement:
     """Units coming in (received, returned) or leaving (shipped): the product's total changes
-    with the location's, under its lock; units in go to waiting backorders at once."""
+    with the location's, under its lock; units in for sale go to waiting backorders at once."""
     figures = lock_products(session, [product.id])[product.id]
-    _change_total(session, product, figures, delta)
+    change_units(session, figures, delta, unsellable_part(session, place, delta))
     return _book(
         session,
         kind=kind,
@@ -254,7 +231,8 @@ def count(
     books = on_books(session, sku, location, lot)
     product, bin_, lot_, expiry = books.product, books.location, books.lot, books.expiry
     figures, current = books.figures, books.qty
-    _change_total(session, product, figures, counted - current)
+    difference = counted - current
+    change_units(session, figures, difference, unsellable_part(session, bin_, difference))
     # A count of the bin is what a short pick asked for.
     session.execute(
         update(CountTask)
@@ -270,7 +248,7 @@ def count(
         kind="adjust",
         product=product,
         location=bin_,
-        delta=counted - current,
+        delta=difference,
         user=user,
         lot=lot_,
         expiry=expiry,
@@ -292,8 +270,10 @@ def move(
     anywhere: bool,
 ) -> tuple[Movement, Movement]:
     """Move units between locations: one movement out, one in, sharing a reference. Without
-    `anywhere` (a picker) both must be pickable bins, so that no one who walks pick lists
-    can take units out of quarantine or hide sellable ones there."""
+    `anywhere` (a picker) both must be pickable bins for sale, so that no one who walks pick
+    lists can take units out of quarantine or hide sellable ones there. Units moved where
+    they may not be sold take back reservations beyond what is left for sale; units moved
+    back for sale fill waiting backorders."""
     check_units(qty, "qty")
     product = product_for_sku(session, sku)
     src = location_for_code(session, source, field="from")
@@ -302,15 +282,16 @@ def move(
         raise InvalidInput("from and to are the same location", field="to")
     if not anywhere:
         for place, field in ((src, "from"), (dst, "to")):
-            if not place.pickable:
+            if not (place.pickable and place.sellable):
+                what = "for sale" if place.pickable else "a pick bin"
                 raise Forbidden(
-                    f"{place.code} is not a pick bin: only a receiver or a supervisor moves "
+                    f"{place.code} is not {what}: only a receiver or a supervisor moves "
                     "stock there or from there.",
                     field=field,
                     code="not_a_pick_bin",
                 )
-    # The product total does not change: only the two bins do.
-    lock_products(session, [product.id])
+    # On hand does not change, only the two bins do (and unsellable, between sellable or not).
+    figures = lock_products(session, [product.id])[product.id]
     lot_, expiry = _lot_at(session, product, src, lot)
     out, into = (
         _book(
@@ -327,6 +308,8 @@ def move(
         )
         for bin_, delta in ((src, -qty), (dst, qty))
     )
+    # After the bins: units the source does not hold are refused as such, not as reserved.
+    move_units(session, figures, src, dst, qty)
     return out, into
 
 
@@ -340,7 +323,7 @@ def move_picked(
 ) -> tuple[Movement, Movement]:
     """Book units picked from a bin, where they were held for the pick, into a tote."""
     check_units(qty, "qty")
-    lock_products(session, [stock.product_id])
+    figures = lock_products(session, [stock.product_id])[stock.product_id]
     out, into = (
         _book(
             session,
@@ -357,6 +340,7 @@ def move_picked(
         )
         for place, delta in ((stock.location, -qty), (tote, qty))
     )
+    move_units(session, figures, stock.location, tote, qty)
     return out, into
 
 
@@ -404,21 +388,24 @@ def write_off(
     reference: str = "",
 ) -> Movement | None:
     """Book units not found at a bin off it (an adjustment), as many as are free there (units
-    held for other lists stay theirs) and as orders that wait can give back (orders on the
-    floor keep theirs); None when none are. A count of the bin settles it."""
+    held for other lists stay theirs) and, at a place for sale, as orders that wait can give
+    back (orders on the floor keep theirs); None when none are. A count of the bin settles it."""
     check_units(qty, "qty")
     figures = lock_products(session, [stock.product_id])[stock.product_id]
     free = session.scalar(select(Stock.qty - Stock.allocated).where(Stock.id == stock.id)) or 0
-    waiting = session.scalar(
-        select(func.coalesce(func.sum(OrderLine.reserved), 0))
-        .join(OrderLine.order)
-        .where(OrderLine.product_id == stock.product_id, Order.status.in_(RESERVING_STATUSES))
-    )
-    units = min(qty, int(free), figures.available + int(waiting or 0))
+    units = min(qty, int(free))
+    sellable = is_sellable(session, stock.location)
+    if sellable:
+        waiting = session.scalar(
+            select(func.coalesce(func.sum(OrderLine.reserved), 0))
+            .join(OrderLine.order)
+            .where(OrderLine.product_id == stock.product_id, Order.status.in_(RESERVING_STATUSES))
+        )
+        units = min(units, figures.available + int(waiting or 0))
     if units <= 0:
         return None
     product = session.get_one(Product, stock.product_id)
-    _change_total(session, product, figures, -units)
+    change_units(session, figures, -units, 0 if sellable else -units)
     return _book(
         session,
         kind="adjust",

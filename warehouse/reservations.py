@@ -34,11 +34,17 @@ class Figures:
 
     product: Product
     on_hand: int
+    unsellable: int
     reserved: int
 
     @property
+    def sellable(self) -> int:
+        """Units on hand where they may be sold: what orders may hold."""
+        return self.on_hand - self.unsellable
+
+    @property
     def available(self) -> int:
-        return self.on_hand - self.reserved
+        return self.sellable - self.reserved
 
 
 class LockBroken(RuntimeError):
@@ -60,7 +66,7 @@ def lock_products(
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
-    return {p.id: Figures(p, p.on_hand, p.reserved) for p in products}
+    return {p.id: Figures(p, p.on_hand, p.unsellable, p.reserved) for p in products}
 
 
 def store_reserved(session: Session, units: dict[int, int]) -> None:
@@ -74,13 +80,14 @@ def store_reserved(session: Session, units: dict[int, int]) -> None:
         .where(
             Product.id == bindparam("pid"),
             Product.reserved + bindparam("units") >= 0,
-            Product.reserved + bindparam("units") <= Product.on_hand,
+            # Units in places that are not sellable are never reserved.
+            Product.reserved + bindparam("units") <= Product.on_hand - Product.unsellable,
         )
         .values(reserved=Product.reserved + bindparam("units"))
     )
     result = session.connection().execute(statement, changes)
     if result.rowcount != len(changes):
-        raise LockBroken(f"reserving {units} would leave 0..on hand for some product")
+        raise LockBroken(f"reserving {units} would leave 0..sellable for some product")
     touch_products(session, units)
 
 
@@ -170,11 +177,11 @@ def fill_backorders(session: Session, product_ids: Iterable[int]) -> list[Order]
     return list(touched.values())
 
 
-def release_excess(session: Session, product_id: int, on_hand: int) -> list[Order]:
-    """Before on hand falls to `on_hand`, take back reservations beyond it, newest and
-    lowest-priority orders first; their lines become backordered again."""
+def release_excess(session: Session, product_id: int, sellable: int) -> list[Order]:
+    """Before the units that may be sold fall to `sellable`, take back reservations beyond
+    them, newest and lowest-priority orders first; their lines become backordered again."""
     figures = lock_products(session, [product_id])
-    excess = figures[product_id].reserved - max(on_hand, 0)
+    excess = figures[product_id].reserved - max(sellable, 0)
     touched: dict[int, Order] = {}
     if excess <= 0:
         return []

@@ -1,5 +1,6 @@
 """Returns: an item a customer sent back is scanned against its shipped order and booked back
 on hand, at a scanned bin or at the quarantine location, as a ledger movement of kind return.
+Units in quarantine are not for sale until someone moves them to a bin.
 
 What an order shipped and what came back of it are read from the ledger (its ship and return
 movements carry the reference "order <id>"), under the product's lock, so two returns of the
@@ -47,6 +48,12 @@ class NoQuarantine(Conflict):
     """The configured quarantine location does not exist."""
 
     code = "no_quarantine"
+
+
+class QuarantineForSale(Conflict):
+    """The configured quarantine location is marked sellable: returns there would be sold."""
+
+    code = "quarantine_sellable"
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,12 @@ def _place(session: Session, location_code: str | None, quarantine_code: str) ->
             raise NoQuarantine(
                 f"The quarantine location {quarantine_code} (returns.quarantine in "
                 "config.toml) does not exist: create it, or scan a bin.",
+                field="location",
+            )
+        if place.sellable:
+            raise QuarantineForSale(
+                f"The quarantine location {quarantine_code} is marked sellable: an unchecked "
+                "return there would be offered for sale. Mark it not sellable, or scan a bin.",
                 field="location",
             )
         return place

@@ -27,8 +27,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stock.ledger": PEOPLE,
     "stock.receive": LEADS | {"receiver"},
     "stock.count": LEADS | {"receiver"},
-    # Pickers move units between pickable bins only (a bin restocked from another);
-    # these roles move them anywhere, into and out of quarantine too.
+    # Pickers move units between pickable bins for sale only (a bin restocked from
+    # another); these roles move them anywhere, into and out of quarantine too.
     "stock.move": LEADS | {"receiver", "picker"},
     "stock.move_anywhere": LEADS | {"receiver"},
     # A channel's settings: read by leads and its integrations (never its secret), shown to
@@ -88,9 +88,9 @@ FINER_RULES = (
     "`POST /api/barcodes/resolve` with a `station`: a pack station's scanner packs, so the "
     "caller needs `packing.pack` as well (403 otherwise).",
     "`POST /api/stock/moves`: roles with `stock.move_anywhere` move stock between any two "
-    "locations; the other roles with `stock.move` (pickers) only between pickable bins, "
-    "never into or out of quarantine or other places outside the pick area (403 "
-    "`not_a_pick_bin`).",
+    "locations; the other roles with `stock.move` (pickers) only between pickable bins "
+    "for sale, never into or out of quarantine, a place not sellable or other places "
+    "outside the pick area (403 `not_a_pick_bin`).",
     "An integration token made with `--channel` serves only those channels: another "
     "channel's settings, orders, feed, events, order intake and shipments answer 404, as if "
     "they did not exist, and `GET /api/orders` lists only their own channels' orders. A token "

@@ -1,5 +1,5 @@
-"""What stock there is: a product's units on hand, reserved and per bin, what a bin holds,
-what a scanned or typed code is, and a product's ledger."""
+"""What stock there is: a product's units on hand, not for sale, reserved and per bin, what a
+bin holds, what a scanned or typed code is, and a product's ledger."""
 
 from __future__ import annotations
 
@@ -17,18 +17,21 @@ from warehouse.models import Location, Movement, Product, Stock
 class LocationStock:
     location: str
     on_hand: int
+    sellable: bool = True
 
 
 @dataclass(frozen=True)
 class StockSummary:
     sku: str
     on_hand: int
+    unsellable: int
     reserved: int
     locations: tuple[LocationStock, ...]
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.reserved
+        """Units orders may still take: on hand, less those not for sale and those reserved."""
+        return self.on_hand - self.unsellable - self.reserved
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class BinLine:
 class LocationContents:
     location: str
     lines: tuple[BinLine, ...]
+    sellable: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ def look_up(session: Session, code: str) -> ProductStock | LocationContents | No
         .where(Stock.location_id == location.id, Stock.qty > 0)
         .order_by(Product.sku, Stock.expiry, Stock.lot)
     ).all()
-    return LocationContents(location.code, tuple(BinLine(*row) for row in rows))
+    return LocationContents(location.code, tuple(BinLine(*row) for row in rows), location.sellable)
 
 
 def ledger(session: Session, sku: str, limit: int = 100) -> list[Movement]:
@@ -85,18 +89,19 @@ def ledger(session: Session, sku: str, limit: int = 100) -> list[Movement]:
 
 
 def stock_summary(session: Session, sku: str) -> StockSummary:
-    """On hand, reserved and per-location units of one product."""
+    """On hand, not for sale, reserved and per-location units of one product."""
     product = get_product(session, sku)
     rows = session.execute(
-        select(Location.code, func.sum(Stock.qty))
+        select(Location.code, func.sum(Stock.qty), Location.sellable)
         .join(Stock.location)
         .where(Stock.product_id == product.id, Stock.qty > 0)
-        .group_by(Location.code)
+        .group_by(Location.code, Location.sellable)
         .order_by(Location.code)
     ).all()
     return StockSummary(
         sku=product.sku,
         on_hand=product.on_hand,
+        unsellable=product.unsellable,
         reserved=product.reserved,
-        locations=tuple(LocationStock(code, int(qty)) for code, qty in rows),
+        locations=tuple(LocationStock(code, int(qty), sellable) for code, qty, sellable in rows),
     )

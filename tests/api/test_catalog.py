@@ -133,6 +133,7 @@ def test_location_place_comes_from_its_code(api: ApiClient) -> None:
         "code": "Q07-12-3",
         "zone": "pick",
         "pickable": True,
+        "sellable": True,
         "aisle": "Q07",
         "bay": "12",
         "level": "3",

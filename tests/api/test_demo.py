@@ -42,6 +42,9 @@ def test_demo_loads_a_small_warehouse_once(empty_database_url: str) -> None:
         assert session.scalar(
             select(func.count()).select_from(Stock).where(Stock.expiry.is_not(None))
         )
+        # Returns wait in quarantine, on hand but not for sale; everything else is for sale.
+        apart = session.scalars(select(Location.code).where(Location.sellable.is_(False)))
+        assert list(apart) == ["QUAR-01"]
 
     again = run(url, "demo")
     assert "already holds data" in again

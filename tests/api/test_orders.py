@@ -87,6 +87,7 @@ def test_an_order_is_reserved_in_full_in_part_or_backordered(api: ApiClient, cha
     assert stock_of(api, some) | {"locations": []} == {
         "sku": some,
         "on_hand": 2,
+        "unsellable": 0,
         "reserved": 2,
         "available": 0,
         "locations": [],
@@ -245,6 +246,7 @@ def test_a_count_below_the_reservations_takes_back_the_newest(api: ApiClient, db
     assert stock_of(api, sku) | {"locations": []} == {
         "sku": sku,
         "on_hand": 3,
+        "unsellable": 0,
         "reserved": 3,
         "available": 0,
         "locations": [],

@@ -107,7 +107,8 @@ def test_returns_fill_a_waiting_backorder(
     assert done.status_code == 201, done.json
     assert api.get(f"/api/orders/{waiting['id']}").json["status"] == "reserved"
     assert stock_of(api, light) | {"locations": None} == {
-        "sku": light, "on_hand": 5, "reserved": 5, "available": 0, "locations": None,
+        "sku": light, "on_hand": 5, "unsellable": 0, "reserved": 5, "available": 0,
+        "locations": None,
     }  # fmt: skip
     db.rollback()
     assert check_invariants(db) == []

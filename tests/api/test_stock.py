@@ -36,6 +36,7 @@ def test_receipt_adds_stock_and_one_movement(api: ApiClient, sku: str, db: Sessi
     assert stock_of(api, sku) == {
         "sku": sku,
         "on_hand": 12,
+        "unsellable": 0,
         "reserved": 0,
         "available": 12,
         "locations": sorted(

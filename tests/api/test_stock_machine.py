@@ -1,10 +1,13 @@
 """A hypothesis state machine over the stock domain: receipts, moves, counts, orders on channels
 of different priorities, cancels, pick lists walked (short picks too), packing, labels,
-shipping and returns, each step a transaction of its own through the domain functions.
+shipping and returns, places marked sellable or not, each step a transaction of its own
+through the domain functions.
 
 After every step DESIGN.md's invariants hold (`check_invariants`), and so does the machine's own
 account of the stock: what was received, less what shipped, plus what came back and what counts
-and short picks booked, is on hand. A step the domain refuses changes nothing at all.
+and short picks booked, is on hand; the units in the places the machine marked not for sale
+(quarantine among them) are the product's unsellable units, no order holds them, and every
+channel was told the figure it may sell. A step the domain refuses changes nothing at all.
 
 Examples are random; a failure prints its steps and a blob for @reproduce_failure (pytest's
 --hypothesis-seed replays a run). WAREHOUSE_TEST_MACHINE_EXAMPLES runs more of them.
@@ -58,6 +61,7 @@ from warehouse.models import (
     RESERVING_STATUSES,
     Carton,
     Channel,
+    ChannelFeed,
     CountReview,
     CountReviewStatus,
     Location,
@@ -79,11 +83,13 @@ from warehouse.order_input import LineInput, OrderInput, ShipTo
 T = TypeVar("T")
 
 # Bins of the default layout (pickable), a place outside the aisles (not pickable) and the
-# quarantine returns go to when no bin is scanned. Fixed codes, so that a failing example
-# replays the same walk; the machine's own products are new in each example.
+# quarantine returns go to when no bin is scanned (not for sale). Fixed codes, so that a
+# failing example replays the same walk; the machine's own products are new in each example.
+# The bins and the overflow may be marked not for sale and back in a walk.
 BINS = ("A01-02-7", "A03-06-8", "A05-03-9")
 OVERFLOW = "OVFL-7"
 QUARANTINE = "QSTM-1"
+PLACES = (*BINS, OVERFLOW, QUARANTINE)
 # (priority, ships partly): a marketplace served first, a webshop that ships what it has,
 # a wholesaler served last.
 CHANNELS = ((10, False), (50, True), (200, False))
@@ -148,6 +154,8 @@ class StockMachine(RuleBasedStateMachine):
         self.lists: list[int] = []
         self.totes: list[str] = []
         self.account: dict[str, Account] = {}
+        # Whether each place is for sale, as the machine marked it.
+        self.for_sale = {code: code != QUARANTINE for code in PLACES}
         with writing(factory) as session:
             for price, weight in PRODUCTS:
                 sku = ref("STM")
@@ -158,8 +166,13 @@ class StockMachine(RuleBasedStateMachine):
                 self.skus.append(sku)
                 self.account[sku] = Account()
             pattern = config.warehouse.location_pattern
-            for code in (*BINS, OVERFLOW, QUARANTINE):
-                catalog.put_location(session, code, pattern)
+            for code in PLACES:
+                # The quarantine is not for sale from its creation (as returns.quarantine);
+                # the others are for sale again, whatever an earlier example marked them.
+                sellable = None if code == QUARANTINE else True
+                catalog.put_location(
+                    session, code, pattern, sellable=sellable, quarantine=QUARANTINE
+                )
             for priority, partial in CHANNELS:
                 code = ref("stm").lower()
                 channels.put_channel(
@@ -174,6 +187,14 @@ class StockMachine(RuleBasedStateMachine):
                 for bin_ in BINS[:2]:
                     inventory.receive(session, None, sku, bin_, OPENING_STOCK)
                     self.account[sku].received += OPENING_STOCK
+
+    def teardown(self) -> None:
+        """The bins are for sale again after the walk: other suites receive at bins of the
+        layout, these among them."""
+        pattern = self.config.warehouse.location_pattern
+        with writing(self.factory) as session:
+            for code in (*BINS, OVERFLOW):
+                catalog.put_location(session, code, pattern, sellable=True)
 
     # How each step runs: one transaction; a refusal must leave every figure as it was.
 
@@ -191,9 +212,10 @@ class StockMachine(RuleBasedStateMachine):
         products, order_ids = self.product_ids, [order.id for order in self.orders]
         with self.factory() as session:
             queries: list[Any] = [
-                select(Product.id, Product.on_hand, Product.reserved).where(
+                select(Product.id, Product.on_hand, Product.unsellable, Product.reserved).where(
                     Product.id.in_(products)
                 ),
+                select(Location.code, Location.sellable).where(Location.code.in_(PLACES)),
                 select(Stock.id, Stock.location_id, Stock.lot, Stock.qty, Stock.allocated).where(
                     Stock.product_id.in_(products)
                 ),
@@ -265,9 +287,9 @@ class StockMachine(RuleBasedStateMachine):
 
     @rule(product=ANY, place=ANY, qty=st.integers(min_value=-1, max_value=40))
     def receive(self, product: int, place: int, qty: int) -> None:
-        """Units received at a bin; they go to waiting backorders by channel priority, then
-        order time."""
-        sku, bin_ = pick_of(self.skus, product), pick_of([*BINS, OVERFLOW], place)
+        """Units received at a place; they go to waiting backorders by channel priority, then
+        order time, unless the place is not for sale (damaged on arrival: quarantine)."""
+        sku, bin_ = pick_of(self.skus, product), pick_of(PLACES, place)
         waiting = self.backorders(sku)
         done = self.step(
             lambda s: inventory.receive(s, self.user(s, "receiver"), sku, bin_, qty, most=30)
@@ -279,7 +301,9 @@ class StockMachine(RuleBasedStateMachine):
         now = self.held_by(list(waiting))
         served = [rank for line, (held, rank) in waiting.items() if now[line] > held]
         left = [rank for line, (_, rank) in self.backorders(sku).items() if line in waiting]
-        assert sum(now[line] - held for line, (held, _) in waiting.items()) <= qty
+        assert sum(now[line] - held for line, (held, _) in waiting.items()) <= (
+            qty if self.for_sale[bin_] else 0
+        )
         for rank in served:
             assert all(rank <= other for other in left), (served, left)
 
@@ -291,23 +315,27 @@ class StockMachine(RuleBasedStateMachine):
         picker=st.booleans(),
     )
     def move(self, product: int, source: int, into: int, qty: int, picker: bool) -> None:
-        """Units moved between bins, or out of a tote whose order will not ship them: by a
-        receiver anywhere, by a picker only between pick bins."""
+        """Units moved between places (into quarantine and out of it too), or out of a tote
+        whose order will not ship them: by a receiver anywhere, by a picker only between pick
+        bins for sale. Units moved where they may not be sold take back the newest
+        reservations beyond what is left for sale; units moved back fill backorders."""
         sku = pick_of(self.skus, product)
-        places = [
-            code for code in (*BINS, OVERFLOW, *self.idle_totes()) if self.on_books(sku, code)
-        ]
+        places = [code for code in (*PLACES, *self.idle_totes()) if self.on_books(sku, code)]
         if not places:
             return
-        src, dst = pick_of(places, source), pick_of([*BINS, OVERFLOW], into)
+        src, dst = pick_of(places, source), pick_of(PLACES, into)
         free = self.free_at(sku, src)
         role = "picker" if picker else "receiver"
+        held = self.reservations(sku)
         done = self.step(
             lambda s: inventory.move(s, self.user(s, role), sku, src, dst, qty, anywhere=not picker)
         )
-        outside = picker and not {src, dst} <= set(BINS)
+        pick_bins = {code for code in BINS if self.for_sale[code]}
+        outside = picker and not {src, dst} <= pick_bins
         refused = src == dst or outside or free < qty
         assert isinstance(done, WarehouseError) == refused, (done, free)
+        if not refused:
+            self.taken_back_newest_first(held, self.reservations(sku))
 
     @rule(
         product=ANY,
@@ -316,7 +344,7 @@ class StockMachine(RuleBasedStateMachine):
         role=st.sampled_from(["receiver", "supervisor"]),
     )
     def count(self, product: int, place: int, counted: int, role: str) -> None:
-        sku, bin_ = pick_of(self.skus, product), pick_of([*BINS, OVERFLOW], place)
+        sku, bin_ = pick_of(self.skus, product), pick_of(PLACES, place)
         before = self.on_books(sku, bin_)
         done = self.step(
             lambda s: counting.count_item(
@@ -336,6 +364,33 @@ class StockMachine(RuleBasedStateMachine):
             assert role == "receiver" and done.waiting
             price = PRODUCTS[self.skus.index(sku)][0]
             assert abs(done.difference) > 5 or abs(done.difference) * price > 100
+
+    @rule(place=ANY, sellable=st.booleans())
+    def mark_place(self, place: int, sellable: bool) -> None:
+        """A supervisor marks a bin or the overflow not for sale (damaged goods there), or for
+        sale again: the units there take back the newest reservations beyond what is left for
+        sale, or fill backorders by priority. Refused while units there are held for pick
+        lists."""
+        code = pick_of([*BINS, OVERFLOW], place)
+        held_for_lists = self.allocated_at(code)
+        before = {sku: self.reservations(sku) for sku in self.skus}
+        pattern = self.config.warehouse.location_pattern
+        done = self.step(
+            lambda s: (
+                catalog.put_location(s, code, pattern, sellable=sellable, quarantine=QUARANTINE)[
+                    0
+                ].sellable
+            )
+        )
+        closing = self.for_sale[code] and not sellable and held_for_lists > 0
+        assert isinstance(done, WarehouseError) == closing, (done, held_for_lists)
+        if isinstance(done, WarehouseError):
+            assert done.code == "location_held", done
+            return
+        assert done is sellable
+        self.for_sale[code] = sellable
+        for sku in self.skus:
+            self.taken_back_newest_first(before[sku], self.reservations(sku))
 
     @precondition(lambda self: self.pending_reviews())
     @rule(index=ANY, agree=st.booleans())
@@ -683,6 +738,7 @@ class StockMachine(RuleBasedStateMachine):
         """Every invariant, as after a rule."""
         self.design_invariants_hold()
         self.units_are_accounted_for()
+        self.units_not_for_sale_are_apart()
         self.orders_keep_their_word()
         self.totes_hold_what_was_picked()
 
@@ -694,7 +750,7 @@ class StockMachine(RuleBasedStateMachine):
         """A customer sends units back: to a bin, or to quarantine."""
         order = self.ordered(pick_of(self.shipped_orders(), index))
         sku = pick_of(self.skus, product)
-        location = None if place is None else pick_of([*BINS, OVERFLOW], place)
+        location = None if place is None else pick_of(PLACES, place)
         may = self.shipped_of(order.id, sku) - self.account[sku].returned_of.get(order.id, 0)
         done = self.step(
             lambda s: returns.return_item(
@@ -737,6 +793,31 @@ class StockMachine(RuleBasedStateMachine):
                 assert booked.get("return", 0) == account.returned
                 assert booked.get("adjust", 0) == account.adjusted
                 assert booked.get("move", 0) == booked.get("pick", 0) == 0
+
+    @invariant()
+    def units_not_for_sale_are_apart(self) -> None:
+        """The units at the places marked not for sale are the product's unsellable units, and
+        every channel was last told what it may sell of the others that no order holds."""
+        apart = [code for code, sale in self.for_sale.items() if not sale]
+        with self.factory() as session:
+            for product_id in self.product_ids:
+                product = session.get_one(Product, product_id)
+                there = session.scalar(
+                    select(func.coalesce(func.sum(Stock.qty), 0))
+                    .join(Stock.location)
+                    .where(Stock.product_id == product_id, Location.code.in_(apart))
+                )
+                assert product.unsellable == there, (product.sku, product.unsellable, there)
+                free = product.on_hand - product.unsellable - product.reserved
+                for code, _ in self.channels:
+                    channel = channels.get_channel(session, code)
+                    told = session.scalar(
+                        select(ChannelFeed.available).where(
+                            ChannelFeed.channel_id == channel.id,
+                            ChannelFeed.product_id == product_id,
+                        )
+                    )
+                    assert told == channels.channel_available(channel, free), (code, free)
 
     @invariant()
     def orders_keep_their_word(self) -> None:
@@ -823,6 +904,57 @@ class StockMachine(RuleBasedStateMachine):
                 )
             ).all()
         return {line: (held, (priority, at, order)) for line, held, priority, at, order in rows}
+
+    def reservations(self, sku: str) -> dict[int, tuple[int, bool, tuple[Any, ...]]]:
+        """Lines of the product in orders that wait (not on the floor): id -> (units held,
+        backordered, place in the queue: channel priority, order time, order id)."""
+        with self.factory() as session:
+            rows = session.execute(
+                select(
+                    OrderLine.id,
+                    OrderLine.reserved,
+                    OrderLine.backordered,
+                    Channel.priority,
+                    Order.created_at,
+                    Order.id,
+                )
+                .join(OrderLine.order)
+                .join(Order.channel)
+                .join(OrderLine.product)
+                .where(Product.sku == sku, Order.status.in_(RESERVING_STATUSES))
+            ).all()
+        return {line: (held, waits, (p, at, order)) for line, held, waits, p, at, order in rows}
+
+    @staticmethod
+    def taken_back_newest_first(
+        before: dict[int, tuple[int, bool, tuple[Any, ...]]],
+        after: dict[int, tuple[int, bool, tuple[Any, ...]]],
+    ) -> None:
+        """Units taken back from lines come from the last in the queue first (no line ahead of
+        one that lost units lost any while it holds some); units given go to the first (no line
+        behind one that got units got any while one ahead still waits)."""
+        common = before.keys() & after.keys()
+        lost = [line for line in common if after[line][0] < before[line][0]]
+        got = [line for line in common if after[line][0] > before[line][0]]
+        assert not (lost and got), (lost, got)
+        for line in lost:
+            holding = [other for other in common if other != line and after[other][0]]
+            assert all(after[other][2] <= after[line][2] for other in holding), (line, holding)
+        for line in got:
+            waiting = [other for other in common if other != line and after[other][1]]
+            assert all(after[line][2] <= after[other][2] for other in waiting), (line, waiting)
+
+    def allocated_at(self, code: str) -> int:
+        """Units held at a place for pick lists, of any product."""
+        with self.factory() as session:
+            return int(
+                session.scalar(
+                    select(func.coalesce(func.sum(Stock.allocated), 0))
+                    .join(Stock.location)
+                    .where(Location.code == code)
+                )
+                or 0
+            )
 
     def held_by(self, lines: list[int]) -> dict[int, int]:
         """Units each order line holds."""
@@ -1036,6 +1168,42 @@ def machine(factory: sessionmaker[Session], config: Config, staff: dict[str, int
     """The machine on the test database, with a browser printer for labels."""
     config = config.model_copy(update={"printers": {PRINTER: PrinterConfig(kind="browser")}})
     return StockMachine(factory, config, staff)
+
+
+def test_a_place_marked_not_for_sale_takes_back_and_gives_back_by_priority(
+    factory: sessionmaker[Session], config: Config, machine_staff: dict[str, int]
+) -> None:
+    """Orders on the three channels hold all 16 units of an item (8 moved from a bin to the
+    overflow, 8 in another bin) and one waits for 2 more. The overflow marked not for sale
+    takes back 8: the wholesaler's (served last) 6 and 2 of the webshop's; marked for sale
+    again, the webshop's order is filled before the wholesaler's. Units moved into quarantine
+    are taken back the same way."""
+    state = machine(factory, config, machine_staff)
+    sku = state.skus[0]
+    for channel in (0, 2, 1):
+        state.take_order(channel=channel, lines={0: 6})
+    first, wholesale, webshop = (order.id for order in state.orders)
+
+    def held() -> dict[int, int]:
+        lines = state.reservations(sku).values()
+        return {order: units for units, _, (_, _, order) in lines}
+
+    assert held() == {first: 6, wholesale: 6, webshop: 4}
+    # The overflow: no pick list holds units there (other suites' lists hold some at bins).
+    overflow = PLACES.index(OVERFLOW)
+    state.move(product=0, source=0, into=overflow, qty=OPENING_STOCK, picker=False)
+    assert state.on_books(sku, OVERFLOW) == OPENING_STOCK
+    state.mark_place(place=overflow, sellable=False)
+    state.check()
+    assert held() == {first: 6, wholesale: 0, webshop: 2}
+    state.mark_place(place=overflow, sellable=True)
+    state.check()
+    assert held() == {first: 6, wholesale: 4, webshop: 6}
+    state.move(product=0, source=1, into=PLACES.index(QUARANTINE), qty=5, picker=False)
+    assert state.on_books(sku, QUARANTINE) == 5
+    state.check()
+    assert held() == {first: 6, wholesale: 0, webshop: 5}
+    state.teardown()
 
 
 def test_a_short_pick_for_a_cancelled_order_gives_back_nothing_twice(

@@ -68,12 +68,22 @@ class ProductOut(ma.Schema):
 class LocationIn(ma.Schema):
     zone = ma.fields.String(validate=ma.validate.Length(0, 32))
     pickable = ma.fields.Boolean(truthy={True}, falsy={False})
+    sellable = ma.fields.Boolean(
+        truthy={True},
+        falsy={False},
+        metadata={
+            "description": "false: units here are on hand but reserved for no order and "
+            "offered to no channel (quarantine). A new location is sellable but the one of "
+            "returns.quarantine."
+        },
+    )
 
 
 class LocationOut(ma.Schema):
     code = ma.fields.String()
     zone = ma.fields.String()
     pickable = ma.fields.Boolean()
+    sellable = ma.fields.Boolean()
     aisle = ma.fields.String(allow_none=True)
     bay = ma.fields.String(allow_none=True)
     level = ma.fields.String(allow_none=True)
@@ -120,10 +130,14 @@ def get_product(sku: str) -> Product:
 @blp.alt_response(201, schema=LocationOut, description="created")
 @requires("locations.write")
 def put_location(body: dict[str, Any], code: str) -> tuple[Location, int]:
-    """Create or update a location; aisle, bay and level are read from its code."""
+    """Create or update a location; aisle, bay and level are read from its code. Marking a
+    location that holds stock not sellable takes back reservations beyond the units left for
+    sale (409 `location_held` while units there are held for pick lists); marking it sellable
+    fills waiting backorders."""
     location, created = catalog.put_location(
-        db(), code, config().warehouse.location_pattern, body.get("zone"), body.get("pickable")
-    )
+        db(), code, config().warehouse.location_pattern, body.get("zone"), body.get("pickable"),
+        body.get("sellable"), quarantine=config().returns.quarantine,
+    )  # fmt: skip
     return location, 201 if created else 200
 
 

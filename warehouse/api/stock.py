@@ -76,8 +76,11 @@ class LocationStockOut(ma.Schema):
 class StockOut(ma.Schema):
     sku = ma.fields.String()
     on_hand = ma.fields.Integer()
+    unsellable = ma.fields.Integer(
+        metadata={"description": "of on_hand, the units in locations not sellable (quarantine)"}
+    )
     reserved = ma.fields.Integer()
-    available = ma.fields.Integer()
+    available = ma.fields.Integer(metadata={"description": "on_hand - unsellable - reserved"})
     locations = ma.fields.List(ma.fields.Nested(LocationStockOut))
 
 
@@ -182,7 +185,7 @@ def post_move(body: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, StockOut)
 @requires("stock.read")
 def get_stock(sku: str) -> stock.StockSummary:
-    """On hand, reserved, available and per-location units of a SKU."""
+    """On hand, not for sale (unsellable), reserved, available and per-location units of a SKU."""
     return stock.stock_summary(db(), sku)
 
 

@@ -17,11 +17,14 @@ def said(scanned: Resolved, found: ProductStock | LocationContents | None) -> st
     """What a scan is, in one sentence."""
     if isinstance(found, ProductStock):
         summary = found.summary
+        apart = f", {summary.unsellable} not for sale" if summary.unsellable else ""
         return (
-            f"{summary.sku}, {found.name}: {summary.on_hand} on hand, {summary.available} to sell."
+            f"{summary.sku}, {found.name}: {summary.on_hand} on hand{apart}, "
+            f"{summary.available} to sell."
         )
     if isinstance(found, LocationContents):
-        return f"Bin {found.location}: {len(found.lines)} item(s)."
+        sale = "" if found.sellable else " (not for sale)"
+        return f"Bin {found.location}{sale}: {len(found.lines)} item(s)."
     if scanned.order is not None:
         return f"Order {scanned.order.id}: {scanned.order.status}."
     if scanned.user is not None:
