@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from warehouse import outbox
 from warehouse.models import (
     ACTIVE_PICK_LISTS,
     OPEN_ORDER_STATUSES,
@@ -103,7 +104,13 @@ def check_invariants(session: Session) -> list[str]:
         .where(Stock.qty < 0)
     ):
         problems.append(f"{sku} at {code}{' lot ' + lot if lot else ''}: negative quantity {qty}")
-    return problems + _reservation_problems(session) + _allocation_problems(session)
+    return (
+        problems
+        + _reservation_problems(session)
+        + _allocation_problems(session)
+        # Every change a channel must hear of was told: nothing was lost on the way out.
+        + outbox.untold(session)
+    )
 
 
 def _allocation_problems(session: Session) -> list[str]:

@@ -295,3 +295,42 @@ def event_json(row: ChannelEvent, channel_code: str) -> dict[str, Any]:
         "channel": channel_code,
         "data": row.data,
     }
+
+
+def untold(session: Session) -> list[str]:
+    """Changes no event told, one sentence each: an order whose channel was last told another
+    status or other units, a channel last told another figure for a SKU than it may sell."""
+    problems = []
+    orders = session.scalars(
+        select(Order)
+        .where(Order.told_status.is_not(None))
+        .options(selectinload(Order.lines), selectinload(Order.channel))
+        .order_by(Order.id)
+        .execution_options(yield_per=1000)
+    )
+    for order in orders:
+        now = (
+            order.status,
+            sum(line.waiting for line in order.lines),
+            sum(line.shipped for line in order.lines),
+        )
+        told = (order.told_status, order.told_waiting, order.told_shipped)
+        if now != told:
+            problems.append(
+                f"order {order.id} of {order.channel.code} is {now[0]} with {now[1]} waiting and "
+                f"{now[2]} shipped, but its channel was told {told[0]}, {told[1]} and {told[2]}"
+            )
+    rows = session.execute(
+        select(Channel, Product.sku, Product.on_hand, Product.unsellable, Product.reserved,
+               ChannelFeed.available)
+        .join(ChannelFeed, ChannelFeed.channel_id == Channel.id)
+        .join(Product, Product.id == ChannelFeed.product_id)
+        .order_by(Channel.code, Product.sku)
+    )  # fmt: skip
+    for channel, sku, on_hand, unsellable, reserved, told_units in rows:
+        may_sell = channel.may_sell(on_hand - unsellable - reserved)
+        if may_sell != told_units:
+            problems.append(
+                f"{channel.code} may sell {may_sell} of {sku} but was last told {told_units}"
+            )
+    return problems

@@ -181,3 +181,31 @@ def test_a_new_share_tells_each_figure_that_moved(
     api.put(f"/api/channels/{code}", {"name": "Third", "share": 0.3})
     assert stock_events(factory, code, still) == [{"sku": still, "available": 0}]
     assert stock_events(factory, code, moved)[-1] == {"sku": moved, "available": 3}
+
+
+def test_warehouse_check_finds_a_change_no_event_told(
+    api: ApiClient, factory: sessionmaker[Session]
+) -> None:
+    from warehouse.invariants import check_invariants
+    from warehouse.models import ChannelFeed, Order
+
+    code = make_channel(api)
+    sku = stocked_product(api, 4)
+    order = api.post(f"/api/channels/{code}/orders", order_body({sku: 1})).json
+    with factory() as session:
+        assert not [p for p in check_invariants(session) if code in p]
+    # As if a change had been written around the outbox.
+    with writing(factory) as session:
+        session.execute(
+            Order.__table__.update().where(Order.id == order["id"]).values(status="cancelled")
+        )
+        session.execute(ChannelFeed.__table__.update().values(available=ChannelFeed.available + 1))
+    with factory() as session:
+        found = [p for p in check_invariants(session) if code in p]
+    assert f"order {order['id']} of {code} is cancelled" in found[0]
+    assert any(f"{code} may sell 3 of {sku} but was last told 4" == p for p in found)
+    with writing(factory) as session:
+        session.execute(
+            Order.__table__.update().where(Order.id == order["id"]).values(status="reserved")
+        )
+        session.execute(ChannelFeed.__table__.update().values(available=ChannelFeed.available - 1))
