@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from tests.conftest import (
@@ -20,7 +20,7 @@ from tests.conftest import (
     stock_of,
     stocked_product,
 )
-from warehouse import invariants, order_input, orders
+from warehouse import invariants, order_input, orders, outbox
 from warehouse.db import make_sessionmaker, writing
 
 
@@ -205,9 +205,22 @@ def test_a_shipped_order_cannot_be_cancelled(api: ApiClient, channel: str, engin
         connection.execute(
             text("UPDATE customer_order SET status = 'shipped' WHERE id = :id"), {"id": order["id"]}
         )
+        # As the outbox would have: the channel is told, and each channel of its new figure.
+        tell_as_shipped(connection, order["id"], sku)
     response = api.post(f"/api/orders/{order['id']}/cancel")
     assert response.status_code == 409 and response.json["error"]["code"] == "already_shipped"
     assert api.get(f"/api/orders/{order['id']}").json["status"] == "shipped"
+
+
+def tell_as_shipped(connection: Connection, order: int, sku: str) -> None:
+    """What the outbox writes for an order shipped by hand in SQL: its channel told."""
+    with Session(connection) as session:
+        session.execute(
+            text("UPDATE customer_order SET told_status = 'shipped' WHERE id = :id"), {"id": order}
+        )
+        product = session.execute(text("SELECT id FROM product WHERE sku = :sku"), {"sku": sku})
+        outbox.touch_products(session, [product.scalar_one()])
+        outbox.tell(session)
 
 
 def test_backorders_are_filled_by_channel_priority_then_age(api: ApiClient) -> None:
