@@ -38,12 +38,14 @@ def day(tmp_path: Path) -> Iterator[tuple[ApiClient, sessionmaker[Session], Conf
     engine: Engine = make_engine(config.database)
     migrate.upgrade(engine)
     factory = make_sessionmaker(engine)
+    tokens = {}
     with writing(factory) as session:
-        accounts.add_user(session, "boss", "admin", config.auth)
-        token = accounts.create_token(session, "boss")
+        for role in ("admin", "picker"):
+            accounts.add_user(session, role, role, config.auth)
+            tokens[role] = accounts.create_token(session, role)
     app: Flask = service_app(config)
     try:
-        yield ApiClient(app.test_client(), {"admin": token}), factory, config
+        yield ApiClient(app.test_client(), tokens), factory, config
     finally:
         engine.dispose()
 
@@ -68,13 +70,13 @@ def pick(api: ApiClient, order: int, found: dict[str, int] | None = None) -> Non
     """A pick list for the order, walked: each pick confirmed, or short with `found` units."""
     made = post(api, "/api/pick-lists", {"orders": [order]})
     start(api, made["id"])
-    tote = put_totes(api, made)[order]
+    tote, picker = put_totes(api, made)[order], api.as_role("picker")
     for line in made["picks"]:
         base = f"/api/pick-lists/{made['id']}/picks/{line['id']}"
         if found is not None and line["sku"] in found:
-            post(api, f"{base}/short", {"found": found[line["sku"]], "tote": tote})
+            post(picker, f"{base}/short", {"found": found[line["sku"]], "tote": tote})
         else:
-            post(api, f"{base}/confirm", {"location": line["location"], "sku": line["sku"],
+            post(picker, f"{base}/confirm", {"location": line["location"], "sku": line["sku"],
                                           "qty": line["qty"], "tote": tote})  # fmt: skip
 
 
