@@ -72,6 +72,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Counts whose difference is too large for one person's count: approved or turned down;
     # a count by these roles is booked at once.
     "counts.approve": LEADS,
+    # What each channel's events URL was sent and what failed or died; dead events replayed.
+    "events.manage": LEADS,
     # People: who may sign in, lifting a login lockout, deactivating a user, and the
     # API tokens that work (revoked there).
     "people.supervise": LEADS,

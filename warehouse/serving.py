@@ -106,11 +106,16 @@ def serve(config: Config, bind: str, workers: int) -> None:
     """Run the service under gunicorn until it is stopped."""
     from gunicorn.app.base import BaseApplication
 
-    # Made before gevent patches threading, the print dispatcher's wake-up event would
-    # block a worker's every connection while it waits; the metrics would stay per process.
+    # Made before gevent patches threading, the dispatchers' wake-up events would block a
+    # worker's every connection while they wait; the metrics would stay per process.
     early = [
         name
-        for name in ("warehouse.app", "warehouse.printing", "prometheus_client")
+        for name in (
+            "warehouse.app",
+            "warehouse.printing",
+            "warehouse.delivery",
+            "prometheus_client",
+        )
         if name in sys.modules
     ]
     if early:
@@ -135,17 +140,23 @@ def serve(config: Config, bind: str, workers: int) -> None:
     if server.https:
         options.update(certfile=server.certificate, keyfile=server.private_key)
 
-    def start_printing(worker: Any) -> None:
-        # Each worker sends due print jobs from a thread of its own (a greenlet, once gevent
-        # has patched threading); a job is claimed before it is sent, so no two workers
-        # (or servers) send the same one.
-        from warehouse.printing import run_dispatcher
+    def start_dispatchers(worker: Any) -> None:
+        # Each worker sends due print jobs and channel events from threads of its own
+        # (greenlets, once gevent has patched threading); a job or an event is claimed before
+        # it is sent, so no two workers (or servers) send the same one at once.
+        from warehouse import delivery, printing
 
         factory = worker.wsgi.extensions["warehouse.sessions"]
         threading.Thread(
-            target=run_dispatcher,
+            target=printing.run_dispatcher,
             args=(factory, config.printers, threading.Event(), config.printing),
             name="print-dispatcher",
+            daemon=True,
+        ).start()
+        threading.Thread(
+            target=delivery.run_dispatcher,
+            args=(factory, threading.Event(), config.events),
+            name="event-dispatcher",
             daemon=True,
         ).start()
 
@@ -154,7 +165,7 @@ def serve(config: Config, bind: str, workers: int) -> None:
 
         multiprocess.mark_process_dead(worker.pid)
 
-    options["post_worker_init"] = start_printing
+    options["post_worker_init"] = start_dispatchers
     options["child_exit"] = worker_gone
 
     class Service(BaseApplication):

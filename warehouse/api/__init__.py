@@ -34,6 +34,7 @@ def make_api(app: Flask) -> WarehouseApi:
     from warehouse.api import (
         barcodes,
         catalog,
+        deliveries,
         events,
         floor,
         health,
@@ -67,7 +68,7 @@ def make_api(app: Flask) -> WarehouseApi:
     api = WarehouseApi(app, spec_kwargs=spec_options)
     for module in (
         health, session, catalog, stock, orders, barcodes, picking, packing, shipments, stations,
-        returns, printing, floor, events,
+        returns, printing, floor, events, deliveries,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     return api

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from warehouse.models.base import Base, StrEnumType, UTCDateTime, created, intpk, one_of, utcnow
@@ -28,6 +28,13 @@ class ChannelEvent(Base):
             "ix_channel_event_channel_id_product_id_status", "channel_id", "product_id", "status"
         ),
         Index("ix_channel_event_order_id", "order_id"),
+        # The few events still without a position, found without reading the rest.
+        Index(
+            "ix_channel_event_unplaced",
+            "id",
+            sqlite_where=text("seq IS NULL"),
+            postgresql_where=text("seq IS NULL"),
+        ),
     )
 
     id: Mapped[intpk]

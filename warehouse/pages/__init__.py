@@ -13,6 +13,7 @@ from flask import Blueprint, Flask
 from warehouse.pages import (
     channels,
     counts,
+    events,
     flows,
     home,
     orders,
@@ -26,7 +27,8 @@ from warehouse.pages import (
 from warehouse.web import no_store
 
 ROOMS = (
-    home, flows, orders, plan, pick, pack, printing, people, counts, channels, scanner_setup,
+    home, flows, orders, plan, pick, pack, printing, events, people, counts, channels,
+    scanner_setup,
 )  # fmt: skip
 
 

@@ -50,6 +50,7 @@ TASKS = (
         "Label jobs, reprints, barcode sheets",
     ),
     Task("Orders", "pages.orders.order_list", "orders.supervise", "By channel and status"),
+    Task("Events", "pages.events.backlog", "events.manage", "Sent to channels, failing, replays"),
     Task("Counts", "pages.counts.counts", "counts.approve", "Large differences to decide"),
     Task("People", "pages.people.people", "people.supervise", "Roles, badges, lockouts lifted"),
     Task(
