@@ -314,7 +314,7 @@ def test_the_events_page_lists_each_channel_and_replays_its_dead_events(
     assert page.status_code == 200
     html = page.text
     row = html[html.index(f'data-channel="{code}"') :]
-    assert receiver.url(code) in row and '<td data-testid="dead">2</td>' in row
+    assert receiver.url(code) in row and 'data-testid="dead">2<' in row
     assert "a redirect to https://elsewhere.test/in" in row
     assert 'data-testid="replay">Replay 2 dead<' in row
     assert "<script" not in html and "style=" not in html
