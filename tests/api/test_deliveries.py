@@ -27,6 +27,19 @@ FAST = EventsConfig(timeout_s=2, first_retry_s=0.001, last_retry_s=0.004, give_u
 PATIENT = EventsConfig(timeout_s=2, first_retry_s=0.001, last_retry_s=0.004, give_up_h=24)
 
 
+@pytest.fixture(autouse=True)
+def pushed_to_this_test_alone(factory: sessionmaker[Session]) -> None:
+    """Other tests' channels keep the events URLs they were given (hosts of other
+    networks): here only this test's own channels are pushed to."""
+    with writing(factory) as session:
+        session.execute(update(Channel).values(events_url=None))
+        session.execute(
+            update(ChannelEvent)
+            .where(ChannelEvent.status.in_([EventStatus.PENDING, EventStatus.SENDING]))
+            .values(status=EventStatus.PULL, lease_until=None)
+        )
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with Receiver() as receiving:
