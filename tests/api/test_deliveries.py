@@ -41,14 +41,14 @@ def pushed_to_this_test_alone(factory: sessionmaker[Session]) -> None:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def events_receiver() -> Iterator[Receiver]:
     with Receiver() as receiving:
         yield receiving
 
 
 @pytest.fixture
 def pushed(
-    api: ApiClient, factory: sessionmaker[Session], receiver: Receiver
+    api: ApiClient, factory: sessionmaker[Session], events_receiver: Receiver
 ) -> Iterator[Callable[..., str]]:
     """Makes channels whose events go to the receiver; their events URLs are taken away
     afterwards, so no later test's dispatcher sends their leftovers."""
@@ -58,7 +58,7 @@ def pushed(
         code = ref("ev").lower()
         answer = api.put(f"/api/channels/{code}", {"name": f"Events {code}"})
         assert answer.status_code == 201, answer.json
-        receiving = receiver.expect(code, answer.json["webhook_secret"], behaviour)
+        receiving = events_receiver.expect(code, answer.json["webhook_secret"], behaviour)
         set_events_url(factory, code, url or receiving)
         made.append(code)
         return code
@@ -108,7 +108,7 @@ def statuses(factory: sessionmaker[Session], code: str) -> list[str]:
 
 
 def test_failing_events_are_shown_with_why_and_die_then_replay_sends_them_with_their_ids(
-    api: ApiClient, factory: sessionmaker[Session], receiver: Receiver, pushed: Any
+    api: ApiClient, factory: sessionmaker[Session], events_receiver: Receiver, pushed: Any
 ) -> None:
     code = pushed(behaviour=Behaviour(status=503, body=b"<h1>Down for maintenance</h1>"))
     sku = stocked_product(api, 5)
@@ -123,7 +123,9 @@ def test_failing_events_are_shown_with_why_and_die_then_replay_sends_them_with_t
         "inventory.changed", "order.accepted", "order.accepted",
     ]  # fmt: skip
     assert shown.json["pending"] == shown.json["failing"] == 3 and shown.json["dead"] == 0
-    assert shown.json["oldest_pending_s"] >= 0 and shown.json["events_url"] == receiver.url(code)
+    assert shown.json["oldest_pending_s"] >= 0 and shown.json["events_url"] == events_receiver.url(
+        code
+    )
     for event in shown.json["events"]:
         assert event["status"] == "pending" and event["attempts"] == 1
         assert (
@@ -136,29 +138,29 @@ def test_failing_events_are_shown_with_why_and_die_then_replay_sends_them_with_t
     assert (shown["pending"], shown["failing"], shown["dead"], shown["delivered"]) == (0, 0, 3, 0)
     assert {event["id"] for event in shown["events"]} == {event.event_id for event in written}
     assert all("503" in event["last_error"] for event in shown["events"])
-    tried = {arrival.event_id: arrival.body for arrival in receiver.of(code)}
+    tried = {arrival.event_id: arrival.body for arrival in events_receiver.of(code)}
     assert set(tried) == {event.event_id for event in written}
     # Dead stays dead: a pass tries it no more.
-    tries = len(receiver.of(code))
+    tries = len(events_receiver.of(code))
     delivery.dispatch(factory, PATIENT)
-    assert len(receiver.of(code)) == tries and set(statuses(factory, code)) == {"dead"}
+    assert len(events_receiver.of(code)) == tries and set(statuses(factory, code)) == {"dead"}
 
-    receiver.behave(code, status=200)
+    events_receiver.behave(code, status=200)
     replayed = api.as_role("supervisor").post(f"/api/channels/{code}/events/replay", {})
     assert replayed.status_code == 200 and replayed.json == {"replayed": 3}
     again = events_of(factory, code)
     assert [(e.status, e.attempts, e.last_error) for e in again] == [("pending", 0, "")] * 3
     assert delivery.dispatch(factory, PATIENT) == 3
-    acknowledged = receiver.acknowledged(code)
+    acknowledged = events_receiver.acknowledged(code)
     # The same ids, and the same bytes the failed tries carried.
     assert {a.event_id: a.body for a in acknowledged} == tried
-    assert len(receiver.forged) == 0
+    assert len(events_receiver.forged) == 0
     shown = api.get(f"/api/channels/{code}/deliveries").json
     assert (shown["pending"], shown["dead"], shown["delivered"], shown["events"]) == (0, 0, 3, [])
 
 
 def test_an_order_s_events_go_in_order_each_after_the_one_before_is_acknowledged(
-    api: ApiClient, factory: sessionmaker[Session], receiver: Receiver, pushed: Any
+    api: ApiClient, factory: sessionmaker[Session], events_receiver: Receiver, pushed: Any
 ) -> None:
     code = pushed(behaviour=Behaviour(status=500))
     sku = stocked_product(api, 5)
@@ -167,16 +169,20 @@ def test_an_order_s_events_go_in_order_each_after_the_one_before_is_acknowledged
     for _ in range(5):
         delivery.dispatch(factory, PATIENT)
     # The cancellation waits behind the acceptance, however often that fails.
-    tried = [a.event["type"] for a in receiver.of(code) if a.event["data"].get("id") == order]
+    tried = [
+        a.event["type"] for a in events_receiver.of(code) if a.event["data"].get("id") == order
+    ]
     assert len(tried) >= 5 and set(tried) == {"order.accepted"}
     cancelled = [e for e in events_of(factory, code) if e.type == "order.cancelled"]
     assert cancelled[0].status == "pending" and cancelled[0].attempts == 0
 
-    receiver.behave(code, status=202)
+    events_receiver.behave(code, status=202)
     dispatch_until(
         factory, PATIENT, lambda: set(statuses(factory, code)) == {"delivered"}, "delivery"
     )
-    told = [a.event for a in receiver.acknowledged(code) if a.event["data"].get("id") == order]
+    told = [
+        a.event for a in events_receiver.acknowledged(code) if a.event["data"].get("id") == order
+    ]
     assert [(event["type"], event["data"]["status"]) for event in told] == [
         ("order.accepted", "reserved"),
         ("order.cancelled", "cancelled"),
@@ -185,7 +191,7 @@ def test_an_order_s_events_go_in_order_each_after_the_one_before_is_acknowledged
 
 
 def test_a_sender_that_died_mid_send_is_replaced_and_the_event_keeps_its_id(
-    api: ApiClient, factory: sessionmaker[Session], receiver: Receiver, pushed: Any
+    api: ApiClient, factory: sessionmaker[Session], events_receiver: Receiver, pushed: Any
 ) -> None:
     code = pushed()
     order = order_on(api, code, stocked_product(api, 1))
@@ -200,7 +206,9 @@ def test_a_sender_that_died_mid_send_is_replaced_and_the_event_keeps_its_id(
     dispatch_until(
         factory, PATIENT, lambda: set(statuses(factory, code)) == {"delivered"}, "delivery"
     )
-    (arrival,) = [a for a in receiver.acknowledged(code) if a.event["type"] == "order.accepted"]
+    (arrival,) = [
+        a for a in events_receiver.acknowledged(code) if a.event["type"] == "order.accepted"
+    ]
     assert arrival.event_id == accepted.event_id and arrival.event["data"]["id"] == order
     with factory() as session:
         again = session.get(ChannelEvent, accepted.id)
@@ -208,7 +216,7 @@ def test_a_sender_that_died_mid_send_is_replaced_and_the_event_keeps_its_id(
 
 
 def test_a_slow_send_keeps_its_claim_and_no_other_dispatcher_sends_it_meanwhile(
-    api: ApiClient, factory: sessionmaker[Session], receiver: Receiver, pushed: Any
+    api: ApiClient, factory: sessionmaker[Session], events_receiver: Receiver, pushed: Any
 ) -> None:
     # Each answer takes 2.5 s, well past the 1 s lease: only its renewal keeps the other
     # dispatcher (another worker, say) from taking the event for one whose sender died.
@@ -223,20 +231,20 @@ def test_a_slow_send_keeps_its_claim_and_no_other_dispatcher_sends_it_meanwhile(
         dispatcher.start()
     try:
         order_on(api, code, stocked_product(api, 1))
-        receiver.wait_for(
+        events_receiver.wait_for(
             lambda: set(statuses(factory, code)) == {"delivered"}, 30, "every event delivered"
         )
     finally:
         stop.set()
         for dispatcher in dispatchers:
             dispatcher.join()
-    tried = [arrival.event_id for arrival in receiver.of(code)]
+    tried = [arrival.event_id for arrival in events_receiver.of(code)]
     assert len(tried) == len(set(tried)) == len(events_of(factory, code))
     assert all(event.attempts == 1 for event in events_of(factory, code))
 
 
 def test_replay_of_chosen_events_and_what_it_refuses(
-    api: ApiClient, factory: sessionmaker[Session], receiver: Receiver, pushed: Any
+    api: ApiClient, factory: sessionmaker[Session], events_receiver: Receiver, pushed: Any
 ) -> None:
     code = pushed(behaviour=Behaviour(status=410, body=b"gone"))
     other = pushed()
@@ -298,15 +306,15 @@ def test_an_events_url_that_cannot_be_sent_to_is_a_failure_not_a_crash(
 
 
 def test_a_channel_without_an_events_url_keeps_its_pending_events(
-    api: ApiClient, factory: sessionmaker[Session], receiver: Receiver, pushed: Any
+    api: ApiClient, factory: sessionmaker[Session], events_receiver: Receiver, pushed: Any
 ) -> None:
     code = pushed()
     order_on(api, code, stocked_product(api, 5))
     set_events_url(factory, code, None)
     delivery.dispatch(factory, PATIENT)
-    assert set(statuses(factory, code)) == {"pending"} and receiver.of(code) == []
+    assert set(statuses(factory, code)) == {"pending"} and events_receiver.of(code) == []
     assert all(event.attempts == 0 for event in events_of(factory, code))
-    set_events_url(factory, code, receiver.url(code))
+    set_events_url(factory, code, events_receiver.url(code))
     dispatch_until(
         factory, PATIENT, lambda: set(statuses(factory, code)) == {"delivered"}, "delivery"
     )
@@ -315,7 +323,7 @@ def test_a_channel_without_an_events_url_keeps_its_pending_events(
 def test_the_events_page_lists_each_channel_and_replays_its_dead_events(
     api: ApiClient,
     factory: sessionmaker[Session],
-    receiver: Receiver,
+    events_receiver: Receiver,
     pushed: Any,
     floor: Callable[[str], Floor],
 ) -> None:
@@ -327,17 +335,17 @@ def test_the_events_page_lists_each_channel_and_replays_its_dead_events(
     assert page.status_code == 200
     html = page.text
     row = html[html.index(f'data-channel="{code}"') :]
-    assert receiver.url(code) in row and 'data-testid="dead">2<' in row
+    assert events_receiver.url(code) in row and 'data-testid="dead">2<' in row
     assert "a redirect to https://elsewhere.test/in" in row
     assert 'data-testid="replay">Replay 2 dead<' in row
     assert "<script" not in html and "style=" not in html
     assert "/events" in lead.client.get("/").text
 
-    receiver.behave(code, status=200)
+    events_receiver.behave(code, status=200)
     replayed = lead.form("/events", channel=code)
     assert replayed.status_code == 200 and f"2 dead events of {code} sent again." in replayed.text
     assert delivery.dispatch(factory, PATIENT) == 2
-    assert {a.event["type"] for a in receiver.acknowledged(code)} == {
+    assert {a.event["type"] for a in events_receiver.acknowledged(code)} == {
         "order.accepted",
         "inventory.changed",
     }
