@@ -6,14 +6,13 @@ until a supervisor replays them (warehouse.event_backlog).
 An event is claimed for sending by a conditional UPDATE (pending -> sending, with a lease and
 its try number), so that of the service's workers and servers only one sends it at a time,
 and what came of a send is recorded only on the claim that made it. The lease is renewed
-while the send is alive; an event whose sender died mid-send (its lease ran out) goes back
-to pending and is sent again, id and all: a receiver may hear of an event twice, never not
-at all.
+while the send is alive; an event whose sender died mid-send goes back to pending once it
+runs out, and is sent again, id and all: a receiver may hear of an event twice, never not.
 
 In order: an event is due only while no earlier event (by seq) of its channel and its order,
 or its SKU, is pending or being sent, so a receiver never hears of a shipment before the
-order's acceptance. Each worker sends several events at once; a receiver that hangs holds at
-most half of a worker's senders, so the other channels' events keep going.
+order's acceptance. Each worker sends several events at once; while other channels' events
+wait, a receiver that hangs holds at most half of a worker's senders, so theirs keep going.
 """
 
 from __future__ import annotations
@@ -92,12 +91,6 @@ class Claim:
     created_at: datetime
 
 
-def event_body(row: ChannelEvent, channel_code: str) -> bytes:
-    """The bytes POSTed: the event's JSON, made from what is stored, so every try sends the
-    same body."""
-    return json.dumps(outbox.event_json(row, channel_code)).encode()
-
-
 def backoff(attempts: int, timing: EventsConfig = DEFAULT_TIMING) -> timedelta:
     """How long after failed try number `attempts` the next one is made."""
     seconds = timing.first_retry_s * 2 ** min(max(0, attempts - 1), 40)
@@ -120,20 +113,26 @@ def gives_up(claim: Claim, now: datetime, timing: EventsConfig = DEFAULT_TIMING)
 
 def _first_in_line() -> ColumnElement[bool]:
     """No earlier event of the same order, or of the same channel and SKU, is waiting or
-    being sent. Two lookups, each by its own index (an order's events; a channel's events of
-    a SKU), so the check reads a handful of rows however many events were ever written."""
+    being sent. Each lookup is one index's, so it reads a handful of rows, statistics or not."""
     earlier = aliased(ChannelEvent)
     # `seq + 0`: SQLite would otherwise read the index of (channel, seq), every earlier
     # event of the channel, rather than those of the event's order or SKU.
-    ahead = (earlier.seq + 0 < ChannelEvent.seq) & earlier.status.in_(WAITING)
-    # An order's events are all its channel's: the order alone finds them.
-    same_order = select(earlier.id).where(earlier.order_id == ChannelEvent.order_id, ahead)
-    same_sku = select(earlier.id).where(
-        earlier.channel_id == ChannelEvent.channel_id,
-        earlier.product_id == ChannelEvent.product_id,
-        ahead,
+    before = earlier.seq + 0 < ChannelEvent.seq
+    # An order's events are all its channel's, and few: the order alone finds them.
+    done = (EventStatus.DELIVERED, EventStatus.DEAD, EventStatus.PULL)
+    same_order = select(earlier.id).where(
+        earlier.order_id == ChannelEvent.order_id, earlier.status.not_in(done), before
     )
-    return ~same_order.exists() & ~same_sku.exists()
+    same_sku = [
+        select(earlier.id).where(
+            earlier.channel_id == ChannelEvent.channel_id,
+            earlier.product_id == ChannelEvent.product_id,
+            earlier.status == status,
+            before,
+        )
+        for status in WAITING
+    ]
+    return ~same_order.exists() & ~same_sku[0].exists() & ~same_sku[1].exists()
 
 
 # Made once: building it is a good part of a pass's time.
@@ -188,7 +187,8 @@ def claim(
 
 
 def claims_of(session: Session, taken: list[tuple[int, int]]) -> list[Claim]:
-    """What each send needs, read in the claiming transaction."""
+    """What each send needs, read in the claiming transaction. The body is made from what
+    is stored, so every try sends the same bytes."""
     attempts = dict(taken)
     rows = session.execute(
         select(ChannelEvent, Channel.code, Channel.events_url, Channel.webhook_secret)
@@ -196,19 +196,19 @@ def claims_of(session: Session, taken: list[tuple[int, int]]) -> list[Claim]:
         .where(ChannelEvent.id.in_(list(attempts)))
         .order_by(ChannelEvent.seq)
     )
-    return [
-        Claim(
-            id=row.id,
-            attempt=attempts[row.id],
-            channel_id=row.channel_id,
-            event_id=row.event_id,
-            url=url or "",
-            secret=secret,
-            body=event_body(row, code),
-            created_at=row.created_at,
-        )
-        for row, code, url, secret in rows
-    ]
+    claims = []
+    for row, code, url, secret in rows:
+        body = json.dumps(outbox.event_json(row, code)).encode()
+        held = (row.id, attempts[row.id], row.channel_id, row.event_id)
+        claims.append(Claim(*held, url or "", secret, body, row.created_at))
+    return claims
+
+
+def give_way(session: Session) -> None:
+    """On PostgreSQL, wait briefly for a row a committing order holds (replacing its SKU's
+    waiting event): waiting for each other, the two would deadlock. This pass gives way."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
 
 
 def _lapsed(now: datetime) -> ColumnElement[bool]:
@@ -286,12 +286,10 @@ def record(
 
 
 class Dispatcher:
-    """A process's sender of due events. Each pass records, in one transaction, what came of
-    the sends that finished, and claims due events up to `senders` x 4 held at once; the
-    claimed events are sent `senders` at a time, each in a thread of its own (a greenlet in
-    the served app), the next taken as soon as one is done, with no database work between.
-    Of a channel's events, at most half are held, and while another channel's event waits,
-    at most half the senders used: a receiver that hangs holds no more."""
+    """A process's sender of due events. A pass records what came of finished sends and
+    claims due events (up to `senders` x 4 held) in one transaction; they are sent `senders`
+    at a time, each in a thread (a greenlet when served), with no database work between. A
+    channel holds half of them at most, and half the senders while another channel waits."""
 
     def __init__(self, factory: sessionmaker[Session], timing: EventsConfig = DEFAULT_TIMING):
         self.factory, self.timing = factory, timing
@@ -382,11 +380,13 @@ class Dispatcher:
             )
         if unplaced is not None:
             with writing(self.factory) as session:
+                give_way(session)
                 outbox.sequence(session)
         renewing = self._to_renew(clock)
         claims: list[Claim] = []
         if finished or lapsed is not None or (due and free > 0) or renewing:
             with writing(self.factory) as session:
+                give_way(session)
                 record(session, finished, now, self.timing)
                 if lapsed is not None:
                     requeue_lapsed(session, now)
@@ -410,8 +410,7 @@ class Dispatcher:
 
 
 def dispatch(factory: sessionmaker[Session], timing: EventsConfig = DEFAULT_TIMING) -> int:
-    """One pass, to its end: the due events (up to `senders` x 4) sent, and what came of
-    each recorded; returns how many were delivered."""
+    """One pass to its end (up to `senders` x 4 events); returns how many were delivered."""
     dispatcher = Dispatcher(factory, timing)
     try:
         dispatcher.step()
@@ -430,10 +429,9 @@ def run_dispatcher(
     gap_s: float = 0.1,
 ) -> None:
     """Send due events until stopped: when woken (an event written or a send finished in
-    this process), else every `every_s` (events other processes wrote, and failed ones
-    after their backoff). Passes are at least `gap_s` apart, so that a burst of wake-ups
-    makes one pass, and one transaction, for many events: the worker's time and the
-    database's write lock go to taking orders, not to a transaction per event."""
+    this process), else every `every_s` (events other processes wrote, failed ones after
+    their backoff). Passes are `gap_s` apart at least, so a burst of wake-ups makes one pass
+    for many events: the worker and the write lock go to taking orders meanwhile."""
     dispatcher = Dispatcher(factory, timing)
     try:
         while not stop.is_set():
@@ -441,8 +439,9 @@ def run_dispatcher(
             _wake.clear()
             try:
                 dispatcher.step()
-            except Exception:  # a bad pass (database busy, say) must not end the thread
-                log.exception("event dispatch failed; trying again")
+            except Exception as error:  # a bad pass (database busy, say) must not end it
+                if getattr(getattr(error, "orig", None), "sqlstate", None) != "55P03":
+                    log.exception("event dispatch failed; trying again")  # not a give_way
             if _wake.wait(every_s):
                 time.sleep(max(0.0, started + gap_s - time.monotonic()))
     finally:
