@@ -40,6 +40,10 @@ class HandOver:
     tracking: Sequence[tuple[int, str]] = field(default_factory=tuple)
 
 
+# The paperwork of a hand-over that says nothing more than that it happened.
+NOTHING_SAID = HandOver()
+
+
 def tracking_number(serial: int) -> str:
     """The carrier-neutral shipment number of a carton, from its label's serial (a carrier's
     label replaces it)."""

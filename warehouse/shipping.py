@@ -251,16 +251,19 @@ def load_carton(session: Session, user: User | None, order_id: int, label: str) 
 
 
 def ship_by_hand(
-    session: Session, user: User | None, shipment_id: int, hand_over: HandOver | None = None
+    session: Session,
+    user: User | None,
+    shipment_id: int,
+    hand_over: HandOver = carriers.NOTHING_SAID,
 ) -> Shipment:
     """A supervisor confirms the hand-over of a shipment whose cartons are all labelled,
     with what the carrier's paperwork says (`hand_over`: its carrier, service and tracking
-    numbers), if anything. A shipment shipped already is answered as it is, unless the
-    hand-over would change it."""
+    numbers; an empty one says nothing). A shipment shipped already is answered as it is,
+    unless the hand-over would change it."""
     shipment = get_shipment_row(session, shipment_id)
     cartons = shipment_cartons(session, shipment.id)
     if shipment.status == ShipmentStatus.SHIPPED:
-        if hand_over is not None and not carriers.recorded(cartons, hand_over):
+        if not carriers.recorded(cartons, hand_over):
             raise Conflict(
                 f"Shipment {shipment.id} has shipped already: its cartons are as they left.",
                 code="already_shipped",
@@ -273,8 +276,7 @@ def ship_by_hand(
         or any(c.status not in labelled or not c.sscc for c in cartons)
     ):
         raise Conflict(f"Order {shipment.order_id} is not packed and labelled.", code="not_packed")
-    if hand_over is not None:
-        carriers.record_hand_over(session, cartons, hand_over)
+    carriers.record_hand_over(session, cartons, hand_over)
     for carton in cartons:
         carton.status = CartonStatus.SHIPPED
     return ship_shipment(session, user, shipment.id)

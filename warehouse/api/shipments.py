@@ -251,8 +251,7 @@ def attach_label(query: dict[str, Any], shipment_id: int, number: int) -> shippi
 def ship(hand_over: HandOver, shipment_id: int) -> shipping.ShipmentDetails:
     """A supervisor hands the shipment over without its labels scanned back: it ships."""
     shipping.get_shipment(db(), shipment_id)  # an unknown shipment is a 404, not a 409
-    told = hand_over if hand_over != HandOver() else None
-    shipping.ship_by_hand(db(), current_user(), shipment_id, told)
+    shipping.ship_by_hand(db(), current_user(), shipment_id, hand_over)
     return shipping.get_shipment(db(), shipment_id)
 
 
