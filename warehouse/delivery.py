@@ -204,13 +204,6 @@ def claims_of(session: Session, taken: list[tuple[int, int]]) -> list[Claim]:
     return claims
 
 
-def give_way(session: Session) -> None:
-    """On PostgreSQL, wait briefly for a row a committing order holds (replacing its SKU's
-    waiting event): waiting for each other, the two would deadlock. This pass gives way."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection().exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
-
-
 def _lapsed(now: datetime) -> ColumnElement[bool]:
     return (ChannelEvent.status == EventStatus.SENDING) & (ChannelEvent.lease_until < now)
 
@@ -379,14 +372,12 @@ class Dispatcher:
                 free > 0 and session.execute(due_events(now, full, 1)).first() is not None
             )
         if unplaced is not None:
-            with writing(self.factory) as session:
-                give_way(session)
-                outbox.sequence(session)
+            outbox.place(self.factory)
         renewing = self._to_renew(clock)
         claims: list[Claim] = []
         if finished or lapsed is not None or (due and free > 0) or renewing:
             with writing(self.factory) as session:
-                give_way(session)
+                outbox.give_way(session)
                 record(session, finished, now, self.timing)
                 if lapsed is not None:
                     requeue_lapsed(session, now)

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from warehouse import outbox
 from warehouse.channels import Served, get_channel
 from warehouse.cursors import read_cursor, write_cursor
-from warehouse.db import writing
 from warehouse.errors import InvalidInput
 from warehouse.models import ChannelEvent
 
@@ -74,8 +73,7 @@ def pull_events(
         .limit(1)
     )
     if waiting is not None:
-        with writing(sessions) as placing:
-            outbox.sequence(placing)
+        outbox.place(sessions)
     with sessions() as reading:
         rows = list(
             reading.scalars(

@@ -36,11 +36,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.session import SessionTransaction
 from sqlalchemy.orm.state import InstanceState
 
-from warehouse.db import insert_or_skip
+from warehouse.db import insert_or_skip, writing
 from warehouse.documents import order_document
 from warehouse.models import (
     Channel,
@@ -59,6 +60,8 @@ from warehouse.models import (
 ORDERS, PRODUCTS = "outbox.orders", "outbox.products"
 # Undelivered events a newer figure for the same SKU takes the place of.
 REPLACEABLE = (EventStatus.PENDING, EventStatus.PULL)
+# PostgreSQL's answer when a lock_timeout runs out.
+LOCK_NOT_AVAILABLE = "55P03"
 # Products compared per statement (a channel's share changed compares them all).
 STOCK_BATCH = 500
 # Events given positions per pass.
@@ -255,6 +258,27 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(ORDERS, None)
         session.info.pop(PRODUCTS, None)
+
+
+def give_way(session: Session) -> None:
+    """On PostgreSQL, wait briefly for a row a committing order holds (replacing its SKU's
+    waiting event): waiting for each other, the two would deadlock. This transaction gives
+    way, and is made again later."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+
+
+def place(factory: sessionmaker[Session]) -> int:
+    """Give waiting events their places in a short transaction of their own (`sequence`);
+    0 when it gave way to a committing order: they are placed by the next pass or read."""
+    try:
+        with writing(factory) as session:
+            give_way(session)
+            return sequence(session)
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            return 0
+        raise
 
 
 def sequence(session: Session) -> int:
