@@ -17,6 +17,13 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from tests.conftest import free_port
 
 
+class Server(ThreadingHTTPServer):
+    # A web server's listen queue: the standard library's 5 drops connections when the
+    # service's senders open theirs at once, and each dropped one is tried again a second
+    # later, a delay of the receiver's, not the service's.
+    request_queue_size = 128
+
+
 @dataclass(frozen=True)
 class Arrival:
     """One delivery as it arrived, its signature checked."""
@@ -50,6 +57,8 @@ class Receiver:
         self.arrivals: list[Arrival] = []
         # Deliveries whose signature did not verify (there must be none).
         self.forged: list[tuple[str, dict[str, str], str]] = []
+        # Connections accepted, ever.
+        self.connections = 0
         # Requests being answered right now.
         self.in_progress = 0
         self.changed = threading.Condition()
@@ -76,13 +85,18 @@ class Receiver:
             # Keeps the connection between deliveries, as a web server would.
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                with receiver.changed:
+                    receiver.connections += 1
+
             def do_POST(self) -> None:
                 receiver._take(self)
 
             def log_message(self, *_args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 

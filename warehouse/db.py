@@ -3,6 +3,7 @@ and the SQL helpers every domain module shares."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Engine, Update, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from warehouse.config import DatabaseConfig
@@ -19,6 +21,8 @@ from warehouse.config import DatabaseConfig
 # takes the write lock up front and waits out the busy timeout instead of failing when
 # it upgrades a read lock that another writer also holds.
 WRITE = {"sqlite_begin": "BEGIN IMMEDIATE"}
+# How often a writer waiting for SQLite's write lock looks again: at first, and at most.
+LOCK_POLL_S, LOCK_POLL_MAX_S = 0.0005, 0.004
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -60,9 +64,35 @@ def make_engine(config: DatabaseConfig) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
+        statement = connection.get_execution_options().get("sqlite_begin", "BEGIN")
+        if statement == "BEGIN":
+            connection.exec_driver_sql(statement)
+        else:
+            _take_write_lock(connection, statement, busy_timeout)
 
     return engine
+
+
+def _take_write_lock(connection: Connection, statement: str, busy_timeout_ms: int) -> None:
+    """Begin a writing transaction on SQLite, waiting for the write lock in short sleeps of
+    our own rather than in SQLite's busy handler, whose sleeps grow to 100 ms: a waiter
+    slept on while the lock was free, and under gevent the handler's sleep stops every
+    greenlet of the worker (its channel events' sends among them) where time.sleep yields."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    pause = LOCK_POLL_S
+    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                connection.exec_driver_sql(statement)
+                return
+            except OperationalError as error:
+                if "locked" not in str(error.orig) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(2 * pause, LOCK_POLL_MAX_S)
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 120
 ERROR_CHARS = 300
+# The most of an acknowledgement's body read to keep its connection.
+DRAIN_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,16 @@ def url_problem(url: str) -> str | None:
     if not parts.hostname:
         return f"The events URL {url[:200]} names no host."
     return None if port is None or port > 0 else f"The events URL {url[:200]} names no port."
+
+
+def _drain(response: httpx.Response) -> None:
+    """Read a short answer to its end, so that its connection is kept for the next event (an
+    answer left unread closes it); a long one is left, and its connection closed with it."""
+    taken = 0
+    for chunk in response.iter_raw():
+        taken += len(chunk)
+        if taken > DRAIN_BYTES:
+            return
 
 
 def _snippet(response: httpx.Response) -> str:
@@ -111,6 +123,7 @@ def push_event(
         }
         with client.stream("POST", url, content=body, headers=headers, timeout=timeout_s) as answer:
             if answer.is_success:
+                _drain(answer)
                 return Pushed(True)
             return Pushed(False, _refusal(answer)[:ERROR_CHARS])
     except httpx.HTTPError as error:

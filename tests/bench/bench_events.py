@@ -13,7 +13,8 @@ Webhooks library (tests/receiver.py).
 1. Flood: `--clients` processes post `--orders` orders of 3 lines at once (POST
    /api/channels/{code}/orders, stock for about half the demand). Intake is timed per order
    as it is answered; delivery by each event's arrival at the receiver. Delivery keeps up
-   when the last event arrives soon after the last order is taken.
+   when 99% of events reach the receiver within 1 s of the change they tell, and the last
+   soon after the last order is taken.
 2. Dock scan to event: `--shipped` orders (after a few to warm up), each picked over the API
    and packed at station pack1 through the pack flow, are loaded at the dock (/api/floor/dock,
    as the dock page's script sends it: the packing slip, then the carton's label). The clock
@@ -31,6 +32,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -79,6 +81,10 @@ def wall(monotonic_at: float) -> float:
     return time.time() - (time.monotonic() - monotonic_at)
 
 
+def percentile(ordered: list[float], share: float) -> float:
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
 def peak_per_second(times: list[float]) -> int:
     """The most of these moments falling in one second (windows of 1 s, sliding)."""
     times, best, start = sorted(times), 0, 0
@@ -119,11 +125,22 @@ def flood(
                 or 0
             )
 
-    receiver.wait_for(lambda: backlog() == 0, 600, "every event delivered")
+    # Looked at every 0.1 s rather than at each arrival: a count per delivery would take the
+    # receiver's time (and SQLite's) from the deliveries it measures.
+    deadline = time.monotonic() + 600
+    while backlog():
+        assert time.monotonic() < deadline, "timed out waiting for every event delivered"
+        time.sleep(0.1)
     with factory() as session:
         delivered = select(func.count()).where(ChannelEvent.status == EventStatus.DELIVERED)
         events = int(session.scalar(delivered) or 0)
-    arrived = [wall(a.at) for a in receiver.acknowledged(CHANNEL) if wall(a.at) >= started]
+    flood_arrivals = [a for a in receiver.acknowledged(CHANNEL) if wall(a.at) >= started]
+    arrived = [wall(a.at) for a in flood_arrivals]
+    # Each event from its writing (the change's commit) to its arrival at the receiver.
+    lag_ms = sorted(
+        (wall(a.at) - datetime.fromisoformat(a.event["created_at"]).timestamp()) * 1000
+        for a in flood_arrivals
+    )
     last = max(arrived)
     intake_s, delivery_s = intake_end - started, last - started
     statuses = Counter(status for status, _ in answers)
@@ -139,14 +156,21 @@ def flood(
         f"{peak_per_second(arrived)} in one second; the last arrived "
         f"{last - intake_end:.2f} s after the last order was taken"
     )
+    print(
+        f"  each event from its change to the receiver: median {statistics.median(lag_ms):.0f} "
+        f"ms, p99 {percentile(lag_ms, 0.99):.0f} ms, max {lag_ms[-1]:.0f} ms"
+    )
     if show_seconds:
         print("  second: orders taken, events arrived")
         for second in range(int(delivery_s) + 1):
             taken = sum(started + second <= at < started + second + 1 for at in taken_at)
             got = sum(started + second <= at < started + second + 1 for at in arrived)
             print(f"    {second:3d}: {taken:4d} {got:5d}")
-    kept_up = "yes" if last - intake_end < TARGET_S else "no"
-    print(f"  delivery kept up with intake (backlog gone within {TARGET_S:.0f} s): {kept_up}")
+    kept_up = last - intake_end < TARGET_S and percentile(lag_ms, 0.99) < TARGET_S * 1000
+    print(
+        f"  delivery kept up with intake (99% of events at the receiver within {TARGET_S:.0f} s "
+        f"of their change, the backlog gone within {TARGET_S:.0f} s): {'yes' if kept_up else 'no'}"
+    )
 
 
 def dock_latency(base: str, api: Api, packer_name: str, receiver: Receiver, shipped: int) -> None:
@@ -175,7 +199,7 @@ def dock_latency(base: str, api: Api, packer_name: str, receiver: Receiver, ship
             scan_answer.append(answered - started)
     packer.close()
     ms = sorted(seconds * 1000 for seconds in to_event)
-    p99 = ms[min(len(ms) - 1, round(0.99 * len(ms)) - 1)]
+    p99 = percentile(ms, 0.99)
     print(
         f"  dock scan -> order.shipped at the receiver, {len(ms)} orders ({WARM_UP} more to "
         f"warm up): median {statistics.median(ms):.0f} ms, p99 {p99:.0f} ms, max {ms[-1]:.0f} "

@@ -45,6 +45,23 @@ def test_any_2xx_delivers_a_signed_event(
     assert arrival.headers["content-type"] == "application/json"
 
 
+@pytest.mark.parametrize("body", [b"", b'{"ok": true}', b"x" * 5000])
+def test_events_share_one_connection(receiver: Receiver, client: httpx.Client, body: bytes) -> None:
+    # An acknowledgement left unread would close its connection: a new one (TLS and all)
+    # for every event.
+    receiver.behave("web", status=200, body=body)
+    for n in range(5):
+        assert push_event(client, receiver.url("web"), SECRET, f"evt_{n}", BODY, 2).delivered
+    assert len(receiver.arrivals) == 5 and receiver.connections == 1
+
+
+def test_a_huge_acknowledgement_still_delivers(receiver: Receiver, client: httpx.Client) -> None:
+    receiver.behave("web", status=200, body=b"y" * 300_000)
+    for n in range(2):
+        assert push_event(client, receiver.url("web"), SECRET, f"evt_{n}", BODY, 2).delivered
+    assert len(receiver.arrivals) == 2
+
+
 @pytest.mark.parametrize(
     ("behaviour", "words"),
     [
