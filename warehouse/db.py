@@ -124,6 +124,15 @@ def insert_or_skip(session: Session, table: Any, unique: list[str]) -> Any:
     return dialect.insert(table).on_conflict_do_nothing(index_elements=unique)
 
 
+def upsert(session: Session, table: Any, unique: list[str], columns: list[str]) -> Any:
+    """INSERT ... ON CONFLICT (unique) DO UPDATE SET these columns to the new row's."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=unique, set_={name: statement.excluded[name] for name in columns}
+    )
+
+
 def rows_changed(session: Session, statement: Update) -> int:
     """Run a conditional UPDATE; the row count says whether its condition held."""
     result = session.execute(statement, execution_options={"synchronize_session": False})

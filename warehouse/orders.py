@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from warehouse.channels import Served, serves
 from warehouse.db import insert_or_skip, rows_changed
+from warehouse.documents import order_document
 from warehouse.errors import Conflict, InvalidInput, NotFound, UnknownSku, WarehouseError
 from warehouse.limits import DEFAULT_MAX_LINES, MAX_UNITS, check_id
 from warehouse.models import Channel, Order, OrderLine, OrderStatus, Product, utcnow
 from warehouse.order_input import LineInput, OrderInput
-from warehouse.outbox import touch_orders
+from warehouse.outbox import add_event, touch_orders
 from warehouse.reservations import (
     Figures,
     fill_backorders,
@@ -116,7 +117,31 @@ def _plan(
          "reserved": grant, "shipped": 0, "backordered": grant < qty}
         for (product_id, qty), line, grant in zip(wanted, order.lines, grants, strict=True)
     ]  # fmt: skip
+    # Told as accepted in this transaction (see _tell_accepted): the row says so itself.
+    row.update(
+        told_status=row["status"],
+        told_waiting=sum(qty - grant for (_, qty), grant in zip(wanted, grants, strict=True)),
+        told_shipped=0,
+    )
     return _Planned(row, lines, channel, {pid: by_id[pid].product for pid, _ in wanted})
+
+
+def _as_written(order_id: int, plan: _Planned) -> Order:
+    """The order a plan wrote, as objects outside the session, without reading it back."""
+    order = Order(id=order_id, **plan.row)
+    order.channel = plan.channel
+    order.lines = [
+        OrderLine(**line, product=plan.products[line["product_id"]]) for line in plan.lines
+    ]
+    return order
+
+
+def _tell_accepted(session: Session, written: list[tuple[int, _Planned]]) -> None:
+    """New orders are told as accepted here, from what was written: read back and compared
+    at commit (outbox.touch_orders), each would cost the intake several statements."""
+    for order_id, plan in written:
+        order = _as_written(order_id, plan)
+        add_event(session, plan.channel, "order.accepted", order_document(order), order_id=order_id)
 
 
 def _handled_by(channel: Channel, received: datetime) -> datetime | None:
@@ -215,7 +240,14 @@ def take_orders(
         lines.extend(plan.lines)
     if lines:
         session.connection().execute(insert(OrderLine), lines)
-        touch_orders(session, {line["order_id"] for line in lines})
+        _tell_accepted(
+            session,
+            [
+                (item.order_id, item.planned)
+                for item in outcome
+                if isinstance(item, Taken) and item.planned
+            ],
+        )
     store_reserved(session, totals)
     late = [i for i, item in enumerate(outcome) if item is None]
     if late:
@@ -270,15 +302,7 @@ def take_order(
     if taken.planned is None:
         return get_order(session, taken.order_id), False
     # Answer with what was written, without reading it back.
-    products = {
-        line["product_id"]: session.get(Product, line["product_id"]) for line in taken.planned.lines
-    }
-    row = Order(id=taken.order_id, **taken.planned.row)
-    row.channel = session.get_one(Channel, row.channel_id)
-    row.lines = [
-        OrderLine(**line, product=products[line["product_id"]]) for line in taken.planned.lines
-    ]
-    return row, True
+    return _as_written(taken.order_id, taken.planned), True
 
 
 def find_order(session: Session, order_id: int, *, lock: bool = False) -> Order | None:

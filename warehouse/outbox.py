@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.session import SessionTransaction
 from sqlalchemy.orm.state import InstanceState
 
-from warehouse.db import insert_or_skip, writing
+from warehouse.db import insert_or_skip, upsert, writing
 from warehouse.documents import order_document
 from warehouse.models import (
     Channel,
@@ -151,23 +151,22 @@ def _tell_stock(session: Session, product_ids: set[int]) -> None:
     channels = list(session.scalars(select(Channel).order_by(Channel.id)))
     if not channels:
         return
-    figures = session.execute(
-        select(Product.id, Product.sku, Product.on_hand, Product.unsellable, Product.reserved)
+    # Each product's figures with what every channel was told of it, in one statement.
+    rows = session.execute(
+        select(
+            Product.id, Product.sku, Product.on_hand - Product.unsellable - Product.reserved,
+            ChannelFeed.channel_id, ChannelFeed.available,
+        )
+        .outerjoin(ChannelFeed, ChannelFeed.product_id == Product.id)
         .where(Product.id.in_(product_ids))
         .order_by(Product.id)
-    ).all()
-    told = {
-        (row.channel_id, row.product_id): row.available
-        for row in session.execute(
-            select(ChannelFeed.channel_id, ChannelFeed.product_id, ChannelFeed.available).where(
-                ChannelFeed.product_id.in_(product_ids)
-            )
-        )
-    }
+    ).all()  # fmt: skip
+    figures = {product_id: (sku, free) for product_id, sku, free, _, _ in rows}
+    told = {(channel_id, product_id): told for product_id, _, _, channel_id, told in rows}
     changed: list[tuple[Channel, int, str, int]] = []
-    for product_id, sku, on_hand, unsellable, reserved in figures:
+    for product_id, (sku, free) in figures.items():
         for channel in channels:
-            available = channel.may_sell(on_hand - unsellable - reserved)
+            available = channel.may_sell(free)
             if told.get((channel.id, product_id)) != available:
                 changed.append((channel, product_id, sku, available))
     if not changed:
@@ -187,13 +186,8 @@ def _tell_stock(session: Session, product_ids: set[int]) -> None:
         {"channel_id": channel.id, "product_id": product_id, "available": available}
         for channel, product_id, _, available in changed
     ]
-    connection.execute(insert_or_skip(session, ChannelFeed, ["channel_id", "product_id"]), feed)
     connection.execute(
-        update(ChannelFeed)
-        .where(ChannelFeed.channel_id == bindparam("c"), ChannelFeed.product_id == bindparam("p"))
-        .values(available=bindparam("a"))
-        .execution_options(synchronize_session=False),
-        [{"c": r["channel_id"], "p": r["product_id"], "a": r["available"]} for r in feed],
+        upsert(session, ChannelFeed, ["channel_id", "product_id"], ["available"]), feed
     )
     for channel, product_id, sku, available in changed:
         data = {"sku": sku, "available": available}
@@ -204,11 +198,13 @@ def tell(session: Session) -> None:
     """Write the events of everything this transaction changed (run as it commits)."""
     orders: set[int] = session.info.pop(ORDERS, set())
     products: set[int] = session.info.pop(PRODUCTS, set())
-    if orders:
-        _tell_orders(session, orders)
-    ordered = sorted(products)
-    for start in range(0, len(ordered), STOCK_BATCH):
-        _tell_stock(session, set(ordered[start : start + STOCK_BATCH]))
+    # The events are written together at the end, in one statement where the database can.
+    with session.no_autoflush:
+        if orders:
+            _tell_orders(session, orders)
+        ordered = sorted(products)
+        for start in range(0, len(ordered), STOCK_BATCH):
+            _tell_stock(session, set(ordered[start : start + STOCK_BATCH]))
     if orders or products:
         session.flush()
 
@@ -246,9 +242,11 @@ def _collect(session: Session, _context: Any) -> None:
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     # A savepoint's release is not the commit: its changes are told with the transaction's.
-    if not session.in_nested_transaction() and (
-        session.info.get(ORDERS) or session.info.get(PRODUCTS)
-    ):
+    if session.in_nested_transaction():
+        return
+    # The last changes are flushed (and collected) first: commit would flush them after.
+    session.flush()
+    if session.info.get(ORDERS) or session.info.get(PRODUCTS):
         tell(session)
 
 
