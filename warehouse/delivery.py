@@ -431,8 +431,8 @@ def run_dispatcher(
             try:
                 dispatcher.step()
             except Exception as error:  # a bad pass (database busy, say) must not end it
-                if getattr(getattr(error, "orig", None), "sqlstate", None) != "55P03":
-                    log.exception("event dispatch failed; trying again")  # not a give_way
+                if not outbox.gave_way(error):
+                    log.exception("event dispatch failed; trying again")
             if _wake.wait(every_s):
                 time.sleep(max(0.0, started + gap_s - time.monotonic()))
     finally:

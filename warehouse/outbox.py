@@ -274,9 +274,14 @@ def place(factory: sessionmaker[Session]) -> int:
             give_way(session)
             return sequence(session)
     except OperationalError as error:
-        if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        if gave_way(error):
             return 0
         raise
+
+
+def gave_way(error: BaseException) -> bool:
+    """Whether a transaction failed because it gave way (`give_way`)."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 def sequence(session: Session) -> int:
