@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from scanners.gtin import InvalidGtin, looks_like_gtin, normalize_gtin
+from warehouse.db import insert_or_skip
 from warehouse.errors import BarcodeTaken, InvalidInput, NotFound, UnknownLocation, UnknownSku
 from warehouse.limits import MAX_PRICE, MAX_UNITS, MAX_WEIGHT_G
 from warehouse.models import Barcode, Location, Product
@@ -120,9 +121,18 @@ def put_product(
                 f"{barcode.code!r} is given twice with different units", field="barcodes"
             )
         keyed.setdefault(key, (kind, barcode))
-    product = session.scalar(
-        select(Product).where(Product.sku == sku).options(selectinload(Product.barcodes))
-    )
+    # The row is inserted if missing, then locked: concurrent PUTs of one new SKU queue up
+    # behind the first instead of racing it to the unique index (one 201, the rest 200).
+    inserted = session.execute(
+        insert_or_skip(session, Product, ["sku"]).returning(Product.id),
+        {"sku": sku, "name": spec.name},
+    ).first()
+    product = session.scalars(
+        select(Product)
+        .where(Product.sku == sku)
+        .with_for_update()
+        .options(selectinload(Product.barcodes))
+    ).one()
     if keyed:
         taken = session.execute(
             select(Barcode.entered, Product.sku)
@@ -133,10 +143,7 @@ def put_product(
             raise BarcodeTaken(
                 f"Barcode {taken.entered} already belongs to product {taken.sku}.", field="barcodes"
             )
-    created = product is None
-    if product is None:
-        product = Product(sku=sku, name=spec.name)
-        session.add(product)
+    created = inserted is not None
     product.name = spec.name
     product.unit_price = spec.unit_price
     product.unit_cost = spec.unit_cost

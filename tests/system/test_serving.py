@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -121,6 +122,28 @@ def test_a_slowly_sent_body_holds_up_no_other_write(empty_database_url: str) -> 
                 time.sleep(0.1)
         # The first creates the product, the others update it.
         assert sorted(answers) == ["HTTP/1.1 200 OK"] * WORKERS + ["HTTP/1.1 201 CREATED"]
+
+
+def test_concurrent_puts_of_one_new_product_all_succeed(empty_database_url: str) -> None:
+    warehouse_command(empty_database_url, "init")
+    name = ref("lead")
+    warehouse_command(empty_database_url, "user", "add", name, "--role", "supervisor")
+    token = warehouse_command(empty_database_url, "token", "create", name).strip()
+    clients = 6
+    with running_service(empty_database_url, workers=WORKERS) as base:
+        for _ in range(5):
+            sku = ref("RACE")
+            together = threading.Barrier(clients)
+
+            def put(sku: str = sku, together: threading.Barrier = together) -> int:
+                together.wait()
+                body = {"name": sku, "barcodes": []}
+                return send_json(base, "PUT", f"/api/products/{sku}", token, body)
+
+            with ThreadPoolExecutor(clients) as pool:
+                statuses = list(pool.map(lambda _: put(), range(clients)))
+            # A PUT is a create-or-replace: racing ones queue up, none is refused.
+            assert sorted(statuses) == [200] * (clients - 1) + [201]
 
 
 def served_by(metrics: Path) -> set[str]:
