@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from warehouse.channels import Served, serves
 from warehouse.db import insert_or_skip, rows_changed
-from warehouse.documents import order_document
 from warehouse.errors import Conflict, InvalidInput, NotFound, UnknownSku, WarehouseError
 from warehouse.limits import DEFAULT_MAX_LINES, MAX_UNITS, check_id
-from warehouse.models import Channel, Order, OrderLine, OrderStatus, Product, utcnow
+from warehouse.models import Channel, Order, OrderLine, OrderStatus, utcnow
 from warehouse.order_input import LineInput, OrderInput
-from warehouse.outbox import add_event, touch_orders
+from warehouse.outbox import tell_order, told, touch_orders
 from warehouse.reservations import (
     Figures,
     fill_backorders,
@@ -66,13 +65,12 @@ def _check_lines(lines: tuple[LineInput, ...], max_lines: int) -> None:
 
 @dataclass
 class _Planned:
-    """A new order of a batch, as it will be written: its row, its lines, their units."""
+    """A new order of a batch, as it will be written: its row and its lines' rows, and the
+    same as objects outside the session, to tell and to answer with without reading back."""
 
     row: dict[str, Any]
     lines: list[dict[str, Any]]
-    # What the written order refers to, to show it without reading it back.
-    channel: Channel
-    products: dict[int, Product]
+    order: Order
 
 
 @dataclass
@@ -117,31 +115,15 @@ def _plan(
          "reserved": grant, "shipped": 0, "backordered": grant < qty}
         for (product_id, qty), line, grant in zip(wanted, order.lines, grants, strict=True)
     ]  # fmt: skip
-    # Told as accepted in this transaction (see _tell_accepted): the row says so itself.
-    row.update(
-        told_status=row["status"],
-        told_waiting=sum(qty - grant for (_, qty), grant in zip(wanted, grants, strict=True)),
-        told_shipped=0,
-    )
-    return _Planned(row, lines, channel, {pid: by_id[pid].product for pid, _ in wanted})
-
-
-def _as_written(order_id: int, plan: _Planned) -> Order:
-    """The order a plan wrote, as objects outside the session, without reading it back."""
-    order = Order(id=order_id, **plan.row)
-    order.channel = plan.channel
-    order.lines = [
-        OrderLine(**line, product=plan.products[line["product_id"]]) for line in plan.lines
+    written = Order(**row)
+    written.channel = channel
+    written.lines = [
+        OrderLine(**line, product=by_id[product_id].product)
+        for line, (product_id, _) in zip(lines, wanted, strict=True)
     ]
-    return order
-
-
-def _tell_accepted(session: Session, written: list[tuple[int, _Planned]]) -> None:
-    """New orders are told as accepted here, from what was written: read back and compared
-    at commit (outbox.touch_orders), each would cost the intake several statements."""
-    for order_id, plan in written:
-        order = _as_written(order_id, plan)
-        add_event(session, plan.channel, "order.accepted", order_document(order), order_id=order_id)
+    # Told in this transaction, once written (outbox.tell_order): the row says so itself.
+    row.update(told(written))
+    return _Planned(row, lines, written)
 
 
 def _handled_by(channel: Channel, received: datetime) -> datetime | None:
@@ -240,14 +222,10 @@ def take_orders(
         lines.extend(plan.lines)
     if lines:
         session.connection().execute(insert(OrderLine), lines)
-        _tell_accepted(
-            session,
-            [
-                (item.order_id, item.planned)
-                for item in outcome
-                if isinstance(item, Taken) and item.planned
-            ],
-        )
+        for item in outcome:
+            if isinstance(item, Taken) and item.planned:
+                item.planned.order.id = item.order_id
+                tell_order(session, item.planned.order)
     store_reserved(session, totals)
     late = [i for i, item in enumerate(outcome) if item is None]
     if late:
@@ -302,7 +280,7 @@ def take_order(
     if taken.planned is None:
         return get_order(session, taken.order_id), False
     # Answer with what was written, without reading it back.
-    return _as_written(taken.order_id, taken.planned), True
+    return taken.planned.order, True
 
 
 def find_order(session: Session, order_id: int, *, lock: bool = False) -> Order | None:

@@ -124,6 +124,28 @@ def order_event_types(order: Order, waiting: int, shipped: int) -> list[str]:
     return types
 
 
+def told(order: Order) -> dict[str, Any]:
+    """What a channel hears of an order, so that it is told again only what changes: its
+    status, units waiting and units shipped (the order's told_* columns once told)."""
+    return {
+        "told_status": order.status,
+        "told_waiting": sum(line.waiting for line in order.lines),
+        "told_shipped": sum(line.shipped for line in order.lines),
+    }
+
+
+def tell_order(session: Session, order: Order) -> None:
+    """Tell the order's channel what changed since it was last told, and note it as told."""
+    now = told(order)
+    types = order_event_types(order, now["told_waiting"], now["told_shipped"])
+    if types:
+        document = order_document(order)
+        for type in types:
+            add_event(session, order.channel, type, document, order_id=order.id)
+    for column, value in now.items():
+        setattr(order, column, value)
+
+
 def _tell_orders(session: Session, order_ids: set[int]) -> None:
     orders = session.scalars(
         select(Order)
@@ -137,32 +159,37 @@ def _tell_orders(session: Session, order_ids: set[int]) -> None:
         .execution_options(populate_existing=True)
     )
     for order in orders:
-        waiting = sum(line.waiting for line in order.lines)
-        shipped = sum(line.shipped for line in order.lines)
-        types = order_event_types(order, waiting, shipped)
-        if types:
-            document = order_document(order)
-            for type in types:
-                add_event(session, order.channel, type, document, order_id=order.id)
-        order.told_status, order.told_waiting, order.told_shipped = order.status, waiting, shipped
+        tell_order(session, order)
 
 
 def _tell_stock(session: Session, product_ids: set[int]) -> None:
     channels = list(session.scalars(select(Channel).order_by(Channel.id)))
     if not channels:
         return
-    # Each product's figures with what every channel was told of it, in one statement.
+    # Each product's figures with what every channel was told of it, and whether that
+    # figure still waits to be told, in one statement (a channel told nothing yet of a
+    # product has no feed row, and so no event of it waiting).
+    waiting = (
+        select(ChannelEvent.id)
+        .where(
+            ChannelEvent.channel_id == ChannelFeed.channel_id,
+            ChannelEvent.product_id == Product.id,
+            ChannelEvent.status.in_(REPLACEABLE),
+        )
+        .exists()
+    )
     rows = session.execute(
         select(
             Product.id, Product.sku, Product.on_hand - Product.unsellable - Product.reserved,
-            ChannelFeed.channel_id, ChannelFeed.available,
+            ChannelFeed.channel_id, ChannelFeed.available, waiting,
         )
         .outerjoin(ChannelFeed, ChannelFeed.product_id == Product.id)
         .where(Product.id.in_(product_ids))
         .order_by(Product.id)
     ).all()  # fmt: skip
-    figures = {product_id: (sku, free) for product_id, sku, free, _, _ in rows}
-    told = {(channel_id, product_id): told for product_id, _, _, channel_id, told in rows}
+    figures = {row[0]: (row[1], row[2]) for row in rows}
+    told = {(channel_id, product_id): told for product_id, _, _, channel_id, told, _ in rows}
+    unsent = {(row[3], row[0]) for row in rows if row[5]}
     changed: list[tuple[Channel, int, str, int]] = []
     for product_id, (sku, free) in figures.items():
         for channel in channels:
@@ -171,17 +198,23 @@ def _tell_stock(session: Session, product_ids: set[int]) -> None:
                 changed.append((channel, product_id, sku, available))
     if not changed:
         return
-    # The waiting figure of each (channel, SKU) gives way to the newer one.
     connection = session.connection()
-    connection.execute(
-        delete(ChannelEvent).where(
-            ChannelEvent.channel_id == bindparam("c"),
-            ChannelEvent.product_id == bindparam("p"),
-            # Spelled out: an IN list cannot be expanded in an executemany.
-            or_(*(ChannelEvent.status == status for status in REPLACEABLE)),
-        ),
-        [{"c": channel.id, "p": product_id} for channel, product_id, _, _ in changed],
-    )
+    replaced = [
+        {"c": channel.id, "p": product_id}
+        for channel, product_id, _, _ in changed
+        if (channel.id, product_id) in unsent
+    ]
+    if replaced:
+        # The waiting figure of each (channel, SKU) gives way to the newer one.
+        connection.execute(
+            delete(ChannelEvent).where(
+                ChannelEvent.channel_id == bindparam("c"),
+                ChannelEvent.product_id == bindparam("p"),
+                # Spelled out: an IN list cannot be expanded in an executemany.
+                or_(*(ChannelEvent.status == status for status in REPLACEABLE)),
+            ),
+            replaced,
+        )
     feed = [
         {"channel_id": channel.id, "product_id": product_id, "available": available}
         for channel, product_id, _, available in changed

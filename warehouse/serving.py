@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warehouse.config import Config
+from warehouse.event_sender import SenderProcess
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -141,10 +142,10 @@ def serve(config: Config, bind: str, workers: int) -> None:
         options.update(certfile=server.certificate, keyfile=server.private_key)
 
     def start_dispatchers(worker: Any) -> None:
-        # Each worker sends due print jobs and channel events from threads of its own
-        # (greenlets, once gevent has patched threading); a job or an event is claimed before
+        # Each worker sends due print jobs from a thread of its own (a greenlet, once gevent
+        # has patched threading), woken the moment a job is written; a job is claimed before
         # it is sent, so no two workers (or servers) send the same one at once.
-        from warehouse import delivery, printing
+        from warehouse import printing
 
         factory = worker.wsgi.extensions["warehouse.sessions"]
         threading.Thread(
@@ -153,12 +154,9 @@ def serve(config: Config, bind: str, workers: int) -> None:
             name="print-dispatcher",
             daemon=True,
         ).start()
-        threading.Thread(
-            target=delivery.run_dispatcher,
-            args=(factory, threading.Event(), config.events),
-            name="event-dispatcher",
-            daemon=True,
-        ).start()
+
+    # Channel events go out from a process of their own (warehouse.event_sender).
+    sender = SenderProcess(config)
 
     def worker_gone(_arbiter: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
@@ -166,6 +164,8 @@ def serve(config: Config, bind: str, workers: int) -> None:
         multiprocess.mark_process_dead(worker.pid)
 
     options["post_worker_init"] = start_dispatchers
+    options["when_ready"] = lambda _arbiter: sender.start()
+    options["on_exit"] = lambda _arbiter: sender.stop()
     options["child_exit"] = worker_gone
 
     class Service(BaseApplication):

@@ -358,3 +358,53 @@ def test_the_app_server_killed_mid_delivery_loses_nothing_and_resends_with_the_s
         again = {event_id for event_id in in_flight if arrived.count(event_id) >= 2}
         assert again, "no event cut off by the kill was sent again"
         assert all(e.attempts >= 2 for e in events if e.event_id in again)
+
+
+def senders_of(master: int) -> list[int]:
+    """The running event sender processes this gunicorn master started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes()
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if b"warehouse.event_sender" in command and parent == master:
+            found.append(int(entry.name))
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+def test_the_event_sender_is_started_again_when_killed_and_goes_with_its_server(
+    tmp_path: Path,
+) -> None:
+    with (
+        Receiver() as receiver,
+        site(tmp_path, f"sqlite:///{tmp_path}/warehouse.sqlite3") as place,
+    ):
+        with service(place) as (api, server):
+            (first,) = until(lambda: senders_of(server.pid), "the event sender")
+            os.kill(first, signal.SIGKILL)
+            (second,) = until(
+                lambda: [pid for pid in senders_of(server.pid) if pid != first],
+                "the event sender started again",
+            )
+            code = pushed_channel(api, place, receiver)
+            skus = stocked_products(api, 2, qty=5)
+            api.call("POST", f"/api/channels/{code}/orders", order_body({skus[0]: 1}))
+            check_arrivals(receiver, all_delivered(place, receiver, [code]))
+        # Stopped with the server...
+        until(lambda: gone(second), "the event sender stopped with the server")
+        with service(place) as (api, server):
+            (sender,) = until(lambda: senders_of(server.pid), "the event sender")
+            # ...and when its server is killed outright, by itself.
+            os.kill(server.pid, signal.SIGKILL)
+            server.wait()
+            until(lambda: gone(sender), "the event sender gone with its server", timeout=10)
