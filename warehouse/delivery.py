@@ -11,8 +11,9 @@ runs out, and is sent again, id and all: a receiver may hear of an event twice, 
 
 In order: an event is due only while no earlier event (by seq) of its channel and its order,
 or its SKU, is pending or being sent, so a receiver never hears of a shipment before the
-order's acceptance. Each worker sends several events at once; while other channels' events
-wait, a receiver that hangs holds at most half of a worker's senders, so theirs keep going.
+order's acceptance. The sender (warehouse.event_sender) sends several events at once;
+while other channels' events wait, a receiver that hangs holds at most half of its
+senders, so theirs keep going.
 """
 
 from __future__ import annotations
