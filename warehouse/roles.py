@@ -74,6 +74,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "counts.approve": LEADS,
     # What each channel's events URL was sent and what failed or died; dead events replayed.
     "events.manage": LEADS,
+    # What each channel sells, earns and ships, and the floor's work in figures.
+    "figures.read": LEADS,
     # People: who may sign in, lifting a login lockout, deactivating a user, and the
     # API tokens that work (revoked there).
     "people.supervise": LEADS,

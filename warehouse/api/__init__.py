@@ -36,6 +36,7 @@ def make_api(app: Flask) -> WarehouseApi:
         catalog,
         deliveries,
         events,
+        figures,
         floor,
         health,
         orders,
@@ -68,7 +69,7 @@ def make_api(app: Flask) -> WarehouseApi:
     api = WarehouseApi(app, spec_kwargs=spec_options)
     for module in (
         health, session, catalog, stock, orders, barcodes, picking, packing, shipments, stations,
-        returns, printing, floor, events, deliveries,
+        returns, printing, floor, events, deliveries, figures,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     return api

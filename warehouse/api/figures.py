@@ -1,0 +1,76 @@
+"""Figures for supervisors and admins: which channels pay."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+
+from warehouse import channel_figures
+from warehouse.api.queries import Query
+from warehouse.limits import Day
+from warehouse.models import utcnow
+from warehouse.web import db, requires
+
+blp = Blueprint("figures", __name__, url_prefix="/api/figures", description="Figures")
+
+# The longest period asked at once: a few years of history side by side.
+MAX_DAYS = 3 * 366
+
+
+class PeriodQuery(Query):
+    first = Day(data_key="from", metadata={"description": "first day (UTC), default today"})
+    last = Day(data_key="to", metadata={"description": "last day (UTC), default today"})
+
+    @ma.post_load
+    def _period(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, date]:
+        today = utcnow().date()
+        last = data.get("last", today)
+        first = data.get("first", min(last, today))
+        if first > last:
+            raise ma.ValidationError("must be on or before `to`", field_name="from")
+        if last - first > timedelta(days=MAX_DAYS):
+            raise ma.ValidationError(f"a period is {MAX_DAYS} days at most", field_name="from")
+        return {"first": first, "last": last}
+
+
+Rate = ma.fields.Float(allow_none=True)
+Money = ma.fields.Decimal(as_string=True, places=2)
+
+
+class ChannelFiguresOut(ma.Schema):
+    channel = ma.fields.String(metadata={"description": "the channel's code"})
+    orders = ma.fields.Integer(metadata={"description": "orders received in the period"})
+    units = ma.fields.Integer(metadata={"description": "units ordered"})
+    revenue = Money
+    fees = Money
+    cost = Money
+    margin = Money
+    cancelled_orders = ma.fields.Integer()
+    backordered_units = ma.fields.Integer(metadata={"description": "units still waiting"})
+    returned_units = ma.fields.Integer()
+    return_rate = Rate
+    order_to_ship_hours_median = Rate
+    order_to_ship_hours_p90 = Rate
+    shipped_on_time_rate = Rate
+
+
+class ChannelsFiguresOut(ma.Schema):
+    first = ma.fields.Date(data_key="from")
+    last = ma.fields.Date(data_key="to")
+    channels = ma.fields.List(ma.fields.Nested(ChannelFiguresOut))
+
+
+@blp.route("/channels")
+@blp.arguments(PeriodQuery, location="query")
+@blp.response(200, ChannelsFiguresOut)
+@requires("figures.read")
+def figures_of_channels(period: dict[str, date]) -> dict[str, Any]:
+    """Each channel's orders received in the period (both days included): units, revenue,
+    fees, cost, margin, cancels, backorders, returns and order-to-ship times. See
+    warehouse.channel_figures for what each figure counts."""
+    first, last = period["first"], period["last"]
+    figures = channel_figures.channel_figures(db(), first, last)
+    return {"first": first, "last": last, "channels": figures}
