@@ -4,6 +4,8 @@ backordered and returned, gives exactly the figures worked out here by hand."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.test_order_list import shipped_off
 from tests.api.test_picking import layout_bin
-from tests.conftest import ApiClient, make_channel, make_product, order_body, receive
+from tests.conftest import ApiClient, make_channel, make_product, order_body, receive, ref
 from warehouse.config import Config
 from warehouse.models import Order, Shipment
 
@@ -115,6 +117,15 @@ def test_each_channel_s_figures_are_those_of_its_orders(
     )  # fmt: skip
     assert day[quiet] == nothing(quiet)
 
+    # The same as a spreadsheet: a row per channel, the JSON's names for its columns.
+    sheet = api.get("/api/figures/channels?from=2026-03-10&to=2026-03-10&format=csv")
+    assert sheet.status_code == 200 and sheet.mimetype == "text/csv"
+    assert "channels-2026-03-10-2026-03-10.csv" in sheet.headers["Content-Disposition"]
+    rows = {row["channel"]: row for row in csv.DictReader(io.StringIO(sheet.text))}
+    assert set(rows) == set(day)
+    for code, row in rows.items():
+        assert row == {k: "" if v is None else str(v) for k, v in day[code].items()}
+
     # Two days: the order of the day before counts too (not shipped: no fee for it).
     both = figures(api, "2026-03-09", "2026-03-10")[shop]
     assert (both["orders"], both["units"], both["fees"]) == (3, 6, "2.00")
@@ -133,6 +144,11 @@ def test_a_period_is_checked_and_only_leads_see_figures(
         answer = api.get(f"/api/figures/channels?{query}")
         assert answer.status_code == 422, (query, answer.json)
         assert answer.json["error"]["field"] == field, (query, answer.json)
+    # A code a spreadsheet would read as a formula stays text there.
+    code = "-" + ref("a1").lower()
+    assert api.put(f"/api/channels/{code}", {"name": "Dash"}).status_code == 201
+    sheet = api.get("/api/figures/channels?format=csv").text
+    assert f"\n'{code}," in sheet and f"\n{code}," not in sheet
     today = datetime.now(UTC).date().isoformat()
     answer = api.get("/api/figures/channels")
     assert answer.status_code == 200 and answer.json["from"] == answer.json["to"] == today

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import csv
+import io
+from datetime import timedelta
 from typing import Any
 
 import marshmallow as ma
+from flask import Response
 from flask_smorest import Blueprint
 
 from warehouse import channel_figures
@@ -16,16 +19,19 @@ from warehouse.web import db, requires
 
 blp = Blueprint("figures", __name__, url_prefix="/api/figures", description="Figures")
 
+# What starts a formula in a spreadsheet.
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
 # The longest period asked at once: a few years of history side by side.
 MAX_DAYS = 3 * 366
 
 
 class PeriodQuery(Query):
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
     first = Day(data_key="from", metadata={"description": "first day (UTC), default today"})
     last = Day(data_key="to", metadata={"description": "last day (UTC), default today"})
 
     @ma.post_load
-    def _period(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, date]:
+    def _period(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         today = utcnow().date()
         last = data.get("last", today)
         first = data.get("first", min(last, today))
@@ -33,7 +39,7 @@ class PeriodQuery(Query):
             raise ma.ValidationError("must be on or before `to`", field_name="from")
         if last - first > timedelta(days=MAX_DAYS):
             raise ma.ValidationError(f"a period is {MAX_DAYS} days at most", field_name="from")
-        return {"first": first, "last": last}
+        return {**data, "first": first, "last": last}
 
 
 Rate = ma.fields.Float(allow_none=True)
@@ -67,10 +73,32 @@ class ChannelsFiguresOut(ma.Schema):
 @blp.arguments(PeriodQuery, location="query")
 @blp.response(200, ChannelsFiguresOut)
 @requires("figures.read")
-def figures_of_channels(period: dict[str, date]) -> dict[str, Any]:
+def figures_of_channels(query: dict[str, Any]) -> Response | dict[str, Any]:
     """Each channel's orders received in the period (both days included): units, revenue,
     fees, cost, margin, cancels, backorders, returns and order-to-ship times. See
-    warehouse.channel_figures for what each figure counts."""
-    first, last = period["first"], period["last"]
+    warehouse.channel_figures for what each figure counts. ?format=csv for a spreadsheet:
+    a row per channel, the same names for its columns."""
+    first, last = query["first"], query["last"]
     figures = channel_figures.channel_figures(db(), first, last)
+    if query["format"] == "csv":
+        schema = ChannelFiguresOut()
+        return _csv(
+            list(schema.fields), schema.dump(figures, many=True), f"channels-{first}-{last}.csv"
+        )
     return {"first": first, "last": last, "channels": figures}
+
+
+def _csv(columns: list[str], rows: list[dict[str, Any]], name: str) -> Response:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        # Text a spreadsheet would take for a formula is kept as text.
+        writer.writerow(
+            {k: f"'{v}" if isinstance(v, str) and v[:1] in FORMULA else v for k, v in row.items()}
+        )
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
