@@ -34,10 +34,10 @@ class ChannelFigures:
     channel: str
     orders: int = 0
     units: int = 0
-    revenue: Decimal = Decimal(0)
-    fees: Decimal = Decimal(0)
-    cost: Decimal = Decimal(0)
-    margin: Decimal = Decimal(0)
+    revenue: Decimal = Decimal("0.00")
+    fees: Decimal = Decimal("0.00")
+    cost: Decimal = Decimal("0.00")
+    margin: Decimal = Decimal("0.00")
     cancelled_orders: int = 0
     backordered_units: int = 0
     returned_units: int = 0
@@ -50,6 +50,27 @@ class ChannelFigures:
     shipped_orders: int = field(default=0, repr=False)
     hours: list[float] = field(default_factory=list, repr=False)
     on_time: list[bool] = field(default_factory=list, repr=False)
+
+
+# The periods a person chooses, each up to today: its first day from today's date.
+PERIODS = {
+    "today": lambda today: today,
+    "week": lambda today: today - timedelta(days=today.weekday()),
+    "month": lambda today: today.replace(day=1),
+    "quarter": lambda today: today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1),
+    "year": lambda today: today.replace(month=1, day=1),
+}
+
+
+def period(kind: str, today: date) -> tuple[date, date]:
+    """The days of a period so far (PERIODS: today, this week, month, quarter or year)."""
+    return PERIODS[kind](today), today
+
+
+def previous(first: date, last: date) -> tuple[date, date]:
+    """The period of as many days just before, to set beside it."""
+    days = (last - first).days + 1
+    return first - timedelta(days=days), first - timedelta(days=1)
 
 
 def day_start(day: date) -> datetime:

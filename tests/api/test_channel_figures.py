@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.test_order_list import shipped_off
 from tests.api.test_picking import layout_bin
-from tests.conftest import ApiClient, make_channel, make_product, order_body, receive, ref
+from tests.conftest import (
+    ApiClient,
+    Floor,
+    make_channel,
+    make_product,
+    order_body,
+    receive,
+    ref,
+)
 from warehouse.config import Config
 from warehouse.models import Order, Shipment
 
@@ -157,3 +167,35 @@ def test_a_period_is_checked_and_only_leads_see_figures(
             "/api/figures/channels", headers={"Authorization": f"Bearer {tokens[role]}"}
         )
         assert seen.status_code == status, role
+
+
+def test_the_figures_page_sets_each_channel_beside_its_period_before(
+    api: ApiClient, factory: sessionmaker[Session], floor: Callable[[str], Floor]
+) -> None:
+    shop = make_channel(api, fee_fixed=1)
+    sku = product(api, "1.00", 5)
+    today, yesterday = (datetime.now(UTC) - timedelta(days=n) for n in (0, 1))
+    for qty in (2, 1):
+        order(api, shop, sku, qty, "3.00")
+    earlier = order(api, shop, sku, 1, "3.00")
+    received_at(factory, earlier, yesterday)
+    lead = floor("supervisor")
+    html = lead.client.get("/figures?period=today").text
+    card = re.search(rf'<li data-channel="{shop}">(.*?)</li>', html, re.S)
+    assert card is not None
+    cells = dict(re.findall(r'data-testid="(\w+)"[^>]*>([^<]*)<', card[1]))
+    # Two orders today, nothing shipped yet; the one of yesterday beside them.
+    assert (cells["orders"], cells["revenue"], cells["margin"]) == ("2", "0.00", "0.00")
+    assert re.search(r'data-testid="orders">2</td><td>1</td>', card[1])
+    assert re.search(r'data-testid="revenue">0.00</td><td>0.00</td>', card[1])
+    day = today.date().isoformat()
+    assert f'href="/api/figures/channels?from={day}&amp;to={day}&amp;format=csv"' in html
+    # Days chosen: from yesterday to today counts all three.
+    both = lead.client.get(f"/figures?period=range&from={yesterday.date()}&to={day}").text
+    assert re.search(rf'data-channel="{shop}">.*?data-testid="orders">3<', both, re.S)
+    # A period that is no period says so, and shows this week.
+    wrong = lead.client.get("/figures?period=range&from=2026-03-10&to=2026-03-01")
+    assert wrong.status_code == 422 and "the first on or before the last" in wrong.text
+    assert 'href="/figures"' in lead.client.get("/").text
+    for role in ("picker", "packer", "receiver"):
+        assert floor(role).client.get("/figures").status_code == 403

@@ -51,6 +51,7 @@ def test_the_main_pages_break_no_rule_of_their_security_policy(
         "/printing",
         "/people",
         "/channels",
+        "/figures",
     ):
         visit(desk)
     visit("/scanner-setup")

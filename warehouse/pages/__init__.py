@@ -14,6 +14,7 @@ from warehouse.pages import (
     channels,
     counts,
     events,
+    figures,
     flows,
     home,
     orders,
@@ -27,7 +28,7 @@ from warehouse.pages import (
 from warehouse.web import no_store
 
 ROOMS = (
-    home, flows, orders, plan, pick, pack, printing, events, people, counts, channels,
+    home, flows, orders, plan, pick, pack, printing, events, people, counts, channels, figures,
     scanner_setup,
 )  # fmt: skip
 

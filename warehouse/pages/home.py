@@ -51,6 +51,7 @@ TASKS = (
     ),
     Task("Orders", "pages.orders.order_list", "orders.supervise", "By channel and status"),
     Task("Events", "pages.events.backlog", "events.manage", "Sent to channels, failing, replays"),
+    Task("Figures", "pages.figures.channels", "figures.read", "Which channels pay, side by side"),
     Task("Counts", "pages.counts.counts", "counts.approve", "Large differences to decide"),
     Task("People", "pages.people.people", "people.supervise", "Roles, badges, lockouts lifted"),
     Task(
