@@ -43,7 +43,10 @@ class PeriodQuery(Query):
 
 
 Rate = ma.fields.Float(allow_none=True)
-Money = ma.fields.Decimal(as_string=True, places=2)
+# Money as a decimal string, exact to the cent ("12.30").
+Money = ma.fields.Decimal(
+    as_string=True, places=2, metadata={"type": "string", "format": "decimal", "example": "12.30"}
+)
 
 
 class ChannelFiguresOut(ma.Schema):
