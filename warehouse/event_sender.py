@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.1
 RESTART_S = 1.0
+# How long the sender may take to finish once its master is gone.
+GRACE_S = 5.0
 
 
 class SenderProcess:
@@ -49,7 +51,7 @@ class SenderProcess:
         try:
             pid = os.posix_spawn(
                 sys.executable,
-                [sys.executable, "-m", "warehouse.event_sender"],
+                [sys.executable, "-m", "warehouse.event_sender", str(os.getpid())],
                 os.environ,
                 file_actions=[(os.POSIX_SPAWN_DUP2, read, 0)],
             )
@@ -105,26 +107,36 @@ def main() -> None:
     from warehouse import delivery
     from warehouse.db import make_engine, make_sessionmaker
 
-    logging.basicConfig(level=logging.WARNING, format="[event sender] %(levelname)s %(message)s")
-    config = Config.model_validate_json(sys.stdin.buffer.readline())
-    stop = threading.Event()
+    # Named by the master itself: one killed while this process started is not mistaken
+    # for whoever adopted it.
+    master = int(sys.argv[1]) if len(sys.argv) > 1 else os.getppid()
+    stop, done = threading.Event(), threading.Event()
+
+    def watch_master() -> None:
+        # Watched from the start: a master killed before it wrote the configuration leaves
+        # this process waiting for a line that will never come.
+        while True:
+            if os.getppid() != master:
+                stop.set()
+                if not done.wait(GRACE_S):
+                    os._exit(1)
+                return
+            if stop.wait(1):
+                return
+
+    threading.Thread(target=watch_master, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # A Ctrl-C in the terminal reaches every process of the server: the master stops this
     # one once its workers are down, rather than see it gone and start it again meanwhile.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    master = os.getppid()
-
-    def watch_master() -> None:
-        while not stop.wait(1):
-            if os.getppid() != master:
-                stop.set()
-
-    threading.Thread(target=watch_master, daemon=True).start()
+    logging.basicConfig(level=logging.WARNING, format="[event sender] %(levelname)s %(message)s")
+    config = Config.model_validate_json(sys.stdin.buffer.readline())
     engine = make_engine(config.database)
     try:
         delivery.run_dispatcher(make_sessionmaker(engine), stop, config.events, every_s=POLL_S)
     finally:
         engine.dispose()
+        done.set()
 
 
 if __name__ == "__main__":

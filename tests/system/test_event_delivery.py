@@ -407,4 +407,4 @@ def test_the_event_sender_is_started_again_when_killed_and_goes_with_its_server(
             # ...and when its server is killed outright, by itself.
             os.kill(server.pid, signal.SIGKILL)
             server.wait()
-            until(lambda: gone(sender), "the event sender gone with its server", timeout=10)
+            until(lambda: gone(sender), "the event sender gone with its server", timeout=20)
